@@ -1,0 +1,106 @@
+// Picks the TensorFlow.js backend: native `tensorflow` (tfjs-node-gpu or tfjs-node) when it is
+// installed and loads, else `wasm` with our training kernels, else the pure-JS `cpu`.
+// SAT_BACKEND=tensorflow|wasm|cpu overrides the choice.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+
+export interface BackendInfo {
+  name: BackendName;
+  /** Why this backend was chosen, in words a user can act on. */
+  reason: string;
+  /** The native package that provided `tensorflow`, when that is the backend. */
+  nativePackage?: string;
+}
+
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/** Loads a native tfjs package; returns its name, or the reason none loaded. */
+function loadNative(): { pkg?: string; failures: string[] } {
+  const failures: string[] = [];
+  for (const pkg of NATIVE_PACKAGES) {
+    try {
+      // danfojs-node's npm override installs plain @tensorflow/tfjs under this name: not native.
+      if ((require(`${pkg}/package.json`) as { name: string }).name !== pkg) continue;
+    } catch {
+      continue; // not installed: not worth a warning
+    }
+    try {
+      require(pkg);
+      if (tf.findBackendFactory('tensorflow')) return { pkg, failures };
+      failures.push(`${pkg} loaded but registered no 'tensorflow' backend`);
+    } catch (e) {
+      failures.push(`${pkg} is installed but failed to load: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  return { failures };
+}
+
+/** Registers the wasm training kernels (lib/kernels) when that module exists. */
+async function registerWasmKernels(): Promise<void> {
+  const kernels = await import('./kernels');
+  kernels.registerWasmKernels();
+}
+
+let chosen: BackendInfo | undefined;
+
+/**
+ * Chooses and initialises the backend once per process; later calls return the same choice.
+ * `requested` (or SAT_BACKEND) forces one; an unknown name is an error that lists the valid ones.
+ */
+export async function initBackend(requested = process.env.SAT_BACKEND, quiet = false): Promise<BackendInfo> {
+  if (chosen && (!requested || requested === chosen.name)) return chosen;
+  if (requested && !BACKENDS.includes(requested as BackendName)) {
+    throw new Error(`Unknown backend '${requested}' (from SAT_BACKEND or --backend). Use one of: ${BACKENDS.join(', ')}.`);
+  }
+  // PROD silences tfjs's "install the node backend" banner; describeBackend says what runs.
+  tf.env().set('PROD', true);
+  let info: BackendInfo;
+  if (requested === 'cpu') {
+    info = { name: 'cpu', reason: 'requested by SAT_BACKEND=cpu' };
+  } else if (requested === 'wasm') {
+    info = { name: 'wasm', reason: 'requested by SAT_BACKEND=wasm' };
+  } else {
+    const native = loadNative();
+    if (native.pkg) {
+      info = { name: 'tensorflow', reason: `native TensorFlow from ${native.pkg}`, nativePackage: native.pkg };
+    } else if (requested === 'tensorflow') {
+      throw new Error(
+        `SAT_BACKEND=tensorflow but no native TensorFlow backend could be loaded` +
+          (native.failures.length ? `: ${native.failures.join('; ')}` : ' (neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed)') +
+          `. Install one with 'npm install @tensorflow/tfjs-node-gpu@4.22.0' on a machine with internet, or use SAT_BACKEND=wasm.`,
+      );
+    } else {
+      for (const f of native.failures) if (!quiet) console.warn(`[sat] warning: ${f}; falling back to wasm.`);
+      info = {
+        name: 'wasm',
+        reason: native.failures.length
+          ? 'native TensorFlow failed to load (see warning); wasm is the fastest backend left'
+          : 'no native TensorFlow package installed; wasm (XNNPACK) with our gradient kernels',
+      };
+    }
+  }
+  if (info.name === 'wasm') {
+    try {
+      await registerWasmKernels();
+      if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
+    } catch (e) {
+      if (requested === 'wasm') throw new Error(`The wasm backend failed to start: ${(e as Error).message}`);
+      if (!quiet) console.warn(`[sat] warning: the wasm backend failed to start (${(e as Error).message}); using the slow cpu backend.`);
+      info = { name: 'cpu', reason: 'wasm failed to start' };
+    }
+  }
+  if (info.name !== 'wasm' && !(await tf.setBackend(info.name))) {
+    throw new Error(`tf.setBackend('${info.name}') failed.`);
+  }
+  await tf.ready();
+  chosen = info;
+  return info;
+}
+
+/** One line for logs and notebooks: which backend runs and why. */
+export function describeBackend(info: BackendInfo): string {
+  return `backend: ${info.name} (${info.reason})`;
+}

@@ -1,0 +1,94 @@
+// `sat train`: one SAT run from command-line options.
+import * as path from 'node:path';
+import { GRADIENT_MODES } from '../activations';
+import { ATTACK_TYPES, type AttackConfig } from '../attacks';
+import { formatResults } from '../eval/table';
+import { train, type TrainConfig } from '../train';
+import { oneOf, parse, parseInteger, parseList, parseNumber, UsageError } from './args';
+
+export const TRAIN_HELP = `sat train [options]
+  --dataset NAME         mnist (default), cifar10, synthetic-cifar10
+  --train-limit N        use only the first N training images
+  --test-limit N         use only the first N test images
+  --model NAME           mnist-cnn (default), preact-resnet18
+  --width N              model width (mnist-cnn: 16, preact-resnet18: 64)
+  --activation NAME      relu, softplus, psoftplus[:a], silu (swish), gelu, elu, celu[:alpha], smoothrelu[:a], mish
+  --attacker-grad MODE   own | smooth: gradient of the attacker's pass (smooth = sigmoid(a·x))
+  --trainer-grad MODE    own | smooth: gradient of the trainer's pass
+  --surrogate-a A        a of the smooth surrogate gradient (default 10)
+  --attack TYPE          fgsm, pgd-linf (default), pgd-l2, none (standard training)
+  --eps E                attack radius, e.g. 0.3 or 8/255
+  --steps K              attack steps (default 1)
+  --step-size S          attack step size (default eps for 1 step)
+  --epochs N  --batch-size N  --lr LR  --momentum M  --nesterov
+  --weight-decay WD      applied to conv/dense kernels only
+  --label-smoothing S    --schedule cosine|step|constant  --warmup EPOCHS
+  --milestones E1,E2     --gamma G   (step schedule)
+  --augment              the data set's standard augmentation
+  --eval-steps K1,K2     PGD steps of the final evaluation (default 10)
+  --eval-eps E1,E2       eps of the final evaluation (default: the training eps)
+  --eval-size N          test images evaluated at the end (default 1000)
+  --seed N               --experiment NAME  --out DIR  --resume  --quiet`;
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const { values: v } = parse(argv, {
+    dataset: { type: 'string' }, 'train-limit': { type: 'string' }, 'test-limit': { type: 'string' },
+    model: { type: 'string' }, width: { type: 'string' }, activation: { type: 'string' },
+    'attacker-grad': { type: 'string' }, 'trainer-grad': { type: 'string' }, 'surrogate-a': { type: 'string' },
+    attack: { type: 'string' }, eps: { type: 'string' }, steps: { type: 'string' }, 'step-size': { type: 'string' },
+    epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' }, momentum: { type: 'string' },
+    nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'label-smoothing': { type: 'string' },
+    schedule: { type: 'string' }, warmup: { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
+    augment: { type: 'boolean' }, 'eval-steps': { type: 'string' }, 'eval-eps': { type: 'string' }, 'eval-size': { type: 'string' },
+    seed: { type: 'string' }, experiment: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    quiet: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean' },
+  });
+  if (v.help) return console.log(TRAIN_HELP), 0;
+  const c: Partial<TrainConfig> = {};
+  const set = <K extends keyof TrainConfig>(k: K, x: TrainConfig[K] | undefined) => {
+    if (x !== undefined) c[k] = x;
+  };
+  set('dataset', v.dataset);
+  set('trainLimit', parseInteger('train-limit', v['train-limit']));
+  set('testLimit', parseInteger('test-limit', v['test-limit']));
+  set('model', v.model);
+  set('width', parseInteger('width', v.width));
+  set('activation', v.activation);
+  set('attackerGradient', oneOf('attacker-grad', v['attacker-grad'], GRADIENT_MODES));
+  set('trainerGradient', oneOf('trainer-grad', v['trainer-grad'], GRADIENT_MODES));
+  set('surrogateA', parseNumber('surrogate-a', v['surrogate-a']));
+  set('epochs', parseInteger('epochs', v.epochs));
+  set('batchSize', parseInteger('batch-size', v['batch-size']));
+  set('lr', parseNumber('lr', v.lr));
+  set('momentum', parseNumber('momentum', v.momentum));
+  set('nesterov', v.nesterov);
+  set('weightDecay', parseNumber('weight-decay', v['weight-decay']));
+  set('labelSmoothing', parseNumber('label-smoothing', v['label-smoothing']));
+  set('augment', v.augment);
+  set('seed', parseInteger('seed', v.seed));
+  set('experiment', v.experiment);
+  const type = oneOf('schedule', v.schedule, ['cosine', 'step', 'constant'] as const) ?? 'cosine';
+  const warmupEpochs = parseNumber('warmup', v.warmup) ?? 0;
+  c.schedule = type === 'step'
+    ? { type, warmupEpochs, milestones: parseList('milestones', v.milestones) ?? [], gamma: parseNumber('gamma', v.gamma) ?? 0.1 }
+    : { type, warmupEpochs };
+  const attackType = oneOf('attack', v.attack, [...ATTACK_TYPES, 'none'] as const);
+  const eps = parseNumber('eps', v.eps);
+  if (attackType === 'none') c.attack = null;
+  else if (attackType || eps !== undefined || v.steps || v['step-size']) {
+    const e = eps ?? 0.3;
+    const steps = parseInteger('steps', v.steps) ?? 1;
+    c.attack = { type: attackType ?? 'pgd-linf', eps: e, steps, stepSize: parseNumber('step-size', v['step-size']) ?? (steps === 1 ? e : undefined), randomStart: steps > 1 };
+  }
+  const evalSteps = parseList('eval-steps', v['eval-steps']) ?? [10];
+  const evalEps = parseList('eval-eps', v['eval-eps']) ?? [c.attack?.eps ?? eps ?? 0.3];
+  const evalType = c.attack?.type === 'pgd-l2' ? 'pgd-l2' : 'pgd-linf';
+  const attacks: AttackConfig[] = evalEps.flatMap((e) => evalSteps.map((k) => ({ type: evalType, eps: e, steps: k }) as AttackConfig));
+  c.evaluation = { size: parseInteger('eval-size', v['eval-size']) ?? 1000, attacks };
+  if (v.resume && !v.out) throw new UsageError('--resume needs --out DIR: the run folder to continue.');
+  const r = await train(c, { runDir: v.out ? path.resolve(v.out) : undefined, resume: v.resume, reuse: false, quiet: v.quiet });
+  r.model.dispose();
+  console.log(formatResults(r.results));
+  console.log(`run folder: ${r.runDir}`);
+  return 0;
+}

@@ -1,0 +1,98 @@
+// The full description of a training run. Everything a run depends on is here, so that the
+// config written beside the metrics reproduces the run.
+import { createHash } from 'node:crypto';
+import { activationLabel, type GradientMode, GRADIENT_MODES, parseActivation } from '../activations';
+import { type AttackConfig, resolveAttackConfig } from '../attacks';
+import type { ScheduleConfig } from './schedule';
+import { validateSchedule } from './schedule';
+
+export interface TrainConfig {
+  /** Experiment this run belongs to (for grouping results), e.g. 'relu-vs-silu'. */
+  experiment?: string;
+  dataset: string;
+  trainLimit?: number;
+  testLimit?: number;
+  model: string;
+  /** Model width (architecture-specific meaning). */
+  width?: number;
+  /** 'relu', 'silu', 'psoftplus:10', ... */
+  activation: string;
+  /** Gradient mode of the attacker's pass (inner maximisation). */
+  attackerGradient: GradientMode;
+  /** Gradient mode of the trainer's pass (outer minimisation). */
+  trainerGradient: GradientMode;
+  /** a of the smooth surrogate gradient sigmoid(a·x). */
+  surrogateA: number;
+  /** The inner maximisation; null trains on clean images (standard training). */
+  attack: AttackConfig | null;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  labelSmoothing: number;
+  schedule: ScheduleConfig;
+  /** Use the data set's standard augmentation (crop/flip for CIFAR-10; none for MNIST). */
+  augment: boolean;
+  seed: number;
+  /** Test examples evaluated after every epoch (clean and with the training attack); 0: none. */
+  epochEvalSize: number;
+  /** Evaluation written to results.json at the end. */
+  evaluation: { size: number; attacks: AttackConfig[] };
+  profile?: string;
+}
+
+export const DEFAULT_CONFIG: TrainConfig = {
+  dataset: 'mnist',
+  model: 'mnist-cnn',
+  activation: 'relu',
+  attackerGradient: 'own',
+  trainerGradient: 'own',
+  surrogateA: 10,
+  attack: { type: 'pgd-linf', eps: 0.3, steps: 1, stepSize: 0.3, randomStart: false },
+  epochs: 3,
+  batchSize: 64,
+  lr: 0.05,
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 5e-4,
+  labelSmoothing: 0,
+  schedule: { type: 'cosine', warmupEpochs: 0 },
+  augment: false,
+  seed: 0,
+  epochEvalSize: 0,
+  evaluation: { size: 1000, attacks: [{ type: 'pgd-linf', eps: 0.3, steps: 10 }] },
+};
+
+/** Merges overrides onto the defaults and validates every field, with errors that say the fix. */
+export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
+  const c: TrainConfig = { ...DEFAULT_CONFIG, ...overrides };
+  parseActivation(c.activation);
+  for (const [field, mode] of [['attackerGradient', c.attackerGradient], ['trainerGradient', c.trainerGradient]] as const) {
+    if (!GRADIENT_MODES.includes(mode)) throw new Error(`Unknown ${field} '${mode}'. Valid gradient modes: ${GRADIENT_MODES.join(', ')}.`);
+  }
+  if (c.attack) resolveAttackConfig(c.attack);
+  for (const a of c.evaluation.attacks) resolveAttackConfig(a);
+  const positiveInt = (name: string, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}.`);
+  };
+  positiveInt('epochs', c.epochs);
+  positiveInt('batch size', c.batchSize);
+  if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`learning rate must be a positive number, got ${c.lr}.`);
+  if (!(c.momentum >= 0 && c.momentum < 1)) throw new Error(`momentum must be in [0, 1), got ${c.momentum}.`);
+  if (!(c.weightDecay >= 0)) throw new Error(`weight decay must be >= 0, got ${c.weightDecay}.`);
+  if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) throw new Error(`label smoothing must be in [0, 1), got ${c.labelSmoothing}.`);
+  if (!(c.surrogateA > 0)) throw new Error(`surrogate a must be positive, got ${c.surrogateA}.`);
+  if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer, got ${c.seed}.`);
+  validateSchedule(c.schedule, c.epochs);
+  return c;
+}
+
+/** A readable, stable run id: same config, same id (so finished runs can be reused). */
+export function runId(c: TrainConfig): string {
+  const hash = createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 8);
+  const grads = c.attackerGradient === 'own' && c.trainerGradient === 'own' ? '' : `-atk_${c.attackerGradient}-trn_${c.trainerGradient}`;
+  const act = activationLabel(parseActivation(c.activation)).replace(':', '');
+  return `${c.experiment ? `${c.experiment}-` : ''}${c.dataset}-${c.model}-${act}${grads}-s${c.seed}-${hash}`;
+}

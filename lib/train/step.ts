@@ -1,0 +1,45 @@
+// One SAT step: the attacker perturbs the batch (model in inference mode, BN frozen, its own
+// gradient mode), then the trainer takes one optimizer step on the perturbed batch (training
+// mode, its own gradient mode). Leaves no tensors behind.
+import * as tf from '@tensorflow/tfjs';
+import type { ActivationFn } from '../activations';
+import type { Attack } from '../attacks';
+import { countCorrect, crossEntropy } from '../loss';
+import type { Model } from '../models';
+import type { Sgd } from './optimizer';
+
+export interface StepOptions {
+  attack: Attack | null;
+  /** Activation as the attacker differentiates it. */
+  attackerAct: ActivationFn;
+  /** Activation as the trainer differentiates it. */
+  trainerAct: ActivationFn;
+  labelSmoothing: number;
+  lr: number;
+  /** Seed of the attack's random start for this step. */
+  seed?: number;
+}
+
+export interface StepResult {
+  loss: number;
+  /** Correctly classified examples of the (perturbed) batch, before the update. */
+  correct: number;
+}
+
+export function satStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, opts: StepOptions): StepResult {
+  const inputs = opts.attack
+    ? opts.attack.perturb((input) => model.apply(input, { training: false, act: opts.attackerAct }), x, y, { seed: opts.seed })
+    : x;
+  let correct: tf.Scalar | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = model.apply(inputs, { training: true, act: opts.trainerAct });
+    correct = tf.keep(countCorrect(logits, y));
+    return tf.mean(crossEntropy(logits, y, opts.labelSmoothing)) as tf.Scalar;
+  }, [...model.params.values()]);
+  if (inputs !== x) inputs.dispose();
+  const loss = value.dataSync()[0];
+  const result = { loss, correct: correct!.dataSync()[0] };
+  if (Number.isFinite(loss)) optimizer.step(grads, opts.lr);
+  tf.dispose([value, correct!, ...Object.values(grads)]);
+  return result;
+}

@@ -1,0 +1,33 @@
+// File helpers: atomic writes (never a half-written file on a crash) and the project root.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** Writes via a temporary file in the same folder, fsync, then rename: readers see old or new. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+/** The folder holding this project's package.json (found from this file, not the cwd). */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+  return dir;
+}
+
+/** `data/runs` under the project root, or SAT_RUNS_DIR. */
+export function runsDir(): string {
+  return process.env.SAT_RUNS_DIR ?? path.join(projectRoot(), 'data', 'runs');
+}
