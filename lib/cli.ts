@@ -8,6 +8,7 @@ const COMMANDS: Record<string, Command> = {
   info: { summary: 'versions and the backend in use', run: async () => (await import('./cli/info')).infoCommand() },
   train: { summary: 'train one model with SAT', run: async (a) => (await import('./cli/train')).trainCommand(a) },
   eval: { summary: 'evaluate a trained run against clean and PGD attacks', run: async (a) => (await import('./cli/eval')).evalCommand(a) },
+  checkpoint: { summary: 'inspect a TensorFlow checkpoint (inspect <prefix> [--json])', run: async (a) => (await import('./cli/checkpoint')).checkpointCommand(a) },
   compare: { summary: 'the quick start: ReLU vs SiLU with SAT on MNIST, as a table', run: async (a) => (await import('./cli/compare')).compareCommand(a) },
 };
 

@@ -42,8 +42,8 @@ export function bestOfRestarts(
     const next = tf.tidy(() => {
       const s = score(logits, cand, y, opts);
       const better = tf.greater(s, bestScore);
-      // A rank-1 condition selects whole examples.
-      return { x: tf.where(better, cand, best), s: tf.maximum(s, bestScore) };
+      // tf.where broadcasts numpy-style, so the per-example condition must be [N,1,1,1].
+      return { x: tf.where(tf.reshape(better, [-1, 1, 1, 1]), cand, best), s: tf.maximum(s, bestScore) };
     });
     tf.dispose([best, bestScore, cand]);
     best = next.x as tf.Tensor4D;

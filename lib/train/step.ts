@@ -39,7 +39,10 @@ export function satStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tens
   if (inputs !== x) inputs.dispose();
   const loss = value.dataSync()[0];
   const result = { loss, correct: correct!.dataSync()[0] };
-  if (Number.isFinite(loss)) optimizer.step(grads, opts.lr);
+  // tfjs keys gradients by its internal variable names; the optimizer wants ours.
+  const named: tf.NamedTensorMap = {};
+  for (const [name, v] of model.params) named[name] = grads[v.name];
+  if (Number.isFinite(loss)) optimizer.step(named, opts.lr);
   tf.dispose([value, correct!, ...Object.values(grads)]);
   return result;
 }
