@@ -1,0 +1,173 @@
+// Chart builders: pure functions from data to plotly specs (no rendering, no I/O).
+import {
+  axis,
+  baseLayout,
+  describeValue,
+  requireNonEmpty,
+  toNumbers,
+  type Figure,
+  type FigureOptions,
+  type Numbers,
+} from './figure';
+
+export interface LineSeries {
+  name: string;
+  /** Defaults to 0, 1, 2, ... */
+  x?: Numbers;
+  y: Numbers;
+  /** Symmetric error band half-widths, drawn as error bars. */
+  errors?: Numbers;
+  dash?: 'solid' | 'dash' | 'dot' | 'dashdot';
+  color?: string;
+  /** Draw point markers as well as the line. */
+  markers?: boolean;
+}
+
+export interface LineChartOptions extends FigureOptions {
+  series: LineSeries[];
+  xTitle?: string;
+  yTitle?: string;
+  logX?: boolean;
+  logY?: boolean;
+  /** Fixed y range, e.g. [0, 1] for accuracies. */
+  yRange?: [number, number];
+}
+
+/** Lines, one per series: activation curves, loss curves, accuracy against eps. */
+export function lineChart(opts: LineChartOptions): Figure {
+  const series = requireNonEmpty(opts?.series, 'lineChart: series', 'give at least one { name, y } series');
+  const data = series.map((s, i) => {
+    const label = `lineChart: series ${i} ('${s.name}')`;
+    const y = toNumbers(s.y, `${label} y`);
+    const x = s.x === undefined ? y.map((_, j) => j) : toNumbers(s.x, `${label} x`);
+    if (x.length !== y.length) {
+      throw new Error(`${label} has ${x.length} x values but ${y.length} y values: give x and y of the same length`);
+    }
+    const trace: Figure['data'][number] = {
+      type: 'scatter',
+      mode: s.markers ? 'lines+markers' : 'lines',
+      name: s.name,
+      x,
+      y,
+      line: { width: 2, ...(s.dash ? { dash: s.dash } : {}), ...(s.color ? { color: s.color } : {}) },
+    };
+    if (s.errors !== undefined) trace.error_y = errorBars(s.errors, y.length, label);
+    return trace;
+  });
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts),
+      xaxis: axis(opts.xTitle, opts.logX ? { type: 'log' } : {}),
+      yaxis: axis(opts.yTitle, { ...(opts.logY ? { type: 'log' } : {}), ...(opts.yRange ? { range: opts.yRange } : {}) }),
+      showlegend: data.length > 1,
+    },
+  };
+}
+
+export interface BarSeries {
+  name: string;
+  /** One value per category. */
+  values: Numbers;
+  /** Error bar half-widths (e.g. std over seeds), one per category. */
+  errors?: Numbers;
+  color?: string;
+}
+
+export interface BarChartOptions extends FigureOptions {
+  categories: string[];
+  series: BarSeries[];
+  xTitle?: string;
+  yTitle?: string;
+  yRange?: [number, number];
+}
+
+/** Grouped bars with optional error bars: accuracy per activation, mean ± std over seeds. */
+export function barChart(opts: BarChartOptions): Figure {
+  const categories = requireNonEmpty(opts?.categories, 'barChart: categories', 'give one label per bar group');
+  const series = requireNonEmpty(opts.series, 'barChart: series', 'give at least one { name, values } series');
+  const data = series.map((s, i) => {
+    const label = `barChart: series ${i} ('${s.name}')`;
+    const y = toNumbers(s.values, `${label} values`);
+    if (y.length !== categories.length) {
+      throw new Error(`${label} has ${y.length} values for ${categories.length} categories: give one value per category`);
+    }
+    const trace: Figure['data'][number] = {
+      type: 'bar',
+      name: s.name,
+      x: categories.map(String),
+      y,
+      ...(s.color ? { marker: { color: s.color } } : {}),
+    };
+    if (s.errors !== undefined) trace.error_y = errorBars(s.errors, y.length, label);
+    return trace;
+  });
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts),
+      barmode: 'group',
+      xaxis: axis(opts.xTitle, { type: 'category' }),
+      yaxis: axis(opts.yTitle, opts.yRange ? { range: opts.yRange } : {}),
+      showlegend: data.length > 1,
+    },
+  };
+}
+
+export interface ScatterPoint {
+  x: number;
+  y: number;
+  /** Text drawn next to the point, e.g. the activation's name. */
+  label?: string;
+  /** Points with the same group share a colour and a legend entry. */
+  group?: string;
+}
+
+export interface ScatterChartOptions extends FigureOptions {
+  points: ScatterPoint[];
+  xTitle?: string;
+  yTitle?: string;
+  xRange?: [number, number];
+  yRange?: [number, number];
+}
+
+/** Labelled points, e.g. clean accuracy (x) against robust accuracy (y) per activation. */
+export function scatterChart(opts: ScatterChartOptions): Figure {
+  const points = requireNonEmpty(opts?.points, 'scatterChart: points', 'give at least one { x, y } point');
+  const groups = new Map<string, ScatterPoint[]>();
+  points.forEach((p, i) => {
+    if (typeof p?.x !== 'number' || typeof p?.y !== 'number') {
+      throw new Error(`scatterChart: point ${i} needs numeric x and y, got ${describeValue(p)}`);
+    }
+    const key = p.group ?? '';
+    groups.set(key, [...(groups.get(key) ?? []), p]);
+  });
+  const data = [...groups].map(([group, ps]) => ({
+    type: 'scatter',
+    mode: ps.some((p) => p.label) ? 'markers+text' : 'markers',
+    name: group || 'points',
+    x: toNumbers(ps.map((p) => p.x), `scatterChart: group '${group}' x`),
+    y: toNumbers(ps.map((p) => p.y), `scatterChart: group '${group}' y`),
+    text: ps.map((p) => p.label ?? ''),
+    textposition: 'top center',
+    cliponaxis: false,
+    marker: { size: 10 },
+  }));
+  return {
+    data,
+    layout: {
+      ...baseLayout(opts),
+      xaxis: axis(opts.xTitle, opts.xRange ? { range: opts.xRange } : {}),
+      yaxis: axis(opts.yTitle, opts.yRange ? { range: opts.yRange } : {}),
+      showlegend: groups.size > 1,
+    },
+  };
+}
+
+function errorBars(errors: Numbers, n: number, label: string): Record<string, unknown> {
+  const array = toNumbers(errors, `${label} errors`);
+  if (array.length !== n) {
+    throw new Error(`${label} has ${array.length} errors for ${n} values: give one error per value`);
+  }
+  return { type: 'data', array, visible: true };
+}

@@ -1,0 +1,13 @@
+// Figures: builders that return plotly specs, notebook display with a static fallback, and
+// export to figures/<name>.svg|png.
+export type { Figure, FigureOptions, Layout, Numbers, Trace } from './figure';
+export { describeFigure } from './figure';
+export { barChart, lineChart, scatterChart } from './charts';
+export type { BarChartOptions, BarSeries, LineChartOptions, LineSeries, ScatterChartOptions, ScatterPoint } from './charts';
+export { imageGrid } from './images';
+export type { ImageGridOptions, ImageInput, ImagePanel } from './images';
+export { closeRenderer, exportFigure, findChromium, renderFigure, setRendererIdleTimeout, validateFigure } from './render';
+export type { ImageFormat, RenderOptions } from './render';
+export { PLOTLY_MIME, figureBundle, liveFigure, show } from './show';
+export type { ShowOptions } from './show';
+export { displayBundle, inNotebook } from './notebook';

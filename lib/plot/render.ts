@@ -1,0 +1,194 @@
+// Static rendering of figures to SVG and PNG, offline: headless Chromium (Debian's `chromium`)
+// driven by playwright-core, with plotly.js loaded from node_modules into a blank page. One
+// browser per process, started on first use (about 2.5 s, most of it parsing plotly) and closed
+// after a quiet spell so that scripts can exit; `closeRenderer()` closes it at once.
+import { existsSync, mkdirSync, writeFileSync } from 'fs';
+import path from 'path';
+import type { Browser, Page } from 'playwright-core';
+import { projectRoot } from '../util/fs';
+import type { Figure } from './figure';
+import { DEFAULT_HEIGHT, DEFAULT_WIDTH } from './figure';
+import { inNotebook } from './notebook';
+
+export type ImageFormat = 'png' | 'svg';
+
+export interface RenderOptions {
+  /** Pixel size; defaults to the figure's layout size. */
+  width?: number;
+  height?: number;
+  /** Pixel density for PNG (2 = sharp on high-DPI screens). */
+  scale?: number;
+}
+
+const CHROMIUM_CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+];
+// Playwright adds --headless and a fresh temporary --user-data-dir (deleted on close) itself.
+const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The Chromium executable: $SAT_CHROMIUM, else the first usual install path that exists. */
+export function findChromium(): string | undefined {
+  const fromEnv = process.env.SAT_CHROMIUM;
+  if (fromEnv) return fromEnv;
+  return CHROMIUM_CANDIDATES.find((p) => existsSync(p));
+}
+
+interface Session {
+  browser: Browser;
+  page: Page;
+}
+
+let session: Promise<Session> | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+let pending = 0;
+let idleTimer: ReturnType<typeof setTimeout> | undefined;
+let idleMs: number | undefined;
+
+/**
+ * How long the browser stays open after its last use. Default: 2 minutes inside a notebook
+ * kernel (figures come cell after cell), 2 seconds elsewhere (a script exits soon after).
+ */
+export function setRendererIdleTimeout(ms: number): void {
+  idleMs = ms;
+}
+
+/** Closes the browser now (a later render starts a new one). */
+export async function closeRenderer(): Promise<void> {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  const current = session;
+  session = undefined;
+  if (!current) return;
+  try {
+    await (await current).browser.close();
+  } catch {
+    // a browser that failed to start or already died has nothing left to close
+  }
+}
+
+/** Renders a figure: PNG as a Buffer, SVG as markup. */
+export async function renderFigure(fig: Figure, format: 'png', opts?: RenderOptions): Promise<Buffer>;
+export async function renderFigure(fig: Figure, format: 'svg', opts?: RenderOptions): Promise<string>;
+export async function renderFigure(fig: Figure, format: ImageFormat, opts: RenderOptions = {}): Promise<Buffer | string> {
+  assertFigure(fig);
+  const size = {
+    format,
+    width: opts.width ?? numberOr(fig.layout.width, DEFAULT_WIDTH),
+    height: opts.height ?? numberOr(fig.layout.height, DEFAULT_HEIGHT),
+    scale: opts.scale ?? 1,
+  };
+  const url = await withPage((page) =>
+    page.evaluate(
+      ([f, o]) => (globalThis as unknown as PlotlyGlobal).Plotly.toImage({ data: f.data, layout: f.layout }, o),
+      [fig, size] as const,
+    ),
+  );
+  const comma = url.indexOf(',');
+  if (format === 'png') return Buffer.from(url.slice(comma + 1), 'base64');
+  return decodeURIComponent(url.slice(comma + 1));
+}
+
+/** Plotly's own check of a spec: a list of problems (unknown attributes, bad values), empty when valid. */
+export async function validateFigure(fig: Figure): Promise<string[]> {
+  assertFigure(fig);
+  const errors = await withPage((page) =>
+    page.evaluate((f) => {
+      const result = (globalThis as unknown as PlotlyGlobal).Plotly.validate(f.data, f.layout) ?? [];
+      return result.map((e) => e.msg);
+    }, fig),
+  );
+  return errors;
+}
+
+/**
+ * Writes `<dir>/<name>.svg` and `<dir>/<name>.png` (PNG at 2x); returns their paths. The default
+ * folder is the project's figures/, wherever the process runs.
+ */
+export async function exportFigure(fig: Figure, name: string, dir = path.join(projectRoot(), 'figures'), opts: RenderOptions = {}): Promise<{ svg: string; png: string }> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new Error(`exportFigure: name '${name}' must be a plain file name (letters, digits, '_', '.', '-'), without a folder or extension`);
+  }
+  const folder = path.resolve(dir);
+  mkdirSync(folder, { recursive: true });
+  const svg = await renderFigure(fig, 'svg', opts);
+  const png = await renderFigure(fig, 'png', { scale: 2, ...opts });
+  const files = { svg: path.join(folder, `${name}.svg`), png: path.join(folder, `${name}.png`) };
+  writeFileSync(files.svg, svg);
+  writeFileSync(files.png, png);
+  return files;
+}
+
+export function assertFigure(fig: unknown): asserts fig is Figure {
+  const f = fig as Figure | undefined;
+  if (!f || !Array.isArray(f.data) || typeof f.layout !== 'object' || f.layout === null) {
+    throw new Error('expected a figure { data: [...traces], layout: {...} }, e.g. from lineChart(...); got ' + typeof fig);
+  }
+}
+
+interface PlotlyGlobal {
+  Plotly: {
+    toImage(fig: { data: unknown; layout: unknown }, opts: { format: string; width: number; height: number; scale: number }): Promise<string>;
+    validate(data: unknown, layout: unknown): { msg: string }[] | undefined;
+  };
+}
+
+function numberOr(v: unknown, fallback: number): number {
+  return typeof v === 'number' && v > 0 ? v : fallback;
+}
+
+/** Runs one job on the shared page, one job at a time, then arms the idle close. */
+function withPage<T>(job: (page: Page) => Promise<T>): Promise<T> {
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  pending++;
+  const run = queue.then(async () => {
+    try {
+      const { page } = await openSession();
+      return await job(page);
+    } catch (e) {
+      await closeRenderer(); // a crashed page or browser must not poison later renders
+      throw e;
+    }
+  });
+  queue = run.catch(() => undefined).finally(() => {
+    if (--pending === 0) armIdleClose();
+  });
+  return run;
+}
+
+function armIdleClose(): void {
+  if (!session) return;
+  idleTimer = setTimeout(() => void closeRenderer(), idleMs ?? (inNotebook() ? 120_000 : 2_000));
+  idleTimer.unref(); // the browser's pipe keeps a script alive, not this timer
+}
+
+function openSession(): Promise<Session> {
+  session ??= launch();
+  return session;
+}
+
+async function launch(): Promise<Session> {
+  const executablePath = findChromium();
+  if (!executablePath || !existsSync(executablePath)) {
+    throw new Error(
+      `no Chromium for static figure export (looked at ${executablePath ?? CHROMIUM_CANDIDATES.join(', ')}): ` +
+        'install it (Debian/Ubuntu: apt-get install chromium) or set SAT_CHROMIUM to a Chrome/Chromium executable',
+    );
+  }
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_FLAGS, timeout: 60_000 });
+  try {
+    const page = await browser.newPage();
+    await page.route('**/*', (route) => route.abort()); // offline by construction: nothing loads from a network
+    await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>');
+    await page.addScriptTag({ path: require.resolve('plotly.js-dist-min') });
+    return { browser, page };
+  } catch (e) {
+    await browser.close();
+    throw e;
+  }
+}

@@ -1,0 +1,74 @@
+// Tables in notebooks (HTML plus a text version in one output) and in terminals (text).
+import { displayBundle, inNotebook } from '../plot/notebook';
+
+/** Anything with column names and rows: a danfo DataFrame, or plain `{ columns, values }`. */
+export interface TableLike {
+  columns: string[];
+  values: unknown;
+  /** Row labels; shown as a first column unless they are just 0, 1, 2, ... */
+  index?: unknown;
+}
+
+export interface TableOptions {
+  /** A caption above the table. */
+  title?: string;
+  /** Decimal places for non-integer numbers (default 4). */
+  digits?: number;
+}
+
+/** Shows a table: HTML in a notebook (`await showTable(df)`), aligned text elsewhere. */
+export async function showTable(table: TableLike | Record<string, unknown>[], opts: TableOptions = {}): Promise<void> {
+  const { columns, rows } = tableCells(table, opts.digits ?? 4);
+  const text = tableText(columns, rows, opts.title);
+  if (inNotebook()) {
+    await displayBundle({ 'text/html': tableHTML(columns, rows, opts.title), 'text/plain': text });
+  } else {
+    console.log(text);
+  }
+}
+
+/** Column names and formatted cells from a frame or an array of row objects. */
+export function tableCells(table: TableLike | Record<string, unknown>[], digits: number): { columns: string[]; rows: string[][] } {
+  if (Array.isArray(table)) {
+    const columns = [...new Set(table.flatMap((r) => Object.keys(r)))];
+    return { columns, rows: table.map((r) => columns.map((c) => formatCell(r[c], digits))) };
+  }
+  if (!table || !Array.isArray(table.columns) || !Array.isArray(table.values)) {
+    throw new Error('showTable: expected a DataFrame, { columns, values } or an array of row objects');
+  }
+  // a one-column frame can give a flat array of values
+  const values = (table.values as unknown[]).map((row) => (Array.isArray(row) ? row : [row]));
+  const index = Array.isArray(table.index) ? (table.index as unknown[]) : [];
+  const labelled = index.length === values.length && index.some((v, i) => v !== i);
+  const columns = [...(labelled ? [''] : []), ...table.columns.map(String)];
+  const rows = values.map((row, i) => [...(labelled ? [index[i]] : []), ...row].map((v) => formatCell(v, digits)));
+  return { columns, rows };
+}
+
+export function formatCell(v: unknown, digits: number): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return '';
+    return Number.isInteger(v) ? String(v) : v.toFixed(digits);
+  }
+  return String(v);
+}
+
+export function tableHTML(columns: string[], rows: string[][], title?: string): string {
+  const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+  const numeric = columns.map((_, j) => rows.length > 0 && rows.every((r) => r[j] === '' || /^-?[\d.]+(e[-+]?\d+)?$/i.test(r[j])));
+  const cell = (tag: string, s: string, j: number) => `<${tag}${numeric[j] ? ' style="text-align:right"' : ''}>${esc(s)}</${tag}>`;
+  return [
+    '<table class="sat-table">',
+    title ? `<caption>${esc(title)}</caption>` : '',
+    `<thead><tr>${columns.map((c, j) => cell('th', c, j)).join('')}</tr></thead>`,
+    `<tbody>${rows.map((r) => `<tr>${r.map((s, j) => cell('td', s, j)).join('')}</tr>`).join('')}</tbody>`,
+    '</table>',
+  ].join('');
+}
+
+export function tableText(columns: string[], rows: string[][], title?: string): string {
+  const widths = columns.map((c, j) => Math.max(c.length, ...rows.map((r) => r[j]?.length ?? 0)));
+  const line = (cells: string[]) => cells.map((s, j) => (s ?? '').padEnd(widths[j])).join('  ').trimEnd();
+  return [...(title ? [title] : []), line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,162 @@
+import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ResultRecord } from '../lib/eval';
+import {
+  describeResults,
+  formatMeanStd,
+  listRuns,
+  loadMetrics,
+  loadResults,
+  meanStd,
+  paperTable,
+  resultsFrame,
+  saveCSV,
+  showTable,
+  tableHTML,
+} from '../lib/report';
+
+// Two activations x three seeds, clean and PGD, in experiment 'e1'; one run of another experiment.
+const ACC: Record<string, number[]> = {
+  'relu/clean': [0.9, 0.92, 0.94],
+  'relu/pgd-linf': [0.4, 0.41, 0.45],
+  'silu/clean': [0.91, 0.91, 0.91],
+  'silu/pgd-linf': [0.5, 0.52, 0.57],
+};
+
+function record(run: string, activation: string, seed: number, attack: 'clean' | 'pgd-linf', experiment = 'e1'): ResultRecord {
+  return {
+    run,
+    experiment,
+    dataset: 'mnist',
+    model: 'mnist-cnn',
+    activation,
+    seed,
+    profile: 'smoke',
+    attack,
+    eps: attack === 'clean' ? 0 : 8 / 255,
+    steps: attack === 'clean' ? 0 : 10,
+    accuracy: ACC[`${activation}/${attack}`][seed],
+    n: 100,
+  };
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+function sampleStd(xs: number[]): number {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+describe('report', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'sat-report-'));
+    for (const activation of ['relu', 'silu']) {
+      for (const seed of [0, 1, 2]) {
+        const run = `${activation}-s${seed}`;
+        mkdirSync(path.join(dir, run));
+        writeFileSync(path.join(dir, run, 'results.json'), JSON.stringify([record(run, activation, seed, 'clean'), record(run, activation, seed, 'pgd-linf')]));
+      }
+    }
+    mkdirSync(path.join(dir, 'other'));
+    writeFileSync(path.join(dir, 'other', 'results.json'), JSON.stringify([record('other', 'relu', 0, 'clean', 'e2')]));
+    mkdirSync(path.join(dir, 'still-training')); // no results.json yet: skipped
+    writeFileSync(path.join(dir, 'relu-s0', 'metrics.jsonl'), '{"epoch":0,"step":1,"loss":2.3,"acc":0.1,"lr":0.1,"images_per_s":50}\n{"epoch":0,"step":2,"loss":1.9,"acc":0.3,"lr":0.1,"images_per_s":55}\n{"epoch":0,"st');
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('loadResults reads every finished run and filters by experiment', () => {
+    assert.equal(listRuns(dir).length, 8);
+    assert.equal(loadResults({ dir }).length, 13);
+    const e1 = loadResults({ dir, experiment: 'e1' });
+    assert.equal(e1.length, 12);
+    assert.ok(e1.every((r) => r.experiment === 'e1'));
+    assert.equal(loadResults({ dir, runs: ['relu-s1'] }).length, 2);
+    assert.throws(() => loadResults({ dir, experiment: 'nope' }), /no results for experiment 'nope'/);
+    assert.deepEqual(loadResults({ dir, experiment: 'nope', allowEmpty: true }), []);
+  });
+
+  it('loadResults names the file and the record that is broken', () => {
+    const bad = mkdtempSync(path.join(os.tmpdir(), 'sat-report-bad-'));
+    try {
+      mkdirSync(path.join(bad, 'r1'));
+      writeFileSync(path.join(bad, 'r1', 'results.json'), '[{"run": "r1"');
+      assert.throws(() => loadResults({ dir: bad }), /r1\/results\.json is not valid JSON/);
+      writeFileSync(path.join(bad, 'r1', 'results.json'), JSON.stringify([{ ...record('r1', 'relu', 0, 'clean'), accuracy: '0.9' }]));
+      assert.throws(() => loadResults({ dir: bad }), /record 0 has no number 'accuracy'/);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
+
+  it('loadMetrics parses the training log and tolerates a torn last line', () => {
+    const m = loadMetrics('relu-s0', dir);
+    assert.deepEqual(m.map((r) => r.loss), [2.3, 1.9]);
+    assert.throws(() => loadMetrics('missing', dir), /no training log .*missing/);
+  });
+
+  it('resultsFrame: one row per record with an attack label', async () => {
+    const df = await resultsFrame(loadResults({ dir, experiment: 'e1' }));
+    assert.deepEqual(df.shape, [12, 14]);
+    const labels = new Set(df.column('attackLabel').values as string[]);
+    assert.deepEqual([...labels].sort(), ['PGD-10 8/255', 'clean']);
+  });
+
+  it('meanStd: mean and sample std over seeds per setting', async () => {
+    const df = await meanStd(loadResults({ dir, experiment: 'e1' }), { by: ['activation', 'attackLabel'] });
+    assert.deepEqual(df.columns, ['activation', 'attackLabel', 'mean', 'std', 'seeds', 'text']);
+    const rows = df.values as unknown[][];
+    assert.equal(rows.length, 4);
+    for (const [activation, label, m, s, seeds, text] of rows) {
+      const xs = ACC[`${activation}/${label === 'clean' ? 'clean' : 'pgd-linf'}`];
+      assert.ok(Math.abs((m as number) - mean(xs)) < 1e-9, `${activation} ${label} mean`);
+      assert.ok(Math.abs((s as number) - sampleStd(xs)) < 1e-9, `${activation} ${label} std`);
+      assert.equal(seeds, 3);
+      assert.equal(text, formatMeanStd(mean(xs), sampleStd(xs), 100));
+    }
+  });
+
+  it('meanStd: one seed has no std (NaN, "(1 seed)"), not a misleading 0', async () => {
+    const df = await meanStd(loadResults({ dir, experiment: 'e2' }));
+    const [row] = df.values as unknown[][];
+    assert.ok(Number.isNaN(row[df.columns.indexOf('std')] as number));
+    assert.equal(row[df.columns.indexOf('text')], '90.0 (1 seed)');
+  });
+
+  it('paperTable: activations as rows, attacks as columns, clean first', async () => {
+    const df = await paperTable(loadResults({ dir, experiment: 'e1' }));
+    assert.deepEqual(df.columns, ['dataset', 'model', 'activation', 'clean', 'PGD-10 8/255']);
+    const silu = (df.values as string[][]).find((r) => r[2] === 'silu')!;
+    assert.equal(silu[4], formatMeanStd(mean(ACC['silu/pgd-linf']), sampleStd(ACC['silu/pgd-linf']), 100));
+  });
+
+  it('describeResults and saveCSV: numeric summary, CSV that reads back', async () => {
+    const records = loadResults({ dir, experiment: 'e1' });
+    const desc = await describeResults(records);
+    assert.ok((desc.index as string[]).includes('mean'));
+    const accMean = (desc.column('accuracy').values as number[])[(desc.index as string[]).indexOf('mean')];
+    assert.ok(Math.abs(accMean - mean(records.map((r) => r.accuracy))) < 1e-9);
+    const file = await saveCSV(await meanStd(records), path.join(dir, 'out', 'summary.csv'));
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'dataset,model,activation,attackLabel,mean,std,seeds,text');
+    assert.equal(lines.length, 5);
+  });
+
+  it('showTable prints aligned text outside a notebook; HTML escapes cells', async () => {
+    const logged: string[] = [];
+    const original = console.log;
+    console.log = (...args: unknown[]) => void logged.push(args.join(' '));
+    try {
+      await showTable([{ activation: 'relu', accuracy: 0.5 }, { activation: 'silu', accuracy: 0.75 }], { title: 'acc' });
+    } finally {
+      console.log = original;
+    }
+    assert.equal(logged.join('\n'), ['acc', 'activation  accuracy', '----------  --------', 'relu        0.5000', 'silu        0.7500'].join('\n'));
+    const html = tableHTML(['a<b'], [['x & y']]);
+    assert.match(html, /<th>a&lt;b<\/th>/);
+    assert.match(html, /<td>x &amp; y<\/td>/);
+  });
+});
