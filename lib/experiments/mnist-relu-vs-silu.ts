@@ -1,6 +1,6 @@
 // The start command's experiment: SAT on real MNIST with ReLU and with SiLU, same everything
 // else. Training attack: PGD-1 (FGSM with a random start, step 1.25·eps, as in "fast" adversarial
-// training); evaluation: PGD-10 and PGD-40 at the training eps.
+// training); evaluation: PGD-10 and PGD-20 at the training eps.
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
@@ -9,12 +9,12 @@ const EPS = 0.2;
 
 function base(profile: Profile): Partial<TrainConfig> {
   const attack = { type: 'pgd-linf' as const, eps: EPS, steps: 1, stepSize: 1.25 * EPS, randomStart: true };
-  const evalAttacks = [{ type: 'pgd-linf' as const, eps: EPS, steps: 10 }, { type: 'pgd-linf' as const, eps: EPS, steps: 40 }];
+  const evalAttacks = [{ type: 'pgd-linf' as const, eps: EPS, steps: 10 }, { type: 'pgd-linf' as const, eps: EPS, steps: 20 }];
   switch (profile) {
     case 'smoke':
       return { trainLimit: 512, testLimit: 200, width: 8, epochs: 1, batchSize: 64, lr: 0.05, attack, evaluation: { size: 200, attacks: [evalAttacks[0]] } };
     case 'small':
-      return { width: 16, epochs: 4, batchSize: 64, lr: 0.05, attack, evaluation: { size: 1000, attacks: evalAttacks } };
+      return { width: 16, epochs: 3, batchSize: 64, lr: 0.05, attack, evaluation: { size: 500, attacks: evalAttacks } };
     case 'paper':
       // MNIST is not in the paper; this is the usual Madry et al. MNIST setting at eps 0.3.
       return {

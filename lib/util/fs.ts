@@ -27,6 +27,11 @@ export function projectRoot(): string {
   return dir;
 }
 
+/** The project's data folder (data/ under the project root). */
+export function dataDir(): string {
+  return path.join(projectRoot(), 'data');
+}
+
 /** `data/runs` under the project root, or SAT_RUNS_DIR. */
 export function runsDir(): string {
   return process.env.SAT_RUNS_DIR ?? path.join(projectRoot(), 'data', 'runs');
