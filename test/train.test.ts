@@ -98,7 +98,7 @@ describe('training', () => {
     // A finished run with the same config is reused, not retrained.
     const again = await train(TINY, { runDir: bDir, quiet: true });
     assert.ok(again.reused);
-    assert.deepEqual(again.results, b2.results);
+    assert.deepEqual(again.results, JSON.parse(JSON.stringify(b2.results)), "the saved results are returned");
     for (const r of [a, b2, again]) r.model.dispose();
   });
 

@@ -47,11 +47,12 @@ export function makeAttack(config: AttackConfig): Attack {
 /** A short label such as 'PGD-10 L∞ eps=0.3'. */
 export function attackLabel(c: AttackConfig): string {
   const r = resolveAttackConfig(c);
-  if (r.type === 'fgsm') return `FGSM eps=${fmtEps(r.eps)}`;
-  return `PGD-${r.steps} ${r.type === 'pgd-l2' ? 'L2' : 'L∞'} eps=${fmtEps(r.eps)}${r.restarts ? ` x${r.restarts + 1} restarts` : ''}${r.targeted ? ' targeted' : ''}`;
+  if (r.type === 'fgsm') return `FGSM eps=${formatEps(r.eps)}`;
+  return `PGD-${r.steps} ${r.type === 'pgd-l2' ? 'L2' : 'L∞'} eps=${formatEps(r.eps)}${r.restarts ? ` x${r.restarts + 1} restarts` : ''}${r.targeted ? ' targeted' : ''}`;
 }
 
-function fmtEps(eps: number): string {
+/** eps as a reader expects it: 4/255 or 8/255 for image-scale radii, else a decimal (0.3). */
+export function formatEps(eps: number): string {
   const k = eps * 255;
-  return Math.abs(k - Math.round(k)) < 1e-6 && eps < 1 && eps > 0 ? `${Math.round(k)}/255` : `${+eps.toFixed(4)}`;
+  return Math.abs(k - Math.round(k)) < 1e-6 && k >= 1 && k <= 32 ? `${Math.round(k)}/255` : `${+eps.toFixed(4)}`;
 }

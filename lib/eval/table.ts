@@ -1,9 +1,10 @@
 // Plain-text tables of result records for terminals and logs.
+import { formatEps } from '../attacks';
 import type { ResultRecord } from './index';
 
 export function attackColumn(r: Pick<ResultRecord, 'attack' | 'eps' | 'steps'>): string {
   if (r.attack === 'clean') return 'clean';
-  const eps = Math.abs(r.eps * 255 - Math.round(r.eps * 255)) < 1e-6 ? `${Math.round(r.eps * 255)}/255` : `${+r.eps.toFixed(4)}`;
+  const eps = formatEps(r.eps);
   return r.attack === 'fgsm' ? `FGSM ${eps}` : `PGD-${r.steps} ${r.attack === 'pgd-l2' ? 'L2 ' : ''}${eps}`;
 }
 
