@@ -62,3 +62,14 @@ function score(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOp
 export function restartSeed(opts: PerturbOptions, restart: number): number | undefined {
   return opts.seed === undefined ? undefined : opts.seed + 7919 * restart;
 }
+
+/** Runs `steps` PGD iterations from `start` (which it takes over), freeing each old iterate. */
+export function iterate(start: tf.Tensor4D, steps: number, step: (adv: tf.Tensor4D) => tf.Tensor4D): tf.Tensor4D {
+  let adv = start;
+  for (let i = 0; i < steps; i++) {
+    const next = tf.tidy(() => step(adv));
+    adv.dispose();
+    adv = next;
+  }
+  return adv;
+}

@@ -1,6 +1,6 @@
 // PGD in the L2 ball: normalised-gradient steps, projection onto the ball of radius eps.
 import * as tf from '@tensorflow/tfjs';
-import { bestOfRestarts, clipPixels, objectiveGradient, restartSeed } from './common';
+import { bestOfRestarts, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
 import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
 
 const TINY = 1e-12;
@@ -26,17 +26,12 @@ export function pgdL2(config: Required<AttackConfig>): Attack {
   }
 
   function once(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions, restart: number): tf.Tensor4D {
-    let adv = tf.tidy(() => (config.randomStart ? clipPixels(tf.add(x, randomDelta(x, restartSeed(opts, restart)))) : tf.clone(x)));
-    for (let i = 0; i < steps; i++) {
-      const next = tf.tidy(() => {
-        const g = objectiveGradient(logits, adv, y, opts);
-        const stepped = tf.add(adv, tf.mul(tf.div(g, l2Norm(g)), stepSize)) as tf.Tensor4D;
-        return clipPixels(tf.add(x, projectL2(tf.sub(stepped, x), eps)));
-      });
-      adv.dispose();
-      adv = next;
-    }
-    return adv;
+    const start = tf.tidy(() => (config.randomStart ? clipPixels(tf.add(x, randomDelta(x, restartSeed(opts, restart)))) : tf.clone(x)));
+    return iterate(start, steps, (adv) => {
+      const g = objectiveGradient(logits, adv, y, opts);
+      const stepped = tf.add(adv, tf.mul(tf.div(g, l2Norm(g)), stepSize)) as tf.Tensor4D;
+      return clipPixels(tf.add(x, projectL2(tf.sub(stepped, x), eps)));
+    });
   }
 
   return {

@@ -1,6 +1,6 @@
 // PGD in the L∞ ball (Madry et al. 2018): random start, signed-gradient steps, projection.
 import * as tf from '@tensorflow/tfjs';
-import { bestOfRestarts, clipPixels, objectiveGradient, restartSeed } from './common';
+import { bestOfRestarts, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
 import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
 
 export function pgdLinf(config: Required<AttackConfig>): Attack {
@@ -9,18 +9,10 @@ export function pgdLinf(config: Required<AttackConfig>): Attack {
     clipPixels(tf.minimum(tf.maximum(adv, tf.sub(x, eps)), tf.add(x, eps)) as tf.Tensor4D);
 
   function once(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions, restart: number): tf.Tensor4D {
-    let adv = tf.tidy(() =>
+    const start = tf.tidy(() =>
       config.randomStart ? clipPixels(tf.add(x, tf.randomUniform(x.shape, -eps, eps, 'float32', restartSeed(opts, restart)))) : tf.clone(x),
     );
-    for (let i = 0; i < steps; i++) {
-      const next = tf.tidy(() => {
-        const g = objectiveGradient(logits, adv, y, opts);
-        return project(tf.add(adv, tf.mul(tf.sign(g), stepSize)), x);
-      });
-      adv.dispose();
-      adv = next;
-    }
-    return adv;
+    return iterate(start, steps, (adv) => project(tf.add(adv, tf.mul(tf.sign(objectiveGradient(logits, adv, y, opts)), stepSize)), x));
   }
 
   return {

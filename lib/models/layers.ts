@@ -11,17 +11,69 @@ export interface ForwardContext {
   /** Training mode: BatchNorm uses batch statistics and updates its running averages. */
   training: boolean;
   act: ActivationFn;
+  /**
+   * Seed of this pass's random layers (drop-connect, dropout). Trainers pass the step's seed so
+   * a resumed run draws the same masks; without it each layer draws from its own seeded stream.
+   */
+  seed?: number;
 }
 
 export type Layer = (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+
+/** Multiply-adds per example of the layers with weights (convolutions and dense layers). */
+export class MacCounter {
+  readonly byLayer = new Map<string, number>();
+
+  add(layer: string, macs: number): void {
+    this.byLayer.set(layer, (this.byLayer.get(layer) ?? 0) + macs);
+  }
+
+  get total(): number {
+    let n = 0;
+    for (const m of this.byLayer.values()) n += m;
+    return n;
+  }
+}
+
+let countingInto: MacCounter | undefined;
+
+/**
+ * Runs a model builder in counting mode: its ParamStores allocate no memory (variables are
+ * shape-only stand-ins, so parameter counts still work) and its layers, when applied, record
+ * their multiply-adds into `counter` and return zeros of their output shape instead of
+ * computing. Counting a 300M-parameter model this way takes milliseconds; such a model can
+ * only be counted, not trained or evaluated.
+ */
+export function buildForCounting<T>(counter: MacCounter, build: () => T): T {
+  const outer = countingInto;
+  countingInto = counter;
+  try {
+    return build();
+  } finally {
+    countingInto = outer;
+  }
+}
+
+/** A variable's name-less stand-in in counting mode: shape and size, no data. */
+function shapeOnlyVariable(shape: number[], trainable: boolean): tf.Variable {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return { shape, size, rank: shape.length, dtype: 'float32', trainable, dispose: () => {} } as unknown as tf.Variable;
+}
 
 /** Holds a model's variables: trainable parameters and non-trainable state (BN statistics). */
 export class ParamStore {
   readonly params = new Map<string, tf.Variable>();
   readonly state = new Map<string, tf.Variable>();
+  /** Set when built by buildForCounting: layers then count instead of computing. */
+  readonly macs: MacCounter | undefined = countingInto;
   private counter = 0;
 
   constructor(private readonly seed: number) {}
+
+  /** A seed for a random layer (drop-connect, dropout), from the store's seed and creation order. */
+  layerSeed(): number {
+    return deriveSeed(this.seed, this.counter++);
+  }
 
   private unique(name: string): void {
     if (this.params.has(name) || this.state.has(name)) throw new Error(`duplicate variable name '${name}'`);
@@ -31,14 +83,16 @@ export class ParamStore {
   heNormal(name: string, shape: number[], fanIn: number): tf.Variable {
     this.unique(name);
     const seed = deriveSeed(this.seed, this.counter++);
-    const v = tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed), true));
+    const v = this.macs
+      ? shapeOnlyVariable(shape, true)
+      : tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', seed), true));
     this.params.set(name, v);
     return v;
   }
 
   constant(name: string, shape: number[], value: number, trainable: boolean): tf.Variable {
     this.unique(name);
-    const v = tf.tidy(() => tf.variable(tf.fill(shape, value), trainable));
+    const v = this.macs ? shapeOnlyVariable(shape, trainable) : tf.tidy(() => tf.variable(tf.fill(shape, value), trainable));
     (trainable ? this.params : this.state).set(name, v);
     return v;
   }
@@ -50,29 +104,80 @@ export class ParamStore {
   }
 }
 
-/** Only conv and dense kernels take weight decay; BN parameters and biases do not. */
+/** Only conv (depthwise included) and dense kernels take weight decay; BN parameters and biases do not. */
 export function isDecayed(name: string): boolean {
-  return name.endsWith('/kernel');
+  return name.endsWith('/kernel') || name.endsWith('/depthwise_kernel');
 }
 
 export interface ConvOptions {
   stride?: number;
-  /** 'same' padding as PyTorch does it: (k−1)/2 on each side (TF's 'same' is asymmetric at stride 2). */
-  padding?: 'same' | 'valid';
+  /**
+   * 'same': (k−1)/2 on each side, as PyTorch (and SAT's ResNet, via explicit padding) does it.
+   * 'tf-same': TensorFlow's SAME, output ceil(size/stride) with the odd extra row and column at
+   * the bottom and right (asymmetric at stride 2); EfficientNet's checkpoints need it.
+   */
+  padding?: 'same' | 'valid' | 'tf-same';
   bias?: boolean;
+  /** Grouped convolution (ResNeXt): the kernel is [k, k, inC/groups, outC], as TF stores it. */
+  groups?: number;
+}
+
+type Padding = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
+
+/** The padding argument tfjs takes for a k×k conv: tfjs's own 'same' is TensorFlow's SAME. */
+function paddingOf(name: string, k: number, padding: ConvOptions['padding']): Padding {
+  if (padding === 'valid') return 'valid';
+  if (padding === 'tf-same') return 'same';
+  const p = (k - 1) / 2;
+  if (!Number.isInteger(p)) throw new Error(`conv '${name}': symmetric 'same' padding needs an odd kernel size, got ${k}`);
+  return p === 0 ? 'valid' : [[0, 0], [p, p], [p, p], [0, 0]];
+}
+
+/**
+ * Counting mode's stand-in for a convolution: records kernel size × output pixels (the
+ * multiply-adds per example) and returns zeros of the output shape, computed by tfjs's own
+ * shape logic so it matches the real op.
+ */
+function countConv(macs: MacCounter, name: string, x: tf.Tensor4D, kernelShape: number[], stride: number, pad: Padding, depthwise: boolean): tf.Tensor4D {
+  const [kh, kw, kin, kout] = kernelShape;
+  const info = tf.backend_util.computeConv2DInfo(x.shape, [kh, kw, kin, kout], stride, 1, pad, undefined, depthwise);
+  macs.add(name, kh * kw * kin * kout * info.outHeight * info.outWidth);
+  return tf.zeros([x.shape[0], info.outHeight, info.outWidth, info.outChannels]);
 }
 
 export function conv2d(store: ParamStore, name: string, inC: number, outC: number, k: number, opts: ConvOptions = {}): Layer {
   const stride = opts.stride ?? 1;
-  const p = opts.padding === 'valid' ? 0 : (k - 1) / 2;
-  if (!Number.isInteger(p)) throw new Error(`conv '${name}': symmetric 'same' padding needs an odd kernel size, got ${k}`);
-  const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [p, p], [p, p], [0, 0]];
-  const kernel = store.heNormal(`${name}/kernel`, [k, k, inC, outC], k * k * inC);
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1 || inC % groups !== 0 || outC % groups !== 0) {
+    throw new Error(`conv '${name}': ${groups} groups must divide both its input (${inC}) and output (${outC}) channels; choose a width that is a multiple of the group count.`);
+  }
+  const pad = paddingOf(name, k, opts.padding);
+  const kernel = store.heNormal(`${name}/kernel`, [k, k, inC / groups, outC], k * k * (inC / groups));
   const bias = opts.bias ? store.constant(`${name}/bias`, [outC], 0, true) : null;
+  const convolve = (x: tf.Tensor4D): tf.Tensor4D => {
+    if (groups === 1) return tf.conv2d(x, kernel as tf.Tensor4D, stride, pad);
+    // tfjs has no grouped conv: convolve each channel group with its slice of the kernel.
+    const kernels = tf.split(kernel, groups, 3) as tf.Tensor4D[];
+    const outputs = tf.split(x, groups, 3).map((xg, g) => tf.conv2d(xg as tf.Tensor4D, kernels[g], stride, pad));
+    return tf.concat(outputs, 3);
+  };
   return (x) =>
     tf.tidy(() => {
-      const y = tf.conv2d(x, kernel as tf.Tensor4D, stride, p === 0 ? 'valid' : pad);
+      if (store.macs) return countConv(store.macs, name, x, kernel.shape, stride, pad, false);
+      const y = convolve(x);
       return bias ? tf.add(y, bias) : y;
+    });
+}
+
+/** Depthwise k×k convolution (one filter per channel), kernel `<name>/depthwise_kernel` as in TF. */
+export function depthwiseConv2d(store: ParamStore, name: string, channels: number, k: number, opts: Omit<ConvOptions, 'groups' | 'bias'> = {}): Layer {
+  const stride = opts.stride ?? 1;
+  const pad = paddingOf(name, k, opts.padding);
+  const kernel = store.heNormal(`${name}/depthwise_kernel`, [k, k, channels, 1], k * k);
+  return (x) =>
+    tf.tidy(() => {
+      if (store.macs) return countConv(store.macs, name, x, kernel.shape, stride, pad, true);
+      return tf.depthwiseConv2d(x, kernel as tf.Tensor4D, stride, pad);
     });
 }
 
@@ -87,6 +192,7 @@ export function batchNorm(store: ParamStore, name: string, channels: number, opt
   const variance = store.constant(`${name}/moving_variance`, [channels], 1, false);
   return (x, ctx) =>
     tf.tidy(() => {
+      if (store.macs) return x; // counting mode: BN adds no multiply-adds worth counting
       if (!ctx.training) return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPSILON) as tf.Tensor4D;
       const m = tf.moments(x, [0, 1, 2]);
       const count = x.size / channels;
@@ -102,7 +208,12 @@ export function batchNorm(store: ParamStore, name: string, channels: number, opt
 export function dense(store: ParamStore, name: string, inDim: number, outDim: number): (x: tf.Tensor2D) => tf.Tensor2D {
   const kernel = store.heNormal(`${name}/kernel`, [inDim, outDim], inDim);
   const bias = store.constant(`${name}/bias`, [outDim], 0, true);
-  return (x) => tf.tidy(() => tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias));
+  return (x) =>
+    tf.tidy(() => {
+      if (!store.macs) return tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias);
+      store.macs.add(name, inDim * outDim);
+      return tf.zeros([x.shape[0], outDim]);
+    });
 }
 
 export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
@@ -121,4 +232,41 @@ export function sequential(...layers: Layer[]): Layer {
 export function bnAct(store: ParamStore, name: string, channels: number): Layer {
   const bn = batchNorm(store, name, channels);
   return (x, ctx) => tf.tidy(() => ctx.act(bn(x, ctx)) as tf.Tensor4D);
+}
+
+/**
+ * Dropout in training, identity otherwise; survivors are scaled by 1/(1−rate). With
+ * `perExample` it drops whole examples of a residual branch: drop-connect (stochastic depth),
+ * as in the official EfficientNet code.
+ */
+export function dropout(store: ParamStore, rate: number, opts: { perExample?: boolean } = {}): <T extends tf.Tensor>(x: T, ctx: ForwardContext) => T {
+  if (!(rate >= 0 && rate < 1)) throw new Error(`dropout rate must be in [0, 1), got ${rate}.`);
+  const layerSeed = store.layerSeed();
+  let calls = 0;
+  return (x, ctx) => {
+    if (!ctx.training || rate === 0 || store.macs) return x;
+    const seed = ctx.seed === undefined ? deriveSeed(layerSeed, calls++) : deriveSeed(ctx.seed, layerSeed);
+    const noiseShape = opts.perExample ? [x.shape[0], ...x.shape.slice(1).map(() => 1)] : undefined;
+    return tf.dropout(x, rate, noiseShape, seed) as typeof x;
+  };
+}
+
+/**
+ * Squeeze-and-excitation: global average pool, a reducing 1×1 conv, the activation, an
+ * expanding 1×1 conv, then a sigmoid gate per channel. Both convs have biases, as in TF.
+ */
+export function squeezeExcite(store: ParamStore, name: string, channels: number, reduced: number): Layer {
+  const reduce = conv2d(store, `${name}/reduce_conv`, channels, reduced, 1, { bias: true });
+  const expand = conv2d(store, `${name}/expand_conv`, reduced, channels, 1, { bias: true });
+  return (x, ctx) =>
+    tf.tidy(() => {
+      const squeezed = tf.mean(x, [1, 2], true) as tf.Tensor4D;
+      const gate = expand(ctx.act(reduce(squeezed, ctx)) as tf.Tensor4D, ctx);
+      return tf.mul(x, tf.sigmoid(gate));
+    });
+}
+
+/** Maps [0,1] pixels to [−1,1], the input scaling of SAT's ResNets and EfficientNets (x·2/255 − 1 on 0..255 pixels). */
+export function centerPixels(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.sub(tf.mul(x, 2), 1));
 }

@@ -1,7 +1,7 @@
 // A small CNN for 28x28 digits: three 3x3 convs (the last two strided) with BN, then a dense layer.
 import * as tf from '@tensorflow/tfjs';
 import { batchNorm, conv2d, dense, flatten, ParamStore } from './layers';
-import type { Model, ModelOptions } from './types';
+import { assembleModel, type Model, type ModelOptions } from './types';
 
 export function mnistCnn(opts: ModelOptions): Model {
   const [h, w, c] = opts.inputShape;
@@ -16,18 +16,11 @@ export function mnistCnn(opts: ModelOptions): Model {
   const outH = Math.ceil(h / 4);
   const outW = Math.ceil(w / 4);
   const head = dense(store, 'fc', outH * outW * widths[2], opts.numClasses);
-  return {
-    arch: 'mnist-cnn',
-    inputShape: opts.inputShape,
-    numClasses: opts.numClasses,
-    params: store.params,
-    state: store.state,
-    apply: (x, ctx) =>
-      tf.tidy(() => {
-        let y: tf.Tensor4D = x;
-        for (const u of units) y = ctx.act(u.bn(u.conv(y, ctx), ctx)) as tf.Tensor4D;
-        return head(flatten(y));
-      }),
-    dispose: () => store.dispose(),
-  };
+  return assembleModel('mnist-cnn', opts, store, (x, ctx) =>
+    tf.tidy(() => {
+      let y: tf.Tensor4D = x;
+      for (const u of units) y = ctx.act(u.bn(u.conv(y, ctx), ctx)) as tf.Tensor4D;
+      return head(flatten(y));
+    }),
+  );
 }

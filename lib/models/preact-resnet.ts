@@ -2,7 +2,7 @@
 // training papers: BN-act-conv blocks, a 1x1 shortcut conv where shape changes.
 import * as tf from '@tensorflow/tfjs';
 import { bnAct, conv2d, dense, globalAvgPool, type Layer, ParamStore } from './layers';
-import type { Model, ModelOptions } from './types';
+import { assembleModel, type Model, type ModelOptions } from './types';
 
 function preActBlock(store: ParamStore, name: string, inC: number, outC: number, stride: number): Layer {
   const pre1 = bnAct(store, `${name}/bn1`, inC);
@@ -35,18 +35,12 @@ export function preActResNet(opts: ModelOptions, blocks: number[] = [2, 2, 2, 2]
   });
   const finalBn = bnAct(store, 'final/bn', inC);
   const head = dense(store, 'fc', inC, opts.numClasses);
-  return {
-    arch: blocks.join(',') === '2,2,2,2' ? 'preact-resnet18' : `preact-resnet(${blocks.join(',')})`,
-    inputShape: opts.inputShape,
-    numClasses: opts.numClasses,
-    params: store.params,
-    state: store.state,
-    apply: (x, ctx) =>
-      tf.tidy(() => {
-        let y = stem(x, ctx);
-        for (const block of stages) y = block(y, ctx);
-        return head(globalAvgPool(finalBn(y, ctx)));
-      }),
-    dispose: () => store.dispose(),
-  };
+  const arch = blocks.join(',') === '2,2,2,2' ? 'preact-resnet18' : `preact-resnet(${blocks.join(',')})`;
+  return assembleModel(arch, opts, store, (x, ctx) =>
+    tf.tidy(() => {
+      let y = stem(x, ctx);
+      for (const block of stages) y = block(y, ctx);
+      return head(globalAvgPool(finalBn(y, ctx)));
+    }),
+  );
 }

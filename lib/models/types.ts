@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { ForwardContext } from './layers';
+import type { ForwardContext, ParamStore } from './layers';
 
 /** A classifier with explicit variables. Inputs are NHWC pixels in [0,1]; outputs are logits. */
 export interface Model {
@@ -21,4 +21,22 @@ export interface ModelOptions {
   /** Width multiplier or base width, per architecture. */
   width?: number;
   seed?: number;
+}
+
+/** Wraps a forward function and the store holding its variables into a Model. */
+export function assembleModel(
+  arch: string,
+  opts: ModelOptions,
+  store: ParamStore,
+  apply: (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor2D,
+): Model {
+  return {
+    arch,
+    inputShape: opts.inputShape,
+    numClasses: opts.numClasses,
+    params: store.params,
+    state: store.state,
+    apply,
+    dispose: () => store.dispose(),
+  };
 }

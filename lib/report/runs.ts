@@ -3,19 +3,13 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import path from 'path';
 import type { ResultRecord } from '../eval/index';
+import type { EpochMetrics } from '../train/trainer';
 import { runsDir } from '../util/fs';
 
 export type { ResultRecord };
 
 /** One line of metrics.jsonl. */
-export interface MetricRecord {
-  epoch: number;
-  step: number;
-  loss: number;
-  acc: number;
-  lr: number;
-  images_per_s: number;
-}
+export type MetricRecord = EpochMetrics;
 
 export interface LoadResultsOptions {
   /** Keep only records of this experiment. */
