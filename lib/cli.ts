@@ -9,6 +9,7 @@ const COMMANDS: Record<string, Command> = {
   train: { summary: 'train one model with SAT', run: async (a) => (await import('./cli/train')).trainCommand(a) },
   eval: { summary: 'evaluate a trained run against clean and PGD attacks', run: async (a) => (await import('./cli/eval')).evalCommand(a) },
   checkpoint: { summary: 'inspect a TensorFlow checkpoint (inspect <prefix> [--json])', run: async (a) => (await import('./cli/checkpoint')).checkpointCommand(a) },
+  models: { summary: 'parameters and multiply-adds of every model ([<model>...] [--json])', run: async (a) => (await import('./cli/models')).modelsCommand(a) },
   data: { summary: 'download and unpack a data set (data cifar10)', run: async (a) => (await import('./cli/data')).dataCommand(a) },
   compare: { summary: 'the quick start: ReLU vs SiLU with SAT on MNIST, as a table', run: async (a) => (await import('./cli/compare')).compareCommand(a) },
 };

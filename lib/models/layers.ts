@@ -41,8 +41,8 @@ let countingInto: MacCounter | undefined;
  * Runs a model builder in counting mode: its ParamStores allocate no memory (variables are
  * shape-only stand-ins, so parameter counts still work) and its layers, when applied, record
  * their multiply-adds into `counter` and return zeros of their output shape instead of
- * computing. Counting a 300M-parameter model this way takes milliseconds; such a model can
- * only be counted, not trained or evaluated.
+ * computing. Counting EfficientNet-L1 (273M parameters) this way takes well under a second;
+ * such a model can only be counted, not trained or evaluated.
  */
 export function buildForCounting<T>(counter: MacCounter, build: () => T): T {
   const outer = countingInto;
@@ -54,7 +54,7 @@ export function buildForCounting<T>(counter: MacCounter, build: () => T): T {
   }
 }
 
-/** A variable's name-less stand-in in counting mode: shape and size, no data. */
+/** Stands in for a variable in counting mode: a shape and a size, no data (tfjs ops reject it). */
 function shapeOnlyVariable(shape: number[], trainable: boolean): tf.Variable {
   const size = shape.reduce((a, b) => a * b, 1);
   return { shape, size, rank: shape.length, dtype: 'float32', trainable, dispose: () => {} } as unknown as tf.Variable;
@@ -142,7 +142,7 @@ function countConv(macs: MacCounter, name: string, x: tf.Tensor4D, kernelShape: 
   const [kh, kw, kin, kout] = kernelShape;
   const info = tf.backend_util.computeConv2DInfo(x.shape, [kh, kw, kin, kout], stride, 1, pad, undefined, depthwise);
   macs.add(name, kh * kw * kin * kout * info.outHeight * info.outWidth);
-  return tf.zeros([x.shape[0], info.outHeight, info.outWidth, info.outChannels]);
+  return tf.fill([x.shape[0], info.outHeight, info.outWidth, info.outChannels], 0);
 }
 
 export function conv2d(store: ParamStore, name: string, inC: number, outC: number, k: number, opts: ConvOptions = {}): Layer {
@@ -212,7 +212,7 @@ export function dense(store: ParamStore, name: string, inDim: number, outDim: nu
     tf.tidy(() => {
       if (!store.macs) return tf.add(tf.matMul(x, kernel as tf.Tensor2D), bias);
       store.macs.add(name, inDim * outDim);
-      return tf.zeros([x.shape[0], outDim]);
+      return tf.fill([x.shape[0], outDim], 0);
     });
 }
 
@@ -244,7 +244,7 @@ export function dropout(store: ParamStore, rate: number, opts: { perExample?: bo
   const layerSeed = store.layerSeed();
   let calls = 0;
   return (x, ctx) => {
-    if (!ctx.training || rate === 0 || store.macs) return x;
+    if (!ctx.training || rate === 0) return x;
     const seed = ctx.seed === undefined ? deriveSeed(layerSeed, calls++) : deriveSeed(ctx.seed, layerSeed);
     const noiseShape = opts.perExample ? [x.shape[0], ...x.shape.slice(1).map(() => 1)] : undefined;
     return tf.dropout(x, rate, noiseShape, seed) as typeof x;
@@ -260,9 +260,10 @@ export function squeezeExcite(store: ParamStore, name: string, channels: number,
   const expand = conv2d(store, `${name}/expand_conv`, reduced, channels, 1, { bias: true });
   return (x, ctx) =>
     tf.tidy(() => {
-      const squeezed = tf.mean(x, [1, 2], true) as tf.Tensor4D;
-      const gate = expand(ctx.act(reduce(squeezed, ctx)) as tf.Tensor4D, ctx);
-      return tf.mul(x, tf.sigmoid(gate));
+      // Counting mode skips the pooling and gating, the costly parts on a large zero map.
+      const squeezed = store.macs ? tf.fill([x.shape[0], 1, 1, channels], 0) : tf.mean(x, [1, 2], true);
+      const gate = expand(ctx.act(reduce(squeezed as tf.Tensor4D, ctx)) as tf.Tensor4D, ctx);
+      return store.macs ? x : tf.mul(x, tf.sigmoid(gate));
     });
 }
 

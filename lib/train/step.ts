@@ -6,6 +6,7 @@ import type { ActivationFn } from '../activations';
 import type { Attack } from '../attacks';
 import { countCorrect, crossEntropy } from '../loss';
 import type { Model } from '../models';
+import { deriveSeed } from '../util/rng';
 import type { Sgd } from './optimizer';
 
 export interface StepOptions {
@@ -32,7 +33,8 @@ export function satStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tens
     : x;
   let correct: tf.Scalar | undefined;
   const { value, grads } = tf.variableGrads(() => {
-    const logits = model.apply(inputs, { training: true, act: opts.trainerAct });
+    // The step's seed also drives random layers (drop-connect), so a resumed run repeats exactly.
+    const logits = model.apply(inputs, { training: true, act: opts.trainerAct, seed: opts.seed === undefined ? undefined : deriveSeed(opts.seed, 2) });
     correct = tf.keep(countCorrect(logits, y));
     return tf.mean(crossEntropy(logits, y, opts.labelSmoothing)) as tf.Scalar;
   }, [...model.params.values()]);
