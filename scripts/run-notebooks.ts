@@ -3,7 +3,7 @@
 import path from 'path';
 import { parseArgs } from 'util';
 import { resolveProfile } from '../lib/experiments/profiles';
-import { projectRoot } from '../lib/util/fs';
+import { projectRoot, runsDir } from '../lib/util/fs';
 import { executeNotebook, resolveNotebooks, type NotebookResult } from './notebook-runner';
 
 const HELP = `Usage: npm run notebooks -- [options] [notebook ...]
@@ -54,7 +54,9 @@ function main(): number {
   const results: NotebookResult[] = [];
   for (const notebook of notebooks) {
     console.log(`▶ ${rel(notebook)} (profile ${profile})`);
-    const r = executeNotebook(notebook, { profile, outDir, inPlace: values['in-place'], timeoutS, html: values.html, quiet: values.quiet });
+    // Smoke-profile figures are pipeline checks: keep them out of figures/ unless updating in place.
+    const env = profile === 'smoke' && !values['in-place'] ? { SAT_FIGURES_DIR: path.resolve(outDir, 'figures') } : undefined;
+    const r = executeNotebook(notebook, { profile, outDir, inPlace: values['in-place'], timeoutS, html: values.html, quiet: values.quiet, env });
     results.push(r);
     if (r.ok) {
       console.log(`✓ ${rel(notebook)}: ${r.seconds.toFixed(1)} s -> ${rel(r.output)}`);
@@ -71,6 +73,9 @@ function main(): number {
     return 1;
   }
   console.log(`\nAll ${results.length} notebook(s) ran in ${total.toFixed(1)} s (profile ${profile}).`);
+  console.log(`executed notebooks: ${rel(path.resolve(outDir))}${values['in-place'] ? ' (and updated in place)' : ''}`);
+  console.log(`figures:            ${rel(profile === 'smoke' && !values['in-place'] ? path.resolve(outDir, 'figures') : path.join(root, 'figures'))}/`);
+  console.log(`run results:        ${rel(runsDir())}/<run-id>/results.json (config.json, metrics.jsonl beside it)`);
   return 0;
 }
 

@@ -106,9 +106,9 @@ export async function validateFigure(fig: Figure): Promise<string[]> {
 
 /**
  * Writes `<dir>/<name>.svg` and `<dir>/<name>.png` (PNG at 2x); returns their paths. The default
- * folder is the project's figures/, wherever the process runs.
+ * folder is SAT_FIGURES_DIR, else the project's figures/, wherever the process runs.
  */
-export async function exportFigure(fig: Figure, name: string, dir = path.join(projectRoot(), 'figures'), opts: RenderOptions = {}): Promise<{ svg: string; png: string }> {
+export async function exportFigure(fig: Figure, name: string, dir = process.env.SAT_FIGURES_DIR ?? path.join(projectRoot(), 'figures'), opts: RenderOptions = {}): Promise<{ svg: string; png: string }> {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`exportFigure: name '${name}' must be a plain file name (letters, digits, '_', '.', '-'), without a folder or extension`);
   }
