@@ -39,9 +39,10 @@ function loadNative(): { pkg?: string; failures: string[] } {
 }
 
 /** Registers the wasm training kernels (lib/kernels) when that module exists. */
-async function registerWasmKernels(): Promise<void> {
+async function registerWasmKernels(): Promise<string> {
   const kernels = await import('./kernels');
   kernels.registerWasmKernels();
+  return kernels.wasmKernelsEnabled() ? ' with our gradient kernels' : ' WITHOUT our gradient kernels (SAT_WASM_KERNELS=0: conv training fails)';
 }
 
 let chosen: BackendInfo | undefined;
@@ -78,13 +79,13 @@ export async function initBackend(requested = process.env.SAT_BACKEND, quiet = f
         name: 'wasm',
         reason: native.failures.length
           ? 'native TensorFlow failed to load (see warning); wasm is the fastest backend left'
-          : 'no native TensorFlow package installed; wasm (XNNPACK) with our gradient kernels',
+          : 'no native TensorFlow package installed; wasm (XNNPACK)',
       };
     }
   }
   if (info.name === 'wasm') {
     try {
-      await registerWasmKernels();
+      info.reason += await registerWasmKernels();
       if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend("wasm") returned false');
     } catch (e) {
       if (requested === 'wasm') throw new Error(`The wasm backend failed to start: ${(e as Error).message}`);

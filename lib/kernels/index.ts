@@ -1,2 +1,51 @@
-// Gradient kernels for the wasm backend (filled in by the wasm-kernels work, issue 3).
-export function registerWasmKernels(): void {}
+// Gradient kernels for the wasm backend: the ones it lacks (Conv2DBackpropFilter, depthwise
+// backprop) and the ones it runs far slower than the forward pass (Conv2DBackpropInput,
+// BatchMatMul with a transposed operand, Identity, Tile). Each is built from the backend's own
+// fast kernels or plain memory moves.
+// SAT_WASM_KERNELS=0 leaves the backend as tfjs ships it (to compare, or to rule us out).
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm'; // its kernels must be registered before we replace some
+import { batchMatMulKernels } from './batch-matmul';
+import { conv2dBackpropKernels } from './conv2d-backprop';
+import { depthwiseBackpropKernels } from './depthwise-backprop';
+import { identityKernels } from './identity';
+import { tileKernels } from './tile';
+import { originalKernel, rememberOriginal } from './scope';
+
+const KERNELS = [...conv2dBackpropKernels, ...depthwiseBackpropKernels, ...batchMatMulKernels, ...identityKernels, ...tileKernels];
+
+/** Names of the kernels registerWasmKernels installs for the wasm backend. */
+export const WASM_KERNEL_NAMES: readonly string[] = KERNELS.map((k) => k.kernelName);
+
+let registered = false;
+
+/** False when SAT_WASM_KERNELS is 0, false, off or no. */
+export function wasmKernelsEnabled(env = process.env.SAT_WASM_KERNELS): boolean {
+  return !['0', 'false', 'off', 'no'].includes((env ?? '').trim().toLowerCase());
+}
+
+/** Installs our kernels for the 'wasm' backend (once; later calls do nothing). */
+export function registerWasmKernels(): void {
+  if (registered || !wasmKernelsEnabled()) return;
+  for (const kernel of KERNELS) {
+    const existing = tf.getKernel(kernel.kernelName, 'wasm');
+    if (existing) {
+      rememberOriginal(existing);
+      tf.unregisterKernel(kernel.kernelName, 'wasm');
+    }
+    // The original's setup still runs at backend start-up: our kernels may call it.
+    tf.registerKernel({ ...existing, ...kernel, backendName: 'wasm' });
+  }
+  registered = true;
+}
+
+/** Restores the wasm backend's own kernels (for comparisons and benchmarks). */
+export function unregisterWasmKernels(): void {
+  if (!registered) return;
+  for (const kernel of KERNELS) {
+    tf.unregisterKernel(kernel.kernelName, 'wasm');
+    const original = originalKernel(kernel.kernelName);
+    if (original) tf.registerKernel(original);
+  }
+  registered = false;
+}

@@ -1,0 +1,187 @@
+// `npm run bench`: forward-pass and SAT-step times per model on the chosen backend.
+// A SAT step is what training does per batch: a PGD-1 input-gradient pass (the attack) plus
+// one SGD step on the perturbed batch (the library's satStep, tf.variableGrads inside).
+// Usage: tsx bench/bench.ts [--models reference,mnist-cnn,preact-resnet18] [--batch 64]
+//        [--runs 5] [--backend wasm|cpu|tensorflow] [--clock wall|cpu] [--profile] [--json]
+// --clock cpu times by this process's CPU time: steadier than wall time on a busy machine, and
+// the same on an idle one for the single-threaded wasm and cpu backends (not for tensorflow).
+// SAT_WASM_KERNELS=0 runs wasm without our gradient kernels (conv training then fails).
+import * as tf from '@tensorflow/tfjs';
+import { makeActivation } from '../lib/activations';
+import { makeAttack } from '../lib/attacks';
+import { describeBackend, initBackend } from '../lib/backend';
+import { oneOf, parse, parseInteger, UsageError } from '../lib/cli/args';
+import { wasmKernelsEnabled } from '../lib/kernels';
+import { buildModel, modelNames, type Model } from '../lib/models';
+import { satStep, Sgd } from '../lib/train';
+import { cpuMs, KernelProfiler } from './kernel-profile';
+import { referenceNet } from './reference-net';
+
+const DEFAULT_MODELS = ['reference', 'mnist-cnn', 'preact-resnet18'];
+
+export type Clock = 'wall' | 'cpu';
+
+export interface BenchResult {
+  name: string;
+  backend: string;
+  batch: number;
+  forward_ms: number;
+  /** null when the SAT step cannot run (see error). */
+  sat_step_ms: number | null;
+  step_over_forward: number | null;
+  images_per_s: number | null;
+  clock: Clock;
+  error?: string;
+}
+
+/** Runs fn; returns its error's first line, or undefined when it succeeded. */
+function attempt(fn: () => void): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return (e as Error).message.split('\n')[0];
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function makeModel(name: string): Model {
+  if (name === 'reference') return referenceNet();
+  if (!modelNames().includes(name)) {
+    throw new UsageError(`Unknown model '${name}' for --models. Valid: reference, ${modelNames().join(', ')}.`);
+  }
+  const inputShape: [number, number, number] = name === 'mnist-cnn' ? [28, 28, 1] : [32, 32, 3];
+  return buildModel(name, { inputShape, numClasses: 10, seed: 0 });
+}
+
+/** Milliseconds of one call of `fn`, which must finish its work (read a value) before returning. */
+function timeOnce(fn: () => void, clock: Clock): number {
+  const now = clock === 'cpu' ? cpuMs : () => performance.now();
+  const t0 = now();
+  fn();
+  return now() - t0;
+}
+
+interface Runner {
+  forward(): void;
+  step(): void;
+  dispose(): void;
+}
+
+function runner(model: Model, batch: number): Runner {
+  const act = makeActivation('relu');
+  const x = tf.randomUniform([batch, ...model.inputShape], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batch], 0, model.numClasses, 'float32', 2)), 'int32')) as tf.Tensor1D;
+  const attack = makeAttack({ type: 'pgd-linf', eps: 8 / 255, steps: 1 });
+  const sgd = new Sgd(model.params, { momentum: 0.9, nesterov: false, weightDecay: 5e-4, decays: (n) => n.endsWith('/kernel') });
+  let seed = 0;
+  return {
+    forward: () => tf.tidy(() => void model.apply(x, { training: false, act }).dataSync()),
+    step: () => void satStep(model, sgd, x, y, { attack, attackerAct: act, trainerAct: act, labelSmoothing: 0, lr: 0.01, seed: seed++ }),
+    dispose: () => {
+      tf.dispose([x, y]);
+      sgd.dispose();
+      model.dispose();
+    },
+  };
+}
+
+export function benchModel(name: string, backend: string, batch: number, runs: number, clock: Clock = 'wall'): BenchResult {
+  const r = runner(makeModel(name), batch);
+  try {
+    r.forward(); // warm-up: XNNPACK operators, weight packing, kernel setup
+    const forward = median(Array.from({ length: runs }, () => timeOnce(r.forward, clock)));
+    const stepError = attempt(r.step); // warm-up; without our kernels conv training throws here
+    const step = stepError ? NaN : median(Array.from({ length: runs }, () => timeOnce(r.step, clock)));
+    return {
+      name,
+      backend,
+      batch,
+      forward_ms: round(forward),
+      sat_step_ms: stepError ? null : round(step),
+      step_over_forward: stepError ? null : round(step / forward, 2),
+      images_per_s: stepError ? null : round((batch * 1000) / step),
+      clock,
+      ...(stepError ? { error: stepError } : {}),
+    };
+  } finally {
+    r.dispose();
+  }
+}
+
+/** Per-kernel time of SAT steps, to find what dominates. */
+function profileModel(name: string, backend: string, batch: number, runs: number): string {
+  const r = runner(makeModel(name), batch);
+  try {
+    r.step();
+    const profiler = new KernelProfiler(backend);
+    profiler.start();
+    for (let i = 0; i < runs; i++) r.step();
+    const times = profiler.stop();
+    const total = times.reduce((s, t) => s + t.ms, 0);
+    return times
+      .filter((t) => t.ms / total >= 0.005)
+      .map((t) => `  ${t.name.padEnd(36)} ${(t.ms / runs).toFixed(1).padStart(9)} ms ${((100 * t.ms) / total).toFixed(1).padStart(5)}%  ${t.calls / runs} calls`)
+      .join('\n');
+  } finally {
+    r.dispose();
+  }
+}
+
+function round(v: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function table(results: BenchResult[]): string {
+  const head = ['model', 'backend', 'batch', 'forward ms', 'SAT step ms', 'step/forward', 'images/s'];
+  const rows = results.map((r) => [r.name, r.backend, r.batch, r.forward_ms, r.sat_step_ms ?? 'fails', r.step_over_forward ?? '-', r.images_per_s ?? '-'].map(String));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parse(process.argv.slice(2), {
+    models: { type: 'string' },
+    batch: { type: 'string' },
+    runs: { type: 'string' },
+    backend: { type: 'string' },
+    clock: { type: 'string' },
+    profile: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  const models = values.models ? values.models.split(',').map((m) => m.trim()) : DEFAULT_MODELS;
+  const batch = parseInteger('batch', values.batch) ?? 64;
+  const runs = parseInteger('runs', values.runs) ?? 5;
+  if (batch < 1 || runs < 1) throw new UsageError('--batch and --runs must be at least 1.');
+  const clock = oneOf('clock', values.clock, ['wall', 'cpu'] as const) ?? 'wall';
+  const info = await initBackend(values.backend, true);
+  const backend = info.name === 'wasm' && !wasmKernelsEnabled() ? 'wasm-tfjs-kernels' : info.name;
+  const kernels = info.name === 'wasm' ? (wasmKernelsEnabled() ? '; our wasm kernels on' : '; our wasm kernels OFF (SAT_WASM_KERNELS)') : '';
+  if (!values.json) console.log(`${describeBackend(info)}${kernels}; median ${clock} time of ${runs} runs after warm-up`);
+  const results: BenchResult[] = [];
+  for (const name of models) {
+    makeModel(name).dispose(); // fail fast on a bad name, before any timing
+    const result = benchModel(name, backend, batch, runs, clock);
+    results.push(result);
+    if (values.json) console.log(JSON.stringify(result));
+    if (values.profile) console.error(`${name}: time per SAT step by kernel\n${profileModel(name, info.name, batch, runs)}`);
+  }
+  if (!values.json) {
+    console.log(table(results));
+    for (const r of results) if (r.error) console.log(`${r.name}: the SAT step fails: ${r.error}`);
+  }
+}
+
+if (require.main === module) {
+  main().catch((e: Error) => {
+    console.error(e instanceof UsageError ? `bench: ${e.message}` : `bench failed: ${e.message}`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  });
+}

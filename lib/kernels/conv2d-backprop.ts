@@ -1,0 +1,171 @@
+// Conv2D gradients on wasm, both as forward convs so that XNNPACK does the work:
+// the wasm backend has no Conv2DBackpropFilter at all, and its Conv2DBackpropInput is a
+// scalar loop about 10x slower than the forward conv.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { assertSupported, convAxes, convWithPads, filterGradPads, inputGradPlan, phasePads, type ConvAxis, type InputGradPlan } from './conv-geometry';
+import { allPhases, convPhaseFilter, phaseTaps, type Phase } from './phase-filter';
+import { inScope, type KernelArgs, type KernelScope } from './scope';
+
+export interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+export function conv2dInfo(kernel: string, xShape: number[], filterShape: number[], attrs: ConvGradAttrs, depthwise: boolean) {
+  if (xShape.length !== 4 || filterShape.length !== 4) {
+    throw new Error(`${kernel}: expected a rank-4 input and filter, got shapes [${xShape}] and [${filterShape}].`);
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
+}
+
+export function assertDyShape(kernel: string, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): void {
+  if (dy.shape.join() !== info.outShape.join()) {
+    throw new Error(`${kernel}: dy has shape [${dy.shape}] but the forward conv's output is [${info.outShape}].`);
+  }
+}
+
+/**
+ * dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-top, ow*s+kw-left, ci] * dy[n,oh,ow,co]:
+ * a forward conv of x as Ci images [H, W, N] with dy as the filter [OH, OW, N, Co], dilated
+ * by the stride (see stackedFilterGrad), or a matmul for 1x1 convs.
+ */
+function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs<ConvGradAttrs & { filterShape: number[] }>): tf.TensorInfo {
+  const { x, dy } = inputs;
+  assertSupported('Conv2DBackpropFilter', attrs.dataFormat);
+  const info = conv2dInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs, false);
+  assertDyShape('Conv2DBackpropFilter', dy, info);
+  const [axisH, axisW] = convAxes(info);
+  if (isPointwise(axisH) && isPointwise(axisW)) return pointwiseFilterGrad(backend, x, dy, [axisH.stride, axisW.stride]);
+  return inScope(backend, (s) => stackedFilterGrad(s, x, dy, axisH, axisW));
+}
+
+/**
+ * The same conv, with the Ci images stacked into one tall image and one conv per filter row
+ * kh, strided by the block height: each conv yields [1, Ci, KW, Co]. XNNPACK tiles output
+ * pixels in fours per image; Ci images of KH*KW = 9 pixels waste a quarter of each tile, one
+ * image of Ci*KW pixels does not. Block q of the stack for row kh holds the rows of image q
+ * that tap kh reads, (o*stride + kh - top) for o < OH, with zeros where that is padding; the
+ * convs share the filter and all parameters, so the backend packs dy for XNNPACK only once
+ * (it caches packed filters by tensor and parameters; packing costs ~10 ns per element).
+ */
+function stackedFilterGrad(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, axisH: ConvAxis, axisW: ConvAxis): tf.TensorInfo {
+  const [ci, h, w, n] = [x.shape[3], axisH.inSize, axisW.inSize, x.shape[0]];
+  const [kh, kw, co] = [axisH.filterSize, axisW.filterSize, dy.shape[3]];
+  const period = (axisH.outSize - 1) * axisH.stride + 1;
+  const rowSize = w * n;
+  const xT = s.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, N]
+  const dyT = s.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Co]
+  const out = s.allocate([kh, kw, ci, co]);
+  for (let r = 0; r < kh; r++) {
+    const first = r - axisH.padBefore; // x row at block row 0
+    const [lo, hi] = [Math.max(0, -first), Math.min(period, h - first)]; // block rows holding x
+    // Blocks that are exactly the images (the middle row of a 'same' stride-1 conv) need no copy.
+    const stacked = first === 0 && period === h ? s.reshape(xT, [1, ci * h, w, n]) : s.allocate([1, ci * period, w, n]);
+    const dst = s.backend.typedArrayFromHeap(stacked) as Float32Array;
+    const src = s.backend.typedArrayFromHeap(xT) as Float32Array;
+    for (let q = 0; q < ci && stacked.dataId !== xT.dataId; q++) {
+      const block = q * period * rowSize;
+      dst.fill(0, block, block + lo * rowSize);
+      if (hi > lo) dst.set(src.subarray((q * h + first + lo) * rowSize, (q * h + first + hi) * rowSize), block + lo * rowSize);
+      dst.fill(0, block + Math.max(lo, hi) * rowSize, block + period * rowSize);
+    }
+    const y = convWithPads(s, false, stacked, dyT, [0, 0], filterGradPads(axisW), [axisH.stride, axisW.stride], [period, 1]);
+    const rows = s.backend.typedArrayFromHeap(y) as Float32Array; // [1, Ci, KW, Co]
+    const res = s.backend.typedArrayFromHeap(out) as Float32Array;
+    for (let q = 0; q < ci; q++) {
+      for (let c = 0; c < kw; c++) res.set(rows.subarray((q * kw + c) * co, (q * kw + c + 1) * co), ((r * kw + c) * ci + q) * co);
+    }
+    s.release(stacked, y); // the stack is as big as x: keep one at a time
+  }
+  return out;
+}
+
+/** A 1x1 conv whose outputs all read real input (no padding before, none read after). */
+function isPointwise(a: ConvAxis): boolean {
+  return a.filterSize === 1 && a.padBefore === 0 && (a.outSize - 1) * a.stride < a.inSize;
+}
+
+/**
+ * dW of a 1x1 conv as one matmul, xs^T dy over all output positions (xs: x at the strided
+ * positions). The conv route would give XNNPACK one output pixel per image, a quarter tile.
+ */
+function pointwiseFilterGrad(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, [sh, sw]: [number, number]): tf.TensorInfo {
+  const [n, oh, ow, co] = dy.shape;
+  const ci = x.shape[3];
+  return inScope(backend, (s) => {
+    const xs = s.slice(x, [0, 0, 0, 0], [n, oh, ow, ci], [1, sh, sw]);
+    const xT = s.transpose(s.reshape(xs, [n * oh * ow, ci]), [1, 0]);
+    const dW = s.run(tf.BatchMatMul, { a: xT, b: s.reshape(dy, [n * oh * ow, co]) }, { transposeA: false, transposeB: false }, true);
+    return s.reshape(dW, [1, 1, ci, co]);
+  });
+}
+
+/** Copies one phase's conv output [N, countH, countW, C] into its rows and columns of dx. */
+function scatterPhase(s: KernelScope, y: tf.TensorInfo, dx: tf.TensorInfo, [a, b]: Phase, strides: [number, number], plans: [InputGradPlan, InputGradPlan]): void {
+  const [n, cu, cv, c] = y.shape;
+  const [, h, w] = dx.shape;
+  const [sh, sw] = strides;
+  const src = s.backend.typedArrayFromHeap(y) as Float32Array;
+  const dst = s.backend.typedArrayFromHeap(dx) as Float32Array;
+  for (let bi = 0; bi < n; bi++) {
+    for (let u = 0; u < cu; u++) {
+      const i = u * sh + a - plans[0].offset;
+      if (i < 0 || i >= h) continue;
+      for (let v = 0; v < cv; v++) {
+        const j = v * sw + b - plans[1].offset;
+        if (j < 0 || j >= w) continue;
+        const from = ((bi * cu + u) * cv + v) * c;
+        const to = ((bi * h + i) * w + j) * c;
+        for (let k = 0; k < c; k++) dst[to + k] = src[from + k];
+      }
+    }
+  }
+}
+
+/**
+ * dx as stride-1 forward convs over dy with the flipped, transposed filter: one conv for
+ * stride 1, else one per stride phase, whose outputs interleave into dx (see inputGradPlan).
+ */
+function conv2dBackpropInput({ inputs, backend, attrs }: KernelArgs<ConvGradAttrs & { inputShape: number[] }>): tf.TensorInfo {
+  const { dy, filter } = inputs;
+  assertSupported('Conv2DBackpropInput', attrs.dataFormat);
+  const info = conv2dInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs, false);
+  assertDyShape('Conv2DBackpropInput', dy, info);
+  const [axisH, axisW] = convAxes(info);
+  const plans: [InputGradPlan, InputGradPlan] = [inputGradPlan(axisH), inputGradPlan(axisW)];
+  const strides: [number, number] = [axisH.stride, axisW.stride];
+  const [kh, kw, ci, co] = filter.shape;
+  return inScope(backend, (s) => {
+    const fT = s.transpose(s.reshape(filter, [kh * kw, ci, co]), [0, 2, 1]);
+    const phaseConv = (phase: Phase, taps: [number, number]) => {
+      const g = convPhaseFilter(s, fT, [kh, kw], phase, taps, strides);
+      return convWithPads(s, false, dy, g, phasePads(axisH, plans[0], taps[0]), phasePads(axisW, plans[1], taps[1]), [1, 1]);
+    };
+    // Stride 1: the one phase's rows are exactly dx's (count = inSize, offset 0).
+    if (strides[0] === 1 && strides[1] === 1) return phaseConv([0, 0], [kh, kw]);
+    const dx = s.allocate(attrs.inputShape);
+    (s.backend.typedArrayFromHeap(dx) as Float32Array).fill(0); // phases without taps get no gradient
+    for (const [a, b] of allPhases(strides)) {
+      const taps: [number, number] = [phaseTaps(kh, strides[0], a), phaseTaps(kw, strides[1], b)];
+      if (taps[0] === 0 || taps[1] === 0) continue;
+      scatterPhase(s, phaseConv([a, b], taps), dx, [a, b], strides, plans);
+    }
+    return dx;
+  });
+}
+
+export const conv2dBackpropKernels: Array<Omit<tf.KernelConfig, 'backendName'>> = [
+  { kernelName: tf.Conv2DBackpropFilter, kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc },
+  { kernelName: tf.Conv2DBackpropInput, kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc },
+];
