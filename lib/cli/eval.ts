@@ -10,6 +10,10 @@ import { formatResults } from '../eval/table';
 import { makeConfig, type TrainConfig } from '../train/config';
 import { modelFor } from '../train/trainer';
 import { loadCheckpoint } from '../train/run-checkpoint';
+import { resolveCheckpointPrefix } from '../checkpoint';
+import { releasedModelFor } from '../checkpoint/released';
+import { findImageFolder } from '../data/image-folder';
+import { evaluateTfCheckpoint } from '../eval/released-models';
 import { oneOf, parse, parseInteger, parseList, UsageError } from './args';
 
 export const EVAL_HELP = `sat eval --run DIR [options]      (DIR: a run folder with config.json and checkpoint.bin)
@@ -18,7 +22,27 @@ export const EVAL_HELP = `sat eval --run DIR [options]      (DIR: a run folder w
   --steps K1,K2       PGD steps (default 10)
   --restarts R        extra random restarts (default 0)
   --size N            test images (default 1000)
-  --json              print result records as JSON lines`;
+  --json              print result records as JSON lines
+
+sat eval --checkpoint PREFIX --data DIR [options]   (a released SAT TensorFlow checkpoint)
+  Evaluates as the official code does: its preprocessing, clean top-1 and non-targeted
+  PGD-k at eps 4/255, step size 1/255, random start (README, ResNet/adv_model.py).
+  --checkpoint PREFIX  e.g. data/checkpoints/Res50-silu/Res50-silu (or its folder)
+  --arch NAME          resnet50, resnet101, resnet152, resnext50-32x4d, resnext50-32x8d,
+                       resnext152-32x8d, efficientnet-b0 … b7, efficientnet-l1
+                       (default: from the download scripts' folder name, e.g. Res50-silu)
+  --activation NAME    relu, silu, gelu, elu, smoothrelu, softplus, mish (default: likewise)
+  --data DIR           ImageNet val as class folders: DIR/val/<wnid>/*.JPEG (default
+                       IMAGENET_DIR, else data/imagenet)
+  --limit N            at most N images, spread over the classes (default: all)
+  --steps K1,K2        PGD steps (default 10,20,50)
+  --batch-size B       images per batch (default 16)
+  --input-size S       input side (default: the release's, e.g. 224, 299, 380; b0-b7 as published)
+  --ema on|off         load the ExponentialMovingAverage weights (default: on only for
+                       efficientnet-bL1-enhanced, as the README evaluates it)
+  --synsets FILE       the 1000 WordNet IDs in class order, for folders with a subset of classes
+  --seed S             seed of PGD's random starts (default 0)
+  --json               print result records as JSON lines`;
 
 /** Finds config.json and checkpoint.bin from a run folder or a checkpoint file. */
 function locateRun(arg: string): { dir: string; checkpoint: string } {
@@ -34,12 +58,63 @@ function locateRun(arg: string): { dir: string; checkpoint: string } {
   return { dir, checkpoint };
 }
 
+/** Whether --checkpoint names a TensorFlow checkpoint (an .index beside it) rather than a run's checkpoint.bin. */
+function isTfCheckpoint(arg: string): boolean {
+  try {
+    resolveCheckpointPrefix(arg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `sat eval --checkpoint PREFIX`: a released TensorFlow checkpoint on an ImageNet val folder. */
+async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>): Promise<number> {
+  const str = (k: string) => v[k] as string | undefined;
+  const legacy = ['attack', 'eps', 'restarts', 'size'].filter((k) => v[k] !== undefined);
+  if (legacy.length > 0) {
+    throw new UsageError(`--${legacy.join(', --')} do not apply to a TensorFlow checkpoint: its evaluation is the official one (PGD L-inf, eps 4/255, step 1/255); use --steps, --limit (images) and --input-size (pixels).`);
+  }
+  const data = str('data') ?? findImageFolder();
+  if (!data) {
+    throw new UsageError('sat eval --checkpoint needs ImageNet validation images: pass --data DIR (DIR/val/<wnid>/*.JPEG) or set IMAGENET_DIR; data/imagenet does not exist.');
+  }
+  const ema = oneOf('ema', str('ema'), ['on', 'off'] as const);
+  const backend = await initBackend();
+  console.error(`[sat] ${describeBackend(backend)}`);
+  const result = await evaluateTfCheckpoint({
+    checkpoint: str('checkpoint')!,
+    arch: str('arch'),
+    activation: str('activation'),
+    movingAverage: ema === undefined ? undefined : ema === 'on',
+    inputSize: parseInteger('input-size', str('input-size')),
+    data,
+    limit: parseInteger('limit', str('limit')),
+    steps: parseList('steps', str('steps')),
+    batchSize: parseInteger('batch-size', str('batch-size')),
+    synsets: str('synsets'),
+    seed: parseInteger('seed', str('seed')),
+    label: 'eval',
+  });
+  const r = result.report;
+  console.error(`[sat] loaded ${r.mapping.length} variables (${(r.elements / 1e6).toFixed(2)}M values) into ${r.arch}; ignored ${r.ignored.length} training-only variables; input ${result.inputSize}x${result.inputSize}; labels: ${result.labelSource}; ${result.seconds.toFixed(0)} s`);
+  if (result.released?.readme) {
+    const m = result.released.readme;
+    console.error(`[sat] README (${result.released.name}, full 50k val): clean ${m.clean}%${m.pgd10 !== undefined ? `, PGD-10 ${m.pgd10}%, PGD-20 ${m.pgd20}%, PGD-50 ${m.pgd50}%` : ''}`);
+  }
+  console.log(v.json ? result.records.map((rec) => JSON.stringify(rec)).join('\n') : formatResults(result.records));
+  return 0;
+}
+
 export async function evalCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     run: { type: 'string' }, checkpoint: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' },
     steps: { type: 'string' }, restarts: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+    arch: { type: 'string' }, activation: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
+    'input-size': { type: 'string' }, ema: { type: 'string' }, synsets: { type: 'string' }, seed: { type: 'string' },
   });
   if (v.help) return console.log(EVAL_HELP), 0;
+  if (!v.run && v.checkpoint && (v.arch || v.data || isTfCheckpoint(v.checkpoint) || releasedModelFor(v.checkpoint))) return evalTfCheckpoint(v);
   const where = v.run ?? v.checkpoint;
   if (!where) throw new UsageError('sat eval needs --run DIR (a run folder with config.json and checkpoint.bin).');
   const { dir, checkpoint } = locateRun(where);

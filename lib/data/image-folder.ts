@@ -295,14 +295,14 @@ export type PreprocessMode = 'train' | 'eval';
 
 /**
  * Writes the size x size x 3 network input for one decoded image: 'train' = random-resized crop
- * + random flip (draws from `rng`), 'eval' = shorter side to size/0.875, center crop.
+ * + random flip (draws from `rng`), 'eval' = shorter side to size/cropFraction (default 0.875), center crop.
  */
-export function preprocessImage(img: RgbImage, size: number, mode: PreprocessMode, rng: Rng, out: Float32Array, offset = 0): void {
+export function preprocessImage(img: RgbImage, size: number, mode: PreprocessMode, rng: Rng, out: Float32Array, offset = 0, cropFraction?: number): void {
   if (mode === 'train') {
     const box = randomResizedCropBox(img.width, img.height, rng);
     resizeBox(img, box, size, size, out, offset, rng() < 0.5);
   } else {
-    resizeBox(img, centerCropBox(img.width, img.height, size), size, size, out, offset);
+    resizeBox(img, centerCropBox(img.width, img.height, size, cropFraction), size, size, out, offset);
   }
 }
 
@@ -345,11 +345,11 @@ function progressReporter(total: number, onProgress?: ProgressCallback): (done: 
 }
 
 /** Reads, decodes and preprocesses the images `ids` of `index` into `pixels`/`labels` (from position 0). */
-async function readImages(index: ImageFolderIndex, ids: ArrayLike<number>, size: number, mode: PreprocessMode, rng: Rng, pixels: Float32Array, labels: Int32Array): Promise<void> {
+async function readImages(index: ImageFolderIndex, ids: ArrayLike<number>, size: number, mode: PreprocessMode, rng: Rng, pixels: Float32Array, labels: Int32Array, cropFraction?: number): Promise<void> {
   const files = Array.from(ids, (j) => index.files[j]);
   const bufs = await Promise.all(files.map((f) => fs.promises.readFile(f)));
   for (let i = 0; i < files.length; i++) {
-    preprocessImage(decodeImage(bufs[i], files[i]), size, mode, rng, pixels, i * size * size * 3);
+    preprocessImage(decodeImage(bufs[i], files[i]), size, mode, rng, pixels, i * size * size * 3, cropFraction);
     labels[i] = index.labels[ids[i]];
   }
 }
@@ -364,6 +364,8 @@ export interface StreamOptions {
   augmentSeed?: number;
   /** Keep a last batch smaller than batchSize (default true). */
   keepLast?: boolean;
+  /** 'eval' mode: the center crop's share of the resized shorter side (default 0.875). */
+  cropFraction?: number;
   onProgress?: ProgressCallback;
 }
 
@@ -395,7 +397,7 @@ export async function* imageFolderBatches(index: ImageFolderIndex, opts: StreamO
     const ids = Int32Array.from({ length: m }, (_, i) => (order ? order[start + i] : start + i));
     const pixels = new Float32Array(m * opts.size * opts.size * 3);
     const labels = new Int32Array(m);
-    await readImages(index, ids, opts.size, mode, rng, pixels, labels);
+    await readImages(index, ids, opts.size, mode, rng, pixels, labels, opts.cropFraction);
     progress(start + m);
     yield { x: tf.tensor4d(pixels, [m, opts.size, opts.size, 3]), y: tf.tensor1d(labels, 'int32') };
   }

@@ -101,3 +101,8 @@ export function transferWeaker(source: CheckTarget, target: CheckTarget, attack:
 export function formatCheck(c: SanityCheck): string {
   return `${c.passed ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}\n      criterion: ${c.criterion}`;
 }
+
+/** One row per check for a summary table: model, check, verdict, what was measured, criterion. */
+export function checkRows(model: string, checks: SanityCheck[]): { model: string; check: string; verdict: 'PASS' | 'FAIL'; measured: string; criterion: string }[] {
+  return checks.map((c) => ({ model, check: c.name, verdict: c.passed ? 'PASS' : 'FAIL', measured: c.detail, criterion: c.criterion }));
+}

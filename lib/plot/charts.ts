@@ -28,6 +28,8 @@ export interface LineChartOptions extends FigureOptions {
   xTitle?: string;
   yTitle?: string;
   logX?: boolean;
+  /** Label exactly these x values (e.g. PGD step counts on a log axis, whose default minor labels read "2, 5"). */
+  xTickValues?: number[];
   logY?: boolean;
   /** Fixed y range, e.g. [0, 1] for accuracies. */
   yRange?: [number, number];
@@ -58,7 +60,7 @@ export function lineChart(opts: LineChartOptions): Figure {
     data,
     layout: {
       ...baseLayout(opts),
-      xaxis: axis(opts.xTitle, opts.logX ? { type: 'log' } : {}),
+      xaxis: axis(opts.xTitle, { ...(opts.logX ? { type: 'log' } : {}), ...(opts.xTickValues ? { tickvals: opts.xTickValues, ticktext: opts.xTickValues.map(String) } : {}) }),
       yaxis: axis(opts.yTitle, { ...(opts.logY ? { type: 'log' } : {}), ...(opts.yRange ? { range: opts.yRange } : {}) }),
       showlegend: data.length > 1,
     },

@@ -18,7 +18,7 @@ export class Sgd {
     private readonly params: Map<string, tf.Variable>,
     private readonly opts: SgdOptions,
   ) {
-    for (const [name, v] of params) this.velocity.set(name, tf.variable(tf.zerosLike(v), false));
+    for (const [name, v] of params) this.velocity.set(name, tf.tidy(() => tf.variable(tf.zerosLike(v), false)));
   }
 
   step(grads: tf.NamedTensorMap, lr: number): void {

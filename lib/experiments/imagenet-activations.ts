@@ -1,0 +1,390 @@
+// The paper's teaser figure: ResNet-50 trained with SAT on ImageNet for seven activations, each
+// a point of clean accuracy against PGD robust accuracy.
+//
+// The `paper` profile is SAT's ResNet recipe as the official code sets it
+// (github.com/cihangxie/SmoothAdversarialTraining, commit 988c080):
+// - PGD-1 training at eps 4/255 (ResNet/main.py --attack-iter/--attack-epsilon; the paper trains
+//   with PGD-1). ResNet/adv_model.py PGDAttacker uses step = max(step, eps/iterations), so a
+//   one-step attack steps the full eps; 80% of training batches start from a random point in
+//   the eps-ball, 20% from the clean image (prob_start_from_clean=0.2). Our PGD always starts
+//   at a random point.
+// - 100 epochs; learning rate 0.1 x (total batch / 256), divided by 10 at epochs 30, 60, 90
+//   (main.py do_train: max_epoch, BASE_LR, ScheduledHyperParamSetter), with a 5-epoch linear
+//   warm-up only when that rate exceeds 0.1 (so none at batch 256 on one GPU).
+// - SGD with Nesterov momentum 0.9 (third_party/imagenet_utils.py ImageNetModel.optimizer).
+// - Weight decay 1e-4 on convolution and fully connected kernels only, not on BN or biases
+//   (imagenet_utils.py weight_decay, weight_decay_pattern '.*/W'); our isDecayed does the same.
+// - Label smoothing 0.1 (adv_model.py AdvImageNetModel.label_smoothing).
+// - Batch norm in inference mode while attacking (adv_model.py build_graph), as our trainer does.
+// - Evaluation: non-targeted PGD at eps 4/255 with step 1/255 (README's eval command); the
+//   paper reports PGD-200, the README's table PGD-10/20/50.
+// - Augmentation: random-resized crop and flip (fbresnet_augmentor also jitters colour and
+//   lighting, which we do not).
+import type { AttackConfig } from '../attacks';
+import type { Figure } from '../plot';
+import { scatterChart } from '../plot';
+import { registerModel } from '../models';
+import { countModel } from '../models/count';
+import { resNet } from '../models/resnet';
+import type { TrainConfig } from '../train/config';
+import type { TrainResult } from '../train';
+import { attackColumn } from '../eval/table';
+import type { ImageDataSpec } from './imagenet-data';
+import { PAPER_NUMBERS } from './paper-numbers';
+import type { Profile } from './profiles';
+import type { Experiment } from './types';
+
+export const EXPERIMENT = 'imagenet-activations';
+
+/** The teaser figure's seven activations, in its order. */
+export const TEASER_ACTIVATIONS = ['relu', 'softplus', 'psoftplus:10', 'smoothrelu', 'elu', 'gelu', 'silu'] as const;
+
+export const ACTIVATION_NAMES: Record<string, string> = {
+  relu: 'ReLU',
+  softplus: 'Softplus',
+  'psoftplus:10': 'parametric Softplus (a=10)',
+  smoothrelu: 'SmoothReLU',
+  elu: 'ELU',
+  gelu: 'GELU',
+  silu: 'SiLU',
+};
+
+/** The display name of an activation ('psoftplus:10' -> 'parametric Softplus (a=10)'). */
+export function activationName(activation: string): string {
+  return ACTIVATION_NAMES[activation] ?? activation;
+}
+
+/** Bottleneck ResNets small enough to train on a CPU: blocks per stage (ResNet-50 has [3, 4, 6, 3]). */
+export const SMALL_RESNETS: Record<string, number[]> = { resnet14: [1, 1, 1, 1], resnet26: [2, 2, 2, 2] };
+for (const [name, blocks] of Object.entries(SMALL_RESNETS)) {
+  registerModel(name, (opts) => resNet(opts, { blocks, groups: 1, widthPerGroup: 64 }, name), { inputShape: [32, 32, 3], numClasses: 10 });
+}
+
+export const IMAGENET_EPS = 4 / 255;
+
+const pgd = (steps: number, stepSize: number, eps = IMAGENET_EPS): AttackConfig => ({ type: 'pgd-linf', eps, steps, stepSize, randomStart: true });
+
+/** SAT's one-step training attack: PGD-1 from a random start, step = eps (adv_model.py). */
+export const TRAIN_ATTACK = pgd(1, IMAGENET_EPS);
+
+/** The SAT ResNet recipe for one GPU at batch 256 (see the header for the sources). */
+export function paperRecipe(): Partial<TrainConfig> {
+  return {
+    attack: TRAIN_ATTACK,
+    augment: true,
+    epochs: 100,
+    batchSize: 256,
+    lr: 0.1,
+    momentum: 0.9,
+    nesterov: true,
+    weightDecay: 1e-4,
+    labelSmoothing: 0.1,
+    schedule: { type: 'step', milestones: [30, 60, 90], gamma: 0.1, warmupEpochs: 0 },
+    evaluation: { size: 50000, attacks: [pgd(10, 1 / 255), pgd(50, 1 / 255), pgd(200, 1 / 255)] },
+  };
+}
+
+/** The recipe in words with its sources, for the notebooks' settings tables. */
+export const RECIPE_SOURCES: { setting: string; paper: string; source: string }[] = [
+  { setting: 'training attack', paper: 'PGD-1, eps 4/255, step 4/255, random start on 80% of batches', source: 'ResNet/main.py (--attack-iter, --attack-epsilon), adv_model.py (step = max(step, eps/iter), prob_start_from_clean=0.2)' },
+  { setting: 'epochs and learning rate', paper: '100 epochs, lr 0.1 x batch/256, /10 at epochs 30, 60, 90; 5-epoch warm-up when lr > 0.1', source: 'ResNet/main.py do_train (max_epoch, BASE_LR, ScheduledHyperParamSetter)' },
+  { setting: 'optimizer', paper: 'SGD, Nesterov momentum 0.9', source: 'ResNet/third_party/imagenet_utils.py ImageNetModel.optimizer' },
+  { setting: 'weight decay', paper: '1e-4 on conv and FC kernels only (no BN, no biases)', source: "imagenet_utils.py weight_decay, weight_decay_pattern '.*/W'" },
+  { setting: 'label smoothing', paper: '0.1', source: 'ResNet/adv_model.py AdvImageNetModel.label_smoothing' },
+  { setting: 'batch', paper: '32 per GPU (the slurm script suggests 4 nodes x 8 GPUs: 1024)', source: 'ResNet/slurm/train.sh (BATCH=32)' },
+  { setting: 'evaluation', paper: 'non-targeted PGD, eps 4/255, step 1/255; PGD-200 in the paper, PGD-10/20/50 in the README', source: 'README eval command (--attack-epsilon=4.0 --attack-step-size=1.0); paper abstract' },
+  { setting: 'BN while attacking', paper: 'inference mode (frozen statistics)', source: 'ResNet/adv_model.py build_graph' },
+];
+
+export interface ActivationStudySettings {
+  activations: string[];
+  seeds: number[];
+  data: ImageDataSpec;
+  /** Everything but the data set name and the activation. */
+  base: Partial<TrainConfig>;
+}
+
+/** The generated stand-in when no ImageNet-style folder is present (10 classes of coloured gratings). */
+export const SYNTHETIC_SPEC = { classes: 10, perClass: 300, valPerClass: 50, size: 40, seed: 0 };
+
+export function activationStudySettings(profile: Profile): ActivationStudySettings {
+  const activations = [...TEASER_ACTIVATIONS];
+  // Small profiles: a 14-layer bottleneck ResNet (one block per stage) at base width 8 (ResNet-50:
+  // 64) on 32 px images of 10 classes. Random-resized crops keep at least 35% of the area: at
+  // 32 px the ImageNet range (8%) leaves a few pixels.
+  const smallData = (trainLimit: number, valLimit: number): ImageDataSpec => ({ size: 32, classes: 10, trainLimit, valLimit, cropScale: [0.35, 1], synthetic: SYNTHETIC_SPEC });
+  const smallBase: Partial<TrainConfig> = {
+    ...paperRecipe(),
+    model: 'resnet14', width: 8, batchSize: 64, lr: 0.1,
+    schedule: { type: 'cosine', warmupEpochs: 0.5 },
+  };
+  switch (profile) {
+    case 'smoke':
+      return {
+        activations, seeds: [0], data: smallData(128, 50),
+        base: { ...smallBase, trainLimit: 128, testLimit: 50, width: 4, epochs: 1, batchSize: 32, evaluation: { size: 50, attacks: [pgd(3, 1 / 255)] } },
+      };
+    case 'small':
+      // Sized for about 10 minutes on 2 CPU cores (wasm): 14 runs (7 activations x 2 seeds) of
+      // 5 epochs on 3,000 images, each evaluated with PGD-10 and PGD-20 on 500. Measured: 26-41 s
+      // of training per run (380-580 images/s), 303 s for one seed of all seven.
+      return {
+        activations, seeds: [0, 1], data: smallData(3000, 500),
+        base: { ...smallBase, trainLimit: 3000, testLimit: 500, epochs: 5, evaluation: { size: 500, attacks: [pgd(10, 1 / 255), pgd(20, 1 / 255)] } },
+      };
+    case 'paper':
+      return {
+        activations, seeds: [0],
+        // All of ImageNet at 224 px; no synthetic fallback: the paper's setting needs the data.
+        data: { size: 224, cropScale: [0.08, 1], synthetic: SYNTHETIC_SPEC, requireReal: true },
+        base: { ...paperRecipe(), model: 'resnet50', width: 64 },
+      };
+  }
+}
+
+/** The runs of the study on a prepared data set (see prepareImageData). */
+export function imagenetActivations(dataset: string, activations: readonly string[] = TEASER_ACTIVATIONS): Experiment {
+  return {
+    name: EXPERIMENT,
+    title: `SAT with ${activations.length} activations on ${dataset}`,
+    runs: (profile) => {
+      const s = activationStudySettings(profile);
+      return s.seeds.flatMap((seed) => activations.map((activation) => ({ ...s.base, dataset, activation, seed })));
+    },
+  };
+}
+
+/** The column name of the study's headline robust accuracy: its strongest evaluation attack, e.g. 'PGD-20 4/255'. */
+export function robustColumn(base: Partial<TrainConfig>): string {
+  const attacks = base.evaluation?.attacks ?? [];
+  if (attacks.length === 0) throw new Error('the study evaluates no attack: add one to evaluation.attacks');
+  const a = attacks[attacks.length - 1];
+  return attackColumn({ attack: a.type, eps: a.eps, steps: a.steps ?? 10 });
+}
+
+export interface ActivationPoint {
+  activation: string;
+  /** Accuracies in [0, 1], mean over seeds. */
+  clean: number;
+  robust: Record<string, number>;
+  /** Sample standard deviation over seeds (NaN with one seed), by column ('clean', 'PGD-20 4/255'). */
+  std: Record<string, number>;
+  seeds: number;
+}
+
+/** Mean and sample standard deviation (NaN for one value). */
+export function meanAndStd(values: number[]): { mean: number; std: number } {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : NaN;
+  return { mean, std };
+}
+
+/** Clean and robust accuracy per activation (mean and std over seeds), in the order of `activations`. */
+export function activationPoints(runs: TrainResult[], activations: readonly string[] = TEASER_ACTIVATIONS): ActivationPoint[] {
+  return activations.flatMap((activation) => {
+    const mine = runs.filter((r) => r.config.activation === activation);
+    if (mine.length === 0) return [];
+    const columns = [...new Set(mine.flatMap((r) => r.results.map((x) => attackColumn(x))))];
+    const stats = Object.fromEntries(columns.map((c) => [c, meanAndStd(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => x.accuracy)))]));
+    return [{
+      activation,
+      clean: stats.clean.mean,
+      robust: Object.fromEntries(columns.filter((c) => c !== 'clean').map((c) => [c, stats[c].mean])),
+      std: Object.fromEntries(columns.map((c) => [c, stats[c].std])),
+      seeds: mine.length,
+    }];
+  });
+}
+
+export interface PaperPoint {
+  activation: string;
+  /** Percent. */
+  clean: number;
+  robust: number;
+  metric: string;
+  source: string;
+}
+
+/** The paper's ResNet-50 points (README table: released checkpoints) for one robust metric, e.g. 'PGD-20'. */
+export function paperActivationPoints(metric = 'PGD-20'): PaperPoint[] {
+  const model = 'ResNet-50 (released checkpoint)';
+  return TEASER_ACTIVATIONS.flatMap((activation) => {
+    const clean = PAPER_NUMBERS.find((p) => p.model === model && p.activation === activation && p.metric === 'clean');
+    const robust = PAPER_NUMBERS.find((p) => p.model === model && p.activation === activation && p.metric === metric);
+    return clean && robust ? [{ activation, clean: clean.value, robust: robust.value, metric, source: robust.source }] : [];
+  });
+}
+
+/** The teaser activations the paper's sources we could check give no numbers for. */
+export function unsourcedActivations(metric = 'PGD-20'): string[] {
+  const sourced = new Set(paperActivationPoints(metric).map((p) => p.activation));
+  return TEASER_ACTIVATIONS.filter((a) => !sourced.has(a));
+}
+
+/** Where each activation's label goes, so that the paper's tight cluster of points stays readable. */
+const LABEL_POSITION: Record<string, string> = {
+  relu: 'top center', silu: 'top center', gelu: 'middle right', elu: 'middle left', smoothrelu: 'bottom center', softplus: 'bottom right', 'psoftplus:10': 'bottom left',
+};
+
+export interface TeaserInput {
+  ours: ActivationPoint[];
+  /** Our robust column, e.g. 'PGD-20 4/255'. */
+  robustColumn: string;
+  /** Legend entry of our points (say SYNTHETIC when it is). */
+  oursLabel: string;
+  paper: PaperPoint[];
+  title: string;
+}
+
+const PAPER_LEGEND = 'paper (ImageNet, ResNet-50)';
+
+/** Labelled points of two groups (ours: circles, the paper's: diamonds), legend below the plot. */
+function activationScatter(title: string, xTitle: string, yTitle: string, groups: { name: string; points: { activation: string; x: number; y: number }[] }[]): Figure {
+  const used = groups.filter((g) => g.points.length > 0);
+  const fig = scatterChart({
+    title,
+    points: used.flatMap((g) => g.points.map((p) => ({ x: p.x, y: p.y, label: activationName(p.activation), group: g.name }))),
+    xTitle,
+    yTitle,
+    width: 900,
+    height: 600,
+  });
+  fig.data.forEach((trace, i) => {
+    trace.marker = { size: 11, symbol: used[i].name === PAPER_LEGEND ? 'diamond' : 'circle' };
+    trace.textposition = used[i].points.map((p) => LABEL_POSITION[p.activation] ?? 'top center');
+  });
+  fig.layout.showlegend = true;
+  fig.layout.legend = { orientation: 'h', x: 0, y: -0.18 };
+  return fig;
+}
+
+/** Clean (x) against robust (y) accuracy in percent: ours as circles, the paper's as diamonds. */
+export function teaserFigure(opts: TeaserInput): Figure {
+  return activationScatter(opts.title, 'clean accuracy (%)', `robust accuracy (%): ours ${opts.robustColumn}, paper ${opts.paper[0]?.metric ?? ''} 4/255`, [
+    { name: opts.oursLabel, points: opts.ours.map((p) => ({ activation: p.activation, x: 100 * p.clean, y: 100 * (p.robust[opts.robustColumn] ?? NaN) })) },
+    { name: PAPER_LEGEND, points: opts.paper.map((p) => ({ activation: p.activation, x: p.clean, y: p.robust })) },
+  ]);
+}
+
+/** Each smooth activation's change against ReLU (same group) in clean (x) and robust (y) accuracy, percentage points. */
+export function deltaVsReluFigure(opts: TeaserInput): Figure {
+  const oursRelu = opts.ours.find((p) => p.activation === 'relu');
+  const paperRelu = opts.paper.find((p) => p.activation === 'relu');
+  const fig = activationScatter(opts.title, 'Δ clean accuracy vs ReLU (points)', `Δ robust accuracy vs ReLU (points): ours ${opts.robustColumn}, paper ${opts.paper[0]?.metric ?? ''}`, [
+    {
+      name: opts.oursLabel,
+      points: oursRelu ? opts.ours.filter((p) => p !== oursRelu).map((p) => ({ activation: p.activation, x: 100 * (p.clean - oursRelu.clean), y: 100 * (p.robust[opts.robustColumn] - oursRelu.robust[opts.robustColumn]) })) : [],
+    },
+    { name: PAPER_LEGEND, points: paperRelu ? opts.paper.filter((p) => p !== paperRelu).map((p) => ({ activation: p.activation, x: p.clean - paperRelu.clean, y: p.robust - paperRelu.robust })) : [] },
+  ]);
+  // ReLU sits at the origin: dotted axes through it.
+  fig.layout.shapes = [
+    { type: 'line', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: 0, y1: 0, line: { color: 'gray', dash: 'dot', width: 1 } },
+    { type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: 0, x1: 0, line: { color: 'gray', dash: 'dot', width: 1 } },
+  ];
+  return fig;
+}
+
+// ---------------------------------------------------------------------------------------------
+// How long the paper profile takes on one GPU
+
+/** The throughput the estimate assumes: mixed-precision training on one H100/A100-class GPU. */
+export const ASSUMED_GPU_FLOPS = 100e12;
+
+export interface CostItem {
+  model: string;
+  width?: number;
+  inputSize: number;
+  epochs: number;
+  trainImages: number;
+  /** PGD steps of the training attack (0: standard training). */
+  attackSteps: number;
+  evalImages: number;
+  /** PGD steps of each evaluation attack. */
+  evalAttackSteps: number[];
+}
+
+export interface Cost {
+  macs: number;
+  trainFlops: number;
+  evalFlops: number;
+  /** At ASSUMED_GPU_FLOPS. */
+  hours: number;
+}
+
+/**
+ * FLOPs of one run: a forward and backward pass costs about 3 forward passes, a forward pass
+ * 2 FLOPs per multiply-add. A PGD-k training step is k attack passes (forward + backward to the
+ * input) plus the training pass; a PGD-k evaluation is k forward-backward passes plus a forward.
+ */
+export function runCost(item: CostItem): Cost {
+  const { macs } = countModel(item.model, { inputShape: [item.inputSize, item.inputSize, 3], numClasses: 1000, width: item.width });
+  const pass = 2 * macs; // FLOPs of one forward pass
+  const trainFlops = item.trainImages * item.epochs * (item.attackSteps + 1) * 3 * pass;
+  const evalFlops = item.evalImages * (1 + item.evalAttackSteps.reduce((s, k) => s + 3 * k + 1, 0)) * pass;
+  return { macs, trainFlops, evalFlops, hours: (trainFlops + evalFlops) / ASSUMED_GPU_FLOPS / 3600 };
+}
+
+export const IMAGENET_TRAIN_IMAGES = 1281167;
+export const IMAGENET_VAL_IMAGES = 50000;
+
+/** The cost of a paper-profile run of `config` at `inputSize` on ImageNet. */
+export function imagenetRunCost(config: Partial<TrainConfig>, inputSize: number): Cost {
+  return runCost({
+    model: config.model ?? 'resnet50',
+    width: config.width,
+    inputSize,
+    epochs: config.epochs ?? 100,
+    trainImages: IMAGENET_TRAIN_IMAGES,
+    attackSteps: config.attack?.steps ?? 0,
+    evalImages: Math.min(config.evaluation?.size ?? IMAGENET_VAL_IMAGES, IMAGENET_VAL_IMAGES),
+    evalAttackSteps: (config.evaluation?.attacks ?? []).map((a) => a.steps ?? 10),
+  });
+}
+
+/** "about 2.3 days" / "about 17 hours". */
+export function formatHours(hours: number): string {
+  if (hours >= 48) return `about ${(hours / 24).toFixed(1)} days`;
+  return `about ${hours.toFixed(hours < 10 ? 1 : 0)} hours`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading differences of accuracies
+
+/**
+ * Two binomial standard deviations of the difference of two accuracies (in [0, 1]) measured on
+ * `n` images each, in percentage points; at least one image's worth (100/n), so that 0% or 100%
+ * accuracies do not claim zero noise.
+ */
+export function differenceBand(a: number, b: number, n: number): number {
+  const p = (a + b) / 2;
+  return Math.max(2 * Math.sqrt((2 * p * (1 - p)) / n) * 100, 100 / n);
+}
+
+/** An accuracy in [0, 1] measured over `seeds` runs: mean and sample std (NaN with one seed). */
+export interface Measured {
+  mean: number;
+  std: number;
+  seeds: number;
+}
+
+/**
+ * The noise band (points) of the difference of two mean accuracies, each on `n` images per seed:
+ * the binomial band, or, with several seeds, two standard errors of the seed-to-seed spread if larger.
+ */
+export function measuredBand(a: Measured, b: Measured, n: number): number {
+  const binomial = differenceBand(a.mean, b.mean, n * Math.min(a.seeds, b.seeds));
+  const seedBand = Number.isFinite(a.std) && Number.isFinite(b.std) ? 2 * Math.sqrt(a.std ** 2 / a.seeds + b.std ** 2 / b.seeds) * 100 : 0;
+  return Math.max(binomial, seedBand);
+}
+
+/** measuredBand of two activations' accuracies in `column` ('clean' or e.g. 'PGD-20 4/255'). */
+export function pointsBand(a: ActivationPoint, b: ActivationPoint, column: string, n: number): number {
+  const m = (p: ActivationPoint): Measured => ({ mean: column === 'clean' ? p.clean : p.robust[column], std: p.std[column], seeds: p.seeds });
+  return measuredBand(m(a), m(b), n);
+}
+
+/** 'within noise', or `more`/`less` when the difference `d` (points) leaves the band. */
+export function verdict(d: number, band: number, more = 'more robust', less = 'less robust'): string {
+  return Math.abs(d) <= band ? 'within noise' : d > 0 ? more : less;
+}

@@ -1,0 +1,158 @@
+// Numbers the paper and its official repository report, as data, each with where it comes from.
+// Only numbers we could check are here; everything else is referred to by table number.
+// All values are accuracies in percent (robustness = accuracy under the attack).
+
+export interface PaperNumber {
+  model: string;
+  dataset: string;
+  activation: string;
+  /** 'clean', 'PGD-10', 'PGD-20', 'PGD-50', 'PGD-200'. */
+  metric: string;
+  /** Accuracy in percent. */
+  value: number;
+  /** The threat model, in words. */
+  threat: string;
+  /** Which of SOURCES it comes from, when it is one of them (for short table cells). */
+  sourceKey?: SourceKey;
+  /** The full source, with any derivation (e.g. "69.7 − 0.9"). */
+  source: string;
+}
+
+export const SOURCES = {
+  abstract: 'Xie et al. 2020, "Smooth Adversarial Training", arXiv:2006.14536, abstract (robustness: PGD-200 attacker, eps 4/255, as the paper evaluates)',
+  readmeText: 'github.com/cihangxie/SmoothAdversarialTraining README, introduction ("69.7% accuracy and 42.3% robustness, beating its ReLU version by 0.9% for accuracy and 9.3% for robustness")',
+  readmeTable:
+    'github.com/cihangxie/SmoothAdversarialTraining README (commit 988c080), ResNet-50 model-zoo table: released checkpoints re-evaluated; eps 4/255, step size 1/255, non-targeted PGD. ' +
+    'The header says "error rate" but the values are accuracies; the README notes they differ slightly from the paper because of the image loader',
+} as const;
+export type SourceKey = keyof typeof SOURCES;
+
+/** Short names of the sources for table cells; print SOURCES beside the table. */
+export const SOURCE_LABELS: Record<SourceKey, string> = { abstract: 'paper, abstract', readmeText: 'repo README, intro', readmeTable: 'repo README, model zoo' };
+
+const IMAGENET_THREAT = 'L-inf eps 4/255, non-targeted';
+
+/** ResNet-50 on ImageNet, ReLU versus smooth activations, as the README's model-zoo table lists them. */
+const README_TABLE: [activation: string, clean: number, pgd10: number, pgd20: number, pgd50: number][] = [
+  ['relu', 68.7, 35.3, 33.7, 33.1],
+  ['silu', 69.7, 43.0, 42.2, 41.9],
+  ['elu', 69.0, 41.6, 40.9, 40.7],
+  ['gelu', 69.9, 42.6, 41.8, 41.5],
+  ['smoothrelu', 69.3, 41.3, 40.4, 40.1],
+];
+
+// ---------------------------------------------------------------------------------------------
+// The scaling study (notebook 03): SAT models at larger depth, width and resolution, and
+// EfficientNets. Only the README's tables and the abstract give numbers we can check.
+
+export const SCALING_SOURCES = {
+  resnetTable:
+    'github.com/cihangxie/SmoothAdversarialTraining README (commit 988c080), "SAT ResNet at different scales" table: released SiLU checkpoints re-evaluated; ' +
+    'eps 4/255, step size 1/255, non-targeted PGD. The header says "error rate" but the values are accuracies',
+  efficientNetTable:
+    'github.com/cihangxie/SmoothAdversarialTraining README (commit 988c080), "SAT EfficientNet at different scales" table: clean accuracy of the released SAT checkpoints ' +
+    '(--moving_average_decay=0; L1-Enhanced: 0.9999); its PGD columns say TODO, so no robustness is quoted from it',
+} as const;
+
+/** How a model of the scaling study grows from ResNet-50 (or is an EfficientNet). */
+export type ScalingAxis = 'base' | 'depth' | 'width' | 'resolution' | 'all' | 'efficientnet';
+
+/** One model of the paper's scaling study, named as our model registry names it. */
+export interface ScalingPoint {
+  /** The paper's name for it, e.g. '(2X deeper) ResNet-101'. */
+  label: string;
+  /** Our registry name (lib/models), for parameter and MAC counts. */
+  arch: string;
+  /** Input side in pixels. */
+  inputSize: number;
+  axis: ScalingAxis;
+  /** Accuracies in percent: 'clean', 'PGD-10', 'PGD-20', 'PGD-50', 'PGD-200'. */
+  values: Partial<Record<'clean' | 'PGD-10' | 'PGD-20' | 'PGD-50' | 'PGD-200', number>>;
+  source: string;
+}
+
+const resnetScale = (label: string, arch: string, inputSize: number, axis: ScalingAxis, [clean, p10, p20, p50]: number[]): ScalingPoint => ({
+  label, arch, inputSize, axis, values: { clean, 'PGD-10': p10, 'PGD-20': p20, 'PGD-50': p50 }, source: SCALING_SOURCES.resnetTable,
+});
+const effNet = (label: string, arch: string, inputSize: number, clean: number): ScalingPoint => ({
+  label, arch, inputSize, axis: 'efficientnet', values: { clean }, source: SCALING_SOURCES.efficientNetTable,
+});
+
+/** The README's SAT (SiLU) scaling tables, row by row, with EfficientNet-L1's robustness from the abstract. */
+export const SCALING_POINTS: readonly ScalingPoint[] = [
+  resnetScale('ResNet-50', 'resnet50', 224, 'base', [69.7, 43.0, 42.2, 41.9]),
+  resnetScale('(2X deeper) ResNet-101', 'resnet101', 224, 'depth', [72.9, 46.4, 45.5, 45.2]),
+  resnetScale('(3X deeper) ResNet-152', 'resnet152', 224, 'depth', [74.0, 47.3, 46.2, 45.8]),
+  resnetScale('(2X wider) ResNeXt-50 32x4d', 'resnext50-32x4d', 224, 'width', [71.1, 43.3, 42.5, 42.2]),
+  resnetScale('(4X wider) ResNeXt-50 32x8d', 'resnext50-32x8d', 224, 'width', [73.3, 46.3, 45.2, 44.8]),
+  resnetScale('(299 resolution) ResNet-50', 'resnet50', 299, 'resolution', [70.7, 44.6, 43.8, 43.6]),
+  resnetScale('(380 resolution) ResNet-50', 'resnet50', 380, 'resolution', [71.6, 44.9, 44.1, 43.8]),
+  resnetScale('(3X deeper & 4X wider & 380 resolution) ResNeXt-152 32x8d', 'resnext152-32x8d', 380, 'all', [78.0, 53.0, 51.7, 51.0]),
+  effNet('EfficientNet-B0', 'efficientnet-b0', 224, 65.2),
+  effNet('EfficientNet-B1', 'efficientnet-b1', 240, 68.6),
+  effNet('EfficientNet-B2', 'efficientnet-b2', 260, 70.3),
+  effNet('EfficientNet-B3', 'efficientnet-b3', 300, 73.1),
+  effNet('EfficientNet-B4', 'efficientnet-b4', 380, 75.9),
+  effNet('EfficientNet-B5', 'efficientnet-b5', 456, 77.8),
+  effNet('EfficientNet-B6', 'efficientnet-b6', 528, 79.2),
+  effNet('EfficientNet-B7', 'efficientnet-b7', 600, 79.8),
+  effNet('EfficientNet-L1', 'efficientnet-l1', 600, 80.7),
+  // The README's "L1-Enhanced" (weights' moving average 0.9999) is the abstract's 82.2% model;
+  // its 58.6% robustness is the abstract's (PGD-200).
+  { label: 'EfficientNet-L1 (Enhanced)', arch: 'efficientnet-l1', inputSize: 600, axis: 'efficientnet', values: { clean: 82.2, 'PGD-200': 58.6 }, source: `${SCALING_SOURCES.efficientNetTable}; PGD-200: ${SOURCES.abstract}` },
+];
+
+/** Points PAPER_NUMBERS already holds: ResNet-50 as the README's SiLU row, L1-Enhanced as the abstract's EfficientNet-L1. */
+const LISTED_ELSEWHERE = new Set(['ResNet-50', 'EfficientNet-L1 (Enhanced)']);
+
+/** The other scaling points as PaperNumbers. */
+function scalingNumbers(): PaperNumber[] {
+  return SCALING_POINTS.filter((p) => !LISTED_ELSEWHERE.has(p.label)).flatMap((p) =>
+    Object.entries(p.values).map(([metric, value]) => ({
+      model: `${p.label} (SAT, released checkpoint)`,
+      dataset: 'ImageNet',
+      activation: 'silu',
+      metric,
+      value: value!,
+      threat: metric === 'clean' ? 'none' : `${IMAGENET_THREAT}${metric === 'PGD-200' ? '' : ', step 1/255'}`,
+      source: p.source,
+    })),
+  );
+}
+
+export const PAPER_NUMBERS: readonly PaperNumber[] = [
+  // The abstract: SAT lifts ResNet-50's robustness from 33.0% to 42.3% and its accuracy by 0.9%.
+  { model: 'ResNet-50', dataset: 'ImageNet', activation: 'relu', metric: 'PGD-200', value: 33.0, threat: IMAGENET_THREAT, sourceKey: 'abstract', source: SOURCES.abstract },
+  { model: 'ResNet-50', dataset: 'ImageNet', activation: 'silu', metric: 'PGD-200', value: 42.3, threat: IMAGENET_THREAT, sourceKey: 'abstract', source: SOURCES.abstract },
+  // The README's introduction gives SiLU's 69.7% and the +0.9% gain, so ReLU's is 68.8%.
+  { model: 'ResNet-50', dataset: 'ImageNet', activation: 'silu', metric: 'clean', value: 69.7, threat: 'none', sourceKey: 'readmeText', source: SOURCES.readmeText },
+  { model: 'ResNet-50', dataset: 'ImageNet', activation: 'relu', metric: 'clean', value: 68.8, threat: 'none', sourceKey: 'readmeText', source: `${SOURCES.readmeText}; 69.7 − 0.9` },
+  // EfficientNet-L1 with SAT, from the abstract.
+  { model: 'EfficientNet-L1', dataset: 'ImageNet', activation: 'silu', metric: 'clean', value: 82.2, threat: 'none', sourceKey: 'abstract', source: SOURCES.abstract },
+  { model: 'EfficientNet-L1', dataset: 'ImageNet', activation: 'silu', metric: 'PGD-200', value: 58.6, threat: IMAGENET_THREAT, sourceKey: 'abstract', source: SOURCES.abstract },
+  ...README_TABLE.flatMap(([activation, ...values]) =>
+    (['clean', 'PGD-10', 'PGD-20', 'PGD-50'] as const).map((metric, i) => ({
+      model: 'ResNet-50 (released checkpoint)',
+      dataset: 'ImageNet',
+      activation,
+      metric,
+      value: values[i],
+      threat: metric === 'clean' ? 'none' : `${IMAGENET_THREAT}, step 1/255`,
+      sourceKey: 'readmeTable' as const,
+      source: SOURCES.readmeTable,
+    })),
+  ),
+  ...scalingNumbers(),
+];
+
+/** Where the paper reports what we cannot quote: a pointer instead of a number. */
+export const PAPER_POINTERS = {
+  reluVsSmoothBackward:
+    'The paper reports the ReLU-forward / smooth-backward study (attacker and trainer gradients swapped separately, ResNet-50 on ImageNet) in its Table 1; ' +
+    'we could not check those numbers against a source here, so they are not quoted.',
+} as const;
+
+/** The numbers matching a filter, e.g. paperNumbers({ model: 'ResNet-50' }). */
+export function paperNumbers(filter: Partial<Pick<PaperNumber, 'model' | 'dataset' | 'activation' | 'metric'>> = {}): PaperNumber[] {
+  return PAPER_NUMBERS.filter((p) => Object.entries(filter).every(([k, v]) => p[k as keyof PaperNumber] === v));
+}

@@ -1,0 +1,252 @@
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadDataset } from '../lib/data';
+import { SYNTHETIC_MARKER } from '../lib/data/synthetic';
+import {
+  ACTIVATION_NAMES, EXPERIMENT, IMAGENET_EPS, TEASER_ACTIVATIONS, activationPoints, activationStudySettings, deltaVsReluFigure, differenceBand,
+  imagenetActivations, measuredBand, paperActivationPoints, runCost, teaserFigure, unsourcedActivations, verdict,
+} from '../lib/experiments/imagenet-activations';
+import { prepareImageData, randomResizedCropFlip, type ImageDataSpec } from '../lib/experiments/imagenet-data';
+import { PAPER_NUMBERS, SCALING_POINTS } from '../lib/experiments/paper-numbers';
+import { PROFILES } from '../lib/experiments/profiles';
+import { axisTrends, memberOf, memberResults, paperAxisTrends, paperScalingPoints, registerMnistAt, scalingSettings, scalingStudy } from '../lib/experiments/scaling';
+import { countModel } from '../lib/models/count';
+import { makeConfig, runId, train, type TrainConfig, type TrainResult } from '../lib/train';
+import type { Model } from '../lib/models';
+import { makeRng } from '../lib/util/rng';
+import { testBackend } from './helpers/backend';
+
+const asRun = (c: Partial<TrainConfig>, experiment: string, profile: string) => makeConfig({ ...c, experiment, profile });
+
+/** A finished-run stand-in with the given accuracies (no training). */
+function fakeRun(config: Partial<TrainConfig>, accuracies: Record<string, number>): TrainResult {
+  const c = makeConfig(config);
+  const results = Object.entries(accuracies).map(([label, accuracy]) => {
+    const steps = label === 'clean' ? 0 : Number(/PGD-(\d+)/.exec(label)![1]);
+    return { run: 'r', dataset: c.dataset, model: c.model, activation: c.activation, seed: c.seed, attack: label === 'clean' ? ('clean' as const) : ('pgd-linf' as const), eps: label === 'clean' ? 0 : c.evaluation.attacks[0].eps, steps, accuracy, n: 100 };
+  });
+  return { runDir: '', config: c, metrics: [], results, reused: true, model: undefined as unknown as Model };
+}
+
+describe('experiments: imagenet-activations (notebook 02)', () => {
+  before(testBackend);
+
+  for (const profile of PROFILES) {
+    it(`every run config is valid at '${profile}': the seven activations, PGD-1 at 4/255 with step = eps`, () => {
+      const configs = imagenetActivations('some-folder-32px').runs(profile).map((c) => asRun(c, EXPERIMENT, profile));
+      const seeds = activationStudySettings(profile).seeds;
+      assert.equal(configs.length, TEASER_ACTIVATIONS.length * seeds.length);
+      assert.deepEqual([...new Set(configs.map((c) => c.activation))], [...TEASER_ACTIVATIONS]);
+      assert.equal(new Set(configs.map(runId)).size, configs.length, 'every run has its own id');
+      for (const c of configs) {
+        assert.equal(c.attack?.steps, 1, 'the paper trains with a one-step attack');
+        assert.ok(Math.abs(c.attack!.eps - IMAGENET_EPS) < 1e-12);
+        assert.equal(c.attack!.stepSize, c.attack!.eps, "SAT's PGD-1 steps the full eps");
+        assert.equal(c.labelSmoothing, 0.1);
+        assert.ok(c.evaluation.attacks.length > 0);
+      }
+    });
+  }
+
+  it("the paper profile is SAT's ResNet-50 recipe and needs real ImageNet", () => {
+    const s = activationStudySettings('paper');
+    const c = asRun({ ...s.base, dataset: 'imagenet-224px', activation: 'silu' }, EXPERIMENT, 'paper');
+    assert.equal(c.model, 'resnet50');
+    assert.equal(c.width, 64);
+    assert.equal(c.epochs, 100);
+    assert.deepEqual(c.schedule, { type: 'step', milestones: [30, 60, 90], gamma: 0.1, warmupEpochs: 0 });
+    assert.equal(c.nesterov, true);
+    assert.equal(c.weightDecay, 1e-4);
+    assert.ok(c.evaluation.attacks.some((a) => a.steps === 200), 'the paper evaluates with PGD-200');
+    assert.equal(s.data.size, 224);
+    assert.equal(s.data.requireReal, true);
+  });
+
+  it('draws only the sourced paper points: five activations from the README, Softplus and parametric Softplus left out', () => {
+    const points = paperActivationPoints('PGD-20');
+    assert.deepEqual(points.map((p) => p.activation).sort(), ['elu', 'gelu', 'relu', 'silu', 'smoothrelu']);
+    const silu = points.find((p) => p.activation === 'silu')!;
+    assert.deepEqual([silu.clean, silu.robust], [69.7, 42.2]);
+    assert.deepEqual(unsourcedActivations('PGD-20'), ['softplus', 'psoftplus:10']);
+    for (const a of TEASER_ACTIVATIONS) assert.ok(ACTIVATION_NAMES[a], `display name for ${a}`);
+  });
+
+  it('turns runs into points and figures with ours as circles and the paper as diamonds', () => {
+    const base = { ...activationStudySettings('smoke').base, dataset: 'x' };
+    const runs = [fakeRun({ ...base, activation: 'relu' }, { clean: 0.8, 'PGD-3': 0.3 }), fakeRun({ ...base, activation: 'silu' }, { clean: 0.82, 'PGD-3': 0.4 })];
+    const ours = activationPoints(runs);
+    assert.deepEqual(ours.map((p) => p.activation), ['relu', 'silu']);
+    assert.equal(ours[1].robust['PGD-3 4/255'], 0.4);
+    const input = { ours, robustColumn: 'PGD-3 4/255', oursLabel: 'ours (SYNTHETIC)', paper: paperActivationPoints(), title: 'SYNTHETIC t' };
+    const fig = teaserFigure(input);
+    assert.equal(fig.data.length, 2);
+    assert.equal((fig.data[0].marker as { symbol: string }).symbol, 'circle');
+    assert.equal((fig.data[1].marker as { symbol: string }).symbol, 'diamond');
+    assert.equal(fig.data[1].name, 'paper (ImageNet, ResNet-50)');
+    assert.deepEqual(fig.data[0].y, [30, 40]);
+    const delta = deltaVsReluFigure(input);
+    // ReLU is the origin: only SiLU of ours, at (+2, +10) points.
+    assert.ok(Math.abs((delta.data[0].x as number[])[0] - 2) < 1e-9);
+    assert.ok(Math.abs((delta.data[0].y as number[])[0] - 10) < 1e-9);
+  });
+
+  it('estimates GPU cost as FLOPs of (attack steps + 1) forward-backward passes', () => {
+    const item = { model: 'resnet50', inputSize: 224, epochs: 2, trainImages: 10, attackSteps: 1, evalImages: 5, evalAttackSteps: [10] };
+    const c = runCost(item);
+    assert.ok(Math.abs(c.macs / 4.09e9 - 1) < 0.01, `ResNet-50 MACs ${c.macs}`);
+    assert.equal(c.trainFlops, 10 * 2 * 2 * 3 * 2 * c.macs);
+    assert.equal(c.evalFlops, 5 * (1 + 31) * 2 * c.macs);
+    assert.ok(runCost({ ...item, attackSteps: 3 }).trainFlops === 2 * c.trainFlops);
+  });
+
+  it('judges differences against binomial noise, never zero', () => {
+    assert.equal(differenceBand(0, 0, 50), 2, 'one image in fifty');
+    assert.ok(Math.abs(differenceBand(0.5, 0.5, 500) - 2 * Math.sqrt(0.5 / 500) * 100) < 1e-9);
+    const seedSpread = { mean: 0.5, std: 0.1, seeds: 2 };
+    assert.ok(Math.abs(measuredBand(seedSpread, seedSpread, 500) - 20) < 1e-9, 'the seed-to-seed spread dominates');
+    assert.ok(Math.abs(measuredBand({ ...seedSpread, std: NaN }, seedSpread, 500) - differenceBand(0.5, 0.5, 1000)) < 1e-9, 'one seed: binomial only');
+    assert.equal(verdict(0, 0), 'within noise');
+    assert.equal(verdict(5, 2), 'more robust');
+    assert.equal(verdict(-5, 2), 'less robust');
+  });
+});
+
+describe('experiments: imagenet-data', function () {
+  this.timeout(30000);
+  let dir: string;
+  const spec = (extra: Partial<ImageDataSpec> = {}): ImageDataSpec => ({
+    size: 16, trainLimit: 24, valLimit: 8, cropScale: [0.35, 1], synthetic: { classes: 3, perClass: 8, valPerClass: 3, size: 20, seed: 3 }, ...extra,
+  });
+  before(async () => {
+    await testBackend();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sat-imagenet-data-'));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('without real data generates a folder and labels the data set, its source and its results SYNTHETIC', async () => {
+    const logs: string[] = [];
+    const data = await prepareImageData(spec(), { real: null, dataDir: dir, log: (s) => logs.push(s) });
+    assert.equal(data.synthetic, true);
+    assert.match(data.source, /^SYNTHETIC/);
+    assert.match(data.dataset, /synthetic/);
+    assert.ok(fs.existsSync(path.join(data.root, SYNTHETIC_MARKER)));
+    assert.equal(data.train, 24);
+    assert.equal(data.val, 8);
+    const splits = loadDataset(data.dataset, { trainLimit: 12, testLimit: 6 });
+    assert.equal(splits.train.synthetic, true);
+    assert.equal(splits.test.synthetic, true);
+    assert.deepEqual([splits.train.n, splits.test.n, splits.train.height, splits.train.channels], [12, 6, 16, 3]);
+    assert.equal(new Set(splits.test.labels).size, 3, 'the fixed shuffle spreads the classes over the first images');
+    const r = await train(
+      { dataset: data.dataset, trainLimit: 12, testLimit: 6, model: 'resnet14', width: 4, activation: 'relu', epochs: 1, batchSize: 6, augment: true, attack: null, evaluation: { size: 6, attacks: [] } },
+      { runDir: path.join(dir, 'run'), quiet: true },
+    );
+    r.model.dispose();
+    assert.ok(r.results.every((x) => x.synthetic === true), 'result records carry the synthetic flag');
+    assert.ok(logs.some((l) => l.includes('reading')));
+  });
+
+  it('reuses the generated folder and reads a real folder as real, restricted to its first classes', async () => {
+    const first = await prepareImageData(spec(), { real: null, dataDir: dir });
+    const again = await prepareImageData(spec(), { real: null, dataDir: dir });
+    assert.equal(again.root, first.root);
+    // A "real" folder: a copy without the marker and without 'synthetic' in its name.
+    const realRoot = path.join(dir, 'tiny-real');
+    fs.cpSync(first.root, realRoot, { recursive: true });
+    fs.rmSync(path.join(realRoot, SYNTHETIC_MARKER));
+    const real = await prepareImageData(spec({ classes: 2 }), { real: { root: realRoot, description: 'test folder' }, dataDir: dir });
+    assert.equal(real.synthetic, false);
+    assert.match(real.source, /^real images: test folder, first 2 of 3 classes/);
+    assert.equal(real.classNames.length, 2);
+    assert.equal(loadDataset(real.dataset).test.synthetic, undefined);
+  });
+
+  it('refuses to fall back to generated data when the settings need ImageNet', async () => {
+    await assert.rejects(prepareImageData(spec({ requireReal: true }), { real: null, dataDir: dir }), /need ImageNet.*IMAGENET_DIR/);
+  });
+
+  it('random-resized crop and flip keeps the shape and the value range', () => {
+    const h = 8, w = 8, n = 2;
+    const pixels = Float32Array.from({ length: n * h * w * 3 }, (_, i) => (i % 17) / 16);
+    const before = pixels.slice();
+    randomResizedCropFlip([0.35, 1])(pixels, { name: 't', images: pixels, labels: new Int32Array(n), n, height: h, width: w, channels: 3, numClasses: 2 }, makeRng(1));
+    assert.equal(pixels.length, before.length);
+    assert.ok(pixels.every((v) => v >= 0 && v <= 1));
+    assert.ok(pixels.some((v, i) => Math.abs(v - before[i]) > 1e-3), 'the images changed');
+  });
+});
+
+describe('experiments: scaling (notebook 03)', () => {
+  before(testBackend);
+
+  for (const profile of PROFILES) {
+    it(`every run config is valid at '${profile}' and maps back to its family member`, () => {
+      const configs = scalingStudy().runs(profile).map((c) => asRun(c, 'scaling', profile));
+      const family = scalingSettings(profile).family;
+      assert.equal(configs.length, family.reduce((s, m) => s + m.activations.length, 0) * scalingSettings(profile).seeds.length);
+      assert.equal(new Set(configs.map(runId)).size, configs.length);
+      for (const c of configs) {
+        const m = memberOf(c, profile);
+        assert.ok(m.activations.includes(c.activation));
+        assert.equal(c.attack?.steps, 1);
+      }
+      if (profile !== 'paper') {
+        assert.deepEqual(family.map((m) => m.axis), ['base', 'depth', 'width', 'resolution', 'all']);
+        assert.ok(family.every((m) => m.activations.join() === 'relu,silu'), 'ReLU and SiLU side by side');
+        assert.ok(configs.every((c) => c.dataset.startsWith('mnist')), 'real MNIST');
+      } else {
+        assert.ok(family.some((m) => m.model === 'efficientnet-l1') && family.some((m) => m.model === 'resnext152-32x8d'));
+      }
+    });
+  }
+
+  it('resizes real MNIST for the resolution axis', () => {
+    const name = registerMnistAt(20);
+    const d = loadDataset(name, { trainLimit: 10, testLimit: 5 });
+    assert.deepEqual([d.train.height, d.train.width, d.train.n, d.test.n], [20, 20, 10, 5]);
+    assert.ok(d.train.images.every((v) => v >= 0 && v <= 1));
+    assert.equal(registerMnistAt(28), 'mnist');
+  });
+
+  it('grows the small family along each axis as named', () => {
+    const family = scalingSettings('small').family;
+    const size = (axis: string) => {
+      const m = family.find((f) => f.axis === axis)!;
+      return countModel(m.model, { inputShape: [m.resolution, m.resolution, 1], numClasses: 10, width: m.width });
+    };
+    assert.ok(size('depth').params > size('base').params);
+    assert.ok(size('width').params > 3 * size('base').params, 'width doubles every layer');
+    assert.equal(size('resolution').params, size('base').params, 'resolution adds compute, not parameters');
+    assert.ok(size('resolution').macs > size('base').macs);
+    assert.ok(size('all').macs > Math.max(size('depth').macs, size('width').macs, size('resolution').macs));
+  });
+
+  it('computes trends from the base model per activation', () => {
+    const s = scalingSettings('smoke');
+    const runs = s.family.flatMap((m, i) =>
+      m.activations.map((activation) => fakeRun({ ...s.base, dataset: registerMnistAt(m.resolution), model: m.model, width: m.width, activation }, { clean: 0.5, 'PGD-3': 0.1 + 0.1 * i + (activation === 'silu' ? 0.05 : 0) })),
+    );
+    const results = memberResults(runs, 'smoke');
+    assert.equal(results.length, 10);
+    const trends = axisTrends(results, 'PGD-3 0.1');
+    const all = trends.find((t) => t.axis === 'all' && t.activation === 'silu')!;
+    assert.ok(Math.abs(all.delta - 0.4) < 1e-9);
+    assert.ok(all.macsRatio > 1);
+  });
+
+  it("lists the paper's scaling points once each, sized by our model counts", () => {
+    const pts = paperScalingPoints();
+    assert.equal(pts.length, SCALING_POINTS.length);
+    const r50 = pts.find((p) => p.label === 'ResNet-50')!;
+    const r50at380 = pts.find((p) => p.inputSize === 380 && p.arch === 'resnet50')!;
+    assert.equal(r50at380.params, r50.params);
+    assert.ok(r50at380.macs > 2.5 * r50.macs, 'MACs grow with the square of the resolution');
+    assert.ok(Math.abs(pts.find((p) => p.arch === 'efficientnet-b0')!.params / 5288548 - 1) < 0.005);
+    const keys = PAPER_NUMBERS.map((p) => `${p.model}|${p.activation}|${p.metric}`);
+    assert.equal(new Set(keys).size, keys.length, 'no paper number listed twice');
+    const all = paperAxisTrends('PGD-50').find((t) => t.axis === 'all')!;
+    assert.ok(Math.abs(all.delta - (51.0 - 41.9)) < 1e-9);
+  });
+});
