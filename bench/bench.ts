@@ -1,8 +1,10 @@
 // `npm run bench`: forward-pass and SAT-step times per model on the chosen backend.
 // A SAT step is what training does per batch: a PGD-1 input-gradient pass (the attack) plus
 // one SGD step on the perturbed batch (the library's satStep, tf.variableGrads inside).
+// PGD-10 evaluation of a batch is what `sat eval` does per batch: ten input-gradient passes and
+// the forward pass that counts the right answers (lib/eval correctOnBatch).
 // Usage: tsx bench/bench.ts [--models reference,mnist-cnn,preact-resnet18] [--batch 64]
-//        [--runs 5] [--backend wasm|cpu|tensorflow] [--clock wall|cpu] [--profile] [--json]
+//        [--runs 5] [--eval-runs N (default --runs; 0 skips PGD-10)] [--backend wasm|cpu|tensorflow] [--clock wall|cpu] [--profile] [--json]
 // --clock cpu times by this process's CPU time: steadier than wall time on a busy machine, and
 // the same on an idle one for the single-threaded wasm and cpu backends (not for tensorflow).
 // SAT_WASM_KERNELS=0 runs wasm without our gradient kernels (conv training then fails).
@@ -13,6 +15,7 @@ import { describeBackend, initBackend } from '../lib/backend';
 import { oneOf, parse, parseInteger, UsageError } from '../lib/cli/args';
 import { wasmKernelsEnabled } from '../lib/kernels';
 import { buildModel, modelNames, type Model } from '../lib/models';
+import { correctOnBatch } from '../lib/eval';
 import { satStep, Sgd } from '../lib/train';
 import { cpuMs, KernelProfiler } from './kernel-profile';
 import { referenceNet } from './reference-net';
@@ -30,6 +33,9 @@ export interface BenchResult {
   sat_step_ms: number | null;
   step_over_forward: number | null;
   images_per_s: number | null;
+  /** One batch through PGD-10 (eps 8/255) and a forward pass, as `sat eval` runs it. */
+  pgd10_eval_ms: number | null;
+  pgd10_eval_images_per_s: number | null;
   clock: Clock;
   error?: string;
 }
@@ -70,6 +76,7 @@ function timeOnce(fn: () => void, clock: Clock): number {
 interface Runner {
   forward(): void;
   step(): void;
+  pgd10(): void;
   dispose(): void;
 }
 
@@ -78,10 +85,13 @@ function runner(model: Model, batch: number): Runner {
   const x = tf.randomUniform([batch, ...model.inputShape], 0, 1, 'float32', 1) as tf.Tensor4D;
   const y = tf.tidy(() => tf.cast(tf.floor(tf.randomUniform([batch], 0, model.numClasses, 'float32', 2)), 'int32')) as tf.Tensor1D;
   const attack = makeAttack({ type: 'pgd-linf', eps: 8 / 255, steps: 1 });
+  const evalAttack = makeAttack({ type: 'pgd-linf', eps: 8 / 255, steps: 10 });
+  const logits = (input: tf.Tensor4D) => model.apply(input, { training: false, act });
   const sgd = new Sgd(model.params, { momentum: 0.9, nesterov: false, weightDecay: 5e-4, decays: (n) => n.endsWith('/kernel') });
   let seed = 0;
   return {
-    forward: () => tf.tidy(() => void model.apply(x, { training: false, act }).dataSync()),
+    forward: () => tf.tidy(() => void logits(x).dataSync()),
+    pgd10: () => void correctOnBatch(logits, evalAttack, x, y, seed++),
     step: () => void satStep(model, sgd, x, y, { attack, attackerAct: act, trainerAct: act, labelSmoothing: 0, lr: 0.01, seed: seed++ }),
     dispose: () => {
       tf.dispose([x, y]);
@@ -91,21 +101,34 @@ function runner(model: Model, batch: number): Runner {
   };
 }
 
-export function benchModel(name: string, backend: string, batch: number, runs: number, clock: Clock = 'wall'): BenchResult {
+export function benchModel(name: string, backend: string, batch: number, runs: number, clock: Clock = 'wall', evalRuns = runs): BenchResult {
   const r = runner(makeModel(name), batch);
   try {
-    r.forward(); // warm-up: XNNPACK operators, weight packing, kernel setup
-    const forward = median(Array.from({ length: runs }, () => timeOnce(r.forward, clock)));
-    const stepError = attempt(r.step); // warm-up; without our kernels conv training throws here
-    const step = stepError ? NaN : median(Array.from({ length: runs }, () => timeOnce(r.step, clock)));
+    // Warm-up (XNNPACK operators, weight packing); without our kernels conv gradients throw here.
+    r.forward();
+    const stepError = attempt(r.step);
+    // Forward passes and steps alternate, so that a slow spell of a shared machine (which also
+    // inflates CPU time on a VM) hits both alike and their ratio stays put.
+    const forwards: number[] = [];
+    const steps: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      forwards.push(timeOnce(r.forward, clock));
+      if (!stepError) steps.push(timeOnce(r.step, clock));
+    }
+    const forward = median(forwards);
+    const step = stepError ? null : median(steps);
+    const pgd10 = evalRuns > 0 && !attempt(r.pgd10) ? median(Array.from({ length: evalRuns }, () => timeOnce(r.pgd10, clock))) : null;
+    const perSecond = (ms: number | null) => (ms === null ? null : round((batch * 1000) / ms));
     return {
       name,
       backend,
       batch,
       forward_ms: round(forward),
-      sat_step_ms: stepError ? null : round(step),
-      step_over_forward: stepError ? null : round(step / forward, 2),
-      images_per_s: stepError ? null : round((batch * 1000) / step),
+      sat_step_ms: step === null ? null : round(step),
+      step_over_forward: step === null ? null : round(step / forward, 2),
+      images_per_s: perSecond(step),
+      pgd10_eval_ms: pgd10 === null ? null : round(pgd10),
+      pgd10_eval_images_per_s: perSecond(pgd10),
       clock,
       ...(stepError ? { error: stepError } : {}),
     };
@@ -125,7 +148,7 @@ function profileModel(name: string, backend: string, batch: number, runs: number
     const times = profiler.stop();
     const total = times.reduce((s, t) => s + t.ms, 0);
     return times
-      .filter((t) => t.ms / total >= 0.005)
+      .filter((t) => t.ms / total >= (process.env.BENCH_PROFILE_ALL ? 0 : 0.005))
       .map((t) => `  ${t.name.padEnd(36)} ${(t.ms / runs).toFixed(1).padStart(9)} ms ${((100 * t.ms) / total).toFixed(1).padStart(5)}%  ${t.calls / runs} calls`)
       .join('\n');
   } finally {
@@ -138,12 +161,16 @@ function round(v: number, digits = 1): number {
   return Math.round(v * f) / f;
 }
 
-function table(results: BenchResult[]): string {
-  const head = ['model', 'backend', 'batch', 'forward ms', 'SAT step ms', 'step/forward', 'images/s'];
-  const rows = results.map((r) => [r.name, r.backend, r.batch, r.forward_ms, r.sat_step_ms ?? 'fails', r.step_over_forward ?? '-', r.images_per_s ?? '-'].map(String));
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), ...rows.map(line)].join('\n');
+const HEAD = ['model', 'backend', 'batch', 'forward ms', 'SAT step ms', 'step/forward', 'SAT images/s', 'PGD-10 eval ms', 'eval images/s'];
+
+function cells(r: BenchResult): string[] {
+  return [r.name, r.backend, r.batch, r.forward_ms, r.sat_step_ms ?? 'fails', r.step_over_forward ?? '-', r.images_per_s ?? '-', r.pgd10_eval_ms ?? '-', r.pgd10_eval_images_per_s ?? '-'].map(String);
+}
+
+/** A table row printer with widths fixed up front, so that each row can print as soon as it is measured. */
+function rowPrinter(models: string[], backend: string): (cells: string[]) => string {
+  const widths = HEAD.map((h, i) => Math.max(h.length, i === 0 ? Math.max(...models.map((m) => m.length)) : i === 1 ? backend.length : 0));
+  return (row) => row.map((c, i) => (i < 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
 }
 
 async function main(): Promise<void> {
@@ -151,6 +178,7 @@ async function main(): Promise<void> {
     models: { type: 'string' },
     batch: { type: 'string' },
     runs: { type: 'string' },
+    'eval-runs': { type: 'string' },
     backend: { type: 'string' },
     clock: { type: 'string' },
     profile: { type: 'boolean' },
@@ -159,23 +187,21 @@ async function main(): Promise<void> {
   const models = values.models ? values.models.split(',').map((m) => m.trim()) : DEFAULT_MODELS;
   const batch = parseInteger('batch', values.batch) ?? 64;
   const runs = parseInteger('runs', values.runs) ?? 5;
-  if (batch < 1 || runs < 1) throw new UsageError('--batch and --runs must be at least 1.');
+  const evalRuns = parseInteger('eval-runs', values['eval-runs']) ?? runs;
+  if (batch < 1 || runs < 1 || evalRuns < 0) throw new UsageError('--batch and --runs must be at least 1, --eval-runs at least 0.');
   const clock = oneOf('clock', values.clock, ['wall', 'cpu'] as const) ?? 'wall';
   const info = await initBackend(values.backend, true);
   const backend = info.name === 'wasm' && !wasmKernelsEnabled() ? 'wasm-tfjs-kernels' : info.name;
   const kernels = info.name === 'wasm' ? (wasmKernelsEnabled() ? '; our wasm kernels on' : '; our wasm kernels OFF (SAT_WASM_KERNELS)') : '';
   if (!values.json) console.log(`${describeBackend(info)}${kernels}; median ${clock} time of ${runs} runs after warm-up`);
-  const results: BenchResult[] = [];
+  for (const name of models) makeModel(name).dispose(); // fail fast on a bad name, before any timing
+  const line = rowPrinter(models, backend);
+  if (!values.json) console.log(line(HEAD));
   for (const name of models) {
-    makeModel(name).dispose(); // fail fast on a bad name, before any timing
-    const result = benchModel(name, backend, batch, runs, clock);
-    results.push(result);
-    if (values.json) console.log(JSON.stringify(result));
+    const result = benchModel(name, backend, batch, runs, clock, evalRuns);
+    console.log(values.json ? JSON.stringify(result) : line(cells(result)));
+    if (result.error && !values.json) console.log(`${name}: the SAT step fails: ${result.error}`);
     if (values.profile) console.error(`${name}: time per SAT step by kernel\n${profileModel(name, info.name, batch, runs)}`);
-  }
-  if (!values.json) {
-    console.log(table(results));
-    for (const r of results) if (r.error) console.log(`${r.name}: the SAT step fails: ${r.error}`);
   }
 }
 

@@ -76,7 +76,7 @@ function forwardFn(spec: ActivationSpec): ActivationFn {
       // the paper uses). exp(min(x,0)) cannot overflow, so the gradient never meets 0·Inf.
       const alpha = paramOf(spec);
       return (x) =>
-        tf.tidy(() => tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.div(tf.minimum(x, 0), alpha)), 1), alpha)));
+        tf.tidy(() => tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.div(tf.sub(x, tf.relu(x)), alpha)), 1), alpha))); // x - relu(x) = min(x, 0), fast on wasm
     }
     case 'smoothrelu': {
       // x − log(a·x + 1)/a for x ≥ 0, else 0; written on relu(x) so the x < 0 side is exactly 0.

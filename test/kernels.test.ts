@@ -195,6 +195,55 @@ function tileCases(): KernelCase[] {
   });
 }
 
+function reduceCases(): KernelCase[] {
+  const rng = makeRng(9);
+  const cases: Array<[number[], number | number[], boolean, Data['dtype']]> = [
+    [[64, 7, 7, 16], [0, 1, 2], false, 'float32'], // batch norm's statistics: our loop
+    [[8, 5, 5, 3], [2, 0, 1], true, 'float32'],
+    [[6, 4, 9], [-3, -2], false, 'float32'],
+    [[300, 1], 0, true, 'float32'],
+    [[1, 1, 5], [0, 1], false, 'float32'], // one row: the backend's kernel
+    [[2, 3], 0, false, 'float32'],
+    [[5, 6, 7], [1, 2], false, 'float32'], // trailing axes: the backend's kernel
+    [[5, 6, 7], [0, 2], true, 'float32'],
+    [[4, 3], [0, 1], false, 'float32'], // all axes: the backend's kernel
+    [[9, 4], 0, false, 'int32'],
+  ];
+  return cases.flatMap(([shape, axis, keepDims, dtype]) => {
+    const data = randomData(rng, shape);
+    const values = dtype === 'int32' ? Int32Array.from(data.values, (v) => Math.round(v * 100)) : data.values;
+    return [tf.Sum, tf.Mean].map((kernel) => ({
+      label: `${dtype} [${shape}] axis ${JSON.stringify(axis)}${keepDims ? ' keepDims' : ''}`,
+      kernel,
+      inputs: { x: { shape, values, dtype } },
+      attrs: { axis, keepDims },
+    }));
+  });
+}
+
+function batchNormCases(): KernelCase[] {
+  const rng = makeRng(10);
+  const positive = (shape: number[]) => ({ shape, values: Float32Array.from(randomData(rng, shape).values, (v) => v + 1.5) });
+  const cases: Array<[string, number[], number[], boolean]> = [
+    ['per channel, with scale and offset', [8, 5, 5, 3], [3], true],
+    ['per channel, without scale and offset', [4, 6, 6, 16], [16], false],
+    ['2D input', [10, 4], [4], true],
+    ['statistics as [1,1,1,C]', [2, 3, 3, 5], [1, 1, 1, 5], true],
+    ['one statistic for all channels: the backend kernel', [2, 3, 3, 5], [1], true],
+  ];
+  return cases.map(([label, shape, stat, affine]) => ({
+    label,
+    kernel: tf.FusedBatchNorm,
+    inputs: {
+      x: randomData(rng, shape),
+      mean: randomData(rng, stat),
+      variance: positive(stat),
+      ...(affine ? { offset: randomData(rng, stat), scale: randomData(rng, stat) } : {}),
+    },
+    attrs: { varianceEpsilon: 1e-3 },
+  }));
+}
+
 describe('wasm gradient kernels', function () {
   this.timeout(60_000);
   let previous: string | undefined;
@@ -216,6 +265,8 @@ describe('wasm gradient kernels', function () {
   compareWithCpu('DepthwiseConv2dNative backprop against cpu', () => convCases(true, 2, 20));
   compareWithCpu('BatchMatMul with transposes against cpu', matMulCases);
   compareWithCpu('Tile against cpu', tileCases);
+  compareWithCpu('Sum and Mean against cpu', reduceCases);
+  compareWithCpu('FusedBatchNorm against cpu', batchNormCases);
 
   it('give the same whole-network gradients as cpu (conv, depthwise, dense)', async () => {
     const rng = makeRng(3);

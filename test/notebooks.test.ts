@@ -107,6 +107,10 @@ describe('notebooks: headless runner with Jupyter and the tslab kernel', functio
     const svg = readFileSync(path.join(figures, 'fixture-squares.svg'), 'utf8');
     assert.match(svg, /^<svg[\s\S]*Fixture: squares/);
     assert.ok(statSync(path.join(figures, 'fixture-squares.png')).size > 10_000);
+    // saveFigure wrote into the runner's scratch figures folder and said where
+    assert.match(readFileSync(path.join(out, 'figures', 'fixture-saved.svg'), 'utf8'), /^<svg[\s\S]*Fixture: squares/);
+    const said = plotted.cells.flatMap((c) => c.outputs ?? []).map((o) => [o.text ?? ''].flat().join('')).join('');
+    assert.match(said, /figure saved: .*fixture-saved\.svg \(\+ \.png\)/);
   });
 
   it('--in-place rewrites a notebook that succeeds and leaves one that fails untouched', () => {

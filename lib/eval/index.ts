@@ -2,7 +2,7 @@
 // records. The attacker differentiates the model's own activation ('own' gradient mode).
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationFn } from '../activations';
-import { type AttackConfig, makeAttack, resolveAttackConfig } from '../attacks';
+import { type Attack, type AttackConfig, type LogitsFn, makeAttack, resolveAttackConfig } from '../attacks';
 import { batches, disposeBatch, type ImageDataset, numBatches } from '../data/dataset';
 import { countCorrect } from '../loss';
 import type { Model } from '../models';
@@ -37,6 +37,14 @@ export interface EvalOptions {
   label?: string;
 }
 
+/** How many of one batch the model classifies right, clean (attack null) or under the attack. */
+export function correctOnBatch(logits: LogitsFn, attack: Attack | null, x: tf.Tensor4D, y: tf.Tensor1D, seed: number): number {
+  const c = tf.tidy(() => countCorrect(logits(attack ? attack.perturb(logits, x, y, { seed }) : x), y));
+  const n = c.dataSync()[0];
+  c.dispose();
+  return n;
+}
+
 /** Accuracy on `ds`, clean (attack null) or under the attack. */
 export function accuracy(model: Model, ds: ImageDataset, attack: AttackConfig | null, opts: EvalOptions): number {
   const att = attack ? makeAttack(attack) : null;
@@ -47,12 +55,7 @@ export function accuracy(model: Model, ds: ImageDataset, attack: AttackConfig | 
   let seen = 0;
   let i = 0;
   for (const b of batches(ds, { batchSize })) {
-    const c = tf.tidy(() => {
-      const x = att ? att.perturb(logits, b.x, b.y, { seed: deriveSeed(opts.seed ?? 0, i) }) : b.x;
-      return countCorrect(logits(x), b.y);
-    });
-    correct += c.dataSync()[0];
-    c.dispose();
+    correct += correctOnBatch(logits, att, b.x, b.y, deriveSeed(opts.seed ?? 0, i));
     seen += b.y.shape[0];
     disposeBatch(b);
     progress.update(++i, seen, { acc: correct / seen });

@@ -1,6 +1,8 @@
 // Numbers the paper and its official repository report, as data, each with where it comes from.
 // Only numbers we could check are here; everything else is referred to by table number.
-// All values are accuracies in percent (robustness = accuracy under the attack).
+// All values are accuracies in percent (robustness = accuracy under the attack). The README's
+// model-zoo numbers live once, with the released checkpoints, in lib/checkpoint/released.ts.
+import { releasedModel } from '../checkpoint/released';
 
 export interface PaperNumber {
   model: string;
@@ -32,14 +34,21 @@ export const SOURCE_LABELS: Record<SourceKey, string> = { abstract: 'paper, abst
 
 const IMAGENET_THREAT = 'L-inf eps 4/255, non-targeted';
 
-/** ResNet-50 on ImageNet, ReLU versus smooth activations, as the README's model-zoo table lists them. */
-const README_TABLE: [activation: string, clean: number, pgd10: number, pgd20: number, pgd50: number][] = [
-  ['relu', 68.7, 35.3, 33.7, 33.1],
-  ['silu', 69.7, 43.0, 42.2, 41.9],
-  ['elu', 69.0, 41.6, 40.9, 40.7],
-  ['gelu', 69.9, 42.6, 41.8, 41.5],
-  ['smoothrelu', 69.3, 41.3, 40.4, 40.1],
-];
+type Metric = 'clean' | 'PGD-10' | 'PGD-20' | 'PGD-50' | 'PGD-200';
+
+/** The README's numbers for a released checkpoint (lib/checkpoint/released.ts holds them once). */
+function readmeValues(name: string): Partial<Record<Metric, number>> {
+  const r = releasedModel(name)?.readme;
+  if (!r) throw new Error(`paper-numbers: the released-model list has no README numbers for '${name}'`);
+  const values: Partial<Record<Metric, number>> = { clean: r.clean };
+  if (r.pgd10 !== undefined) values['PGD-10'] = r.pgd10;
+  if (r.pgd20 !== undefined) values['PGD-20'] = r.pgd20;
+  if (r.pgd50 !== undefined) values['PGD-50'] = r.pgd50;
+  return values;
+}
+
+/** ResNet-50 on ImageNet, ReLU versus smooth activations: the README's model-zoo table. */
+const README_TABLE_MODELS = ['Res50-relu', 'Res50-silu', 'Res50-elu', 'Res50-gelu', 'Res50-smoothrelu'];
 
 // ---------------------------------------------------------------------------------------------
 // The scaling study (notebook 03): SAT models at larger depth, width and resolution, and
@@ -66,40 +75,44 @@ export interface ScalingPoint {
   /** Input side in pixels. */
   inputSize: number;
   axis: ScalingAxis;
-  /** Accuracies in percent: 'clean', 'PGD-10', 'PGD-20', 'PGD-50', 'PGD-200'. */
-  values: Partial<Record<'clean' | 'PGD-10' | 'PGD-20' | 'PGD-50' | 'PGD-200', number>>;
+  /** Accuracies in percent. */
+  values: Partial<Record<Metric, number>>;
   source: string;
 }
 
-const resnetScale = (label: string, arch: string, inputSize: number, axis: ScalingAxis, [clean, p10, p20, p50]: number[]): ScalingPoint => ({
-  label, arch, inputSize, axis, values: { clean, 'PGD-10': p10, 'PGD-20': p20, 'PGD-50': p50 }, source: SCALING_SOURCES.resnetTable,
-});
-const effNet = (label: string, arch: string, inputSize: number, clean: number): ScalingPoint => ({
-  label, arch, inputSize, axis: 'efficientnet', values: { clean }, source: SCALING_SOURCES.efficientNetTable,
-});
+/** A row of the README's scaling tables, its numbers read from the released-model list. */
+const point = (label: string, released: string, axis: ScalingAxis): ScalingPoint => {
+  const m = releasedModel(released)!;
+  const source = m.family === 'resnet' ? SCALING_SOURCES.resnetTable : SCALING_SOURCES.efficientNetTable;
+  return { label, arch: m.arch, inputSize: m.inputSize, axis, values: readmeValues(released), source };
+};
+const effNet = (label: string, released: string) => point(label, released, 'efficientnet');
 
 /** The README's SAT (SiLU) scaling tables, row by row, with EfficientNet-L1's robustness from the abstract. */
 export const SCALING_POINTS: readonly ScalingPoint[] = [
-  resnetScale('ResNet-50', 'resnet50', 224, 'base', [69.7, 43.0, 42.2, 41.9]),
-  resnetScale('(2X deeper) ResNet-101', 'resnet101', 224, 'depth', [72.9, 46.4, 45.5, 45.2]),
-  resnetScale('(3X deeper) ResNet-152', 'resnet152', 224, 'depth', [74.0, 47.3, 46.2, 45.8]),
-  resnetScale('(2X wider) ResNeXt-50 32x4d', 'resnext50-32x4d', 224, 'width', [71.1, 43.3, 42.5, 42.2]),
-  resnetScale('(4X wider) ResNeXt-50 32x8d', 'resnext50-32x8d', 224, 'width', [73.3, 46.3, 45.2, 44.8]),
-  resnetScale('(299 resolution) ResNet-50', 'resnet50', 299, 'resolution', [70.7, 44.6, 43.8, 43.6]),
-  resnetScale('(380 resolution) ResNet-50', 'resnet50', 380, 'resolution', [71.6, 44.9, 44.1, 43.8]),
-  resnetScale('(3X deeper & 4X wider & 380 resolution) ResNeXt-152 32x8d', 'resnext152-32x8d', 380, 'all', [78.0, 53.0, 51.7, 51.0]),
-  effNet('EfficientNet-B0', 'efficientnet-b0', 224, 65.2),
-  effNet('EfficientNet-B1', 'efficientnet-b1', 240, 68.6),
-  effNet('EfficientNet-B2', 'efficientnet-b2', 260, 70.3),
-  effNet('EfficientNet-B3', 'efficientnet-b3', 300, 73.1),
-  effNet('EfficientNet-B4', 'efficientnet-b4', 380, 75.9),
-  effNet('EfficientNet-B5', 'efficientnet-b5', 456, 77.8),
-  effNet('EfficientNet-B6', 'efficientnet-b6', 528, 79.2),
-  effNet('EfficientNet-B7', 'efficientnet-b7', 600, 79.8),
-  effNet('EfficientNet-L1', 'efficientnet-l1', 600, 80.7),
+  point('ResNet-50', 'Res50-silu', 'base'),
+  point('(2X deeper) ResNet-101', 'Res101-silu', 'depth'),
+  point('(3X deeper) ResNet-152', 'Res152-silu', 'depth'),
+  point('(2X wider) ResNeXt-50 32x4d', 'ResX50-silu-32x4d', 'width'),
+  point('(4X wider) ResNeXt-50 32x8d', 'ResX50-silu-32x8d', 'width'),
+  point('(299 resolution) ResNet-50', 'Res50-silu-299', 'resolution'),
+  point('(380 resolution) ResNet-50', 'Res50-silu-380', 'resolution'),
+  point('(3X deeper & 4X wider & 380 resolution) ResNeXt-152 32x8d', 'ResX152-silu-380-32x8d', 'all'),
+  effNet('EfficientNet-B0', 'efficientnet-b0'),
+  effNet('EfficientNet-B1', 'efficientnet-b1'),
+  effNet('EfficientNet-B2', 'efficientnet-b2'),
+  effNet('EfficientNet-B3', 'efficientnet-b3'),
+  effNet('EfficientNet-B4', 'efficientnet-b4'),
+  effNet('EfficientNet-B5', 'efficientnet-b5'),
+  effNet('EfficientNet-B6', 'efficientnet-b6'),
+  effNet('EfficientNet-B7', 'efficientnet-b7'),
+  effNet('EfficientNet-L1', 'efficientnet-bL1'),
   // The README's "L1-Enhanced" (weights' moving average 0.9999) is the abstract's 82.2% model;
   // its 58.6% robustness is the abstract's (PGD-200).
-  { label: 'EfficientNet-L1 (Enhanced)', arch: 'efficientnet-l1', inputSize: 600, axis: 'efficientnet', values: { clean: 82.2, 'PGD-200': 58.6 }, source: `${SCALING_SOURCES.efficientNetTable}; PGD-200: ${SOURCES.abstract}` },
+  (() => {
+    const p = effNet('EfficientNet-L1 (Enhanced)', 'efficientnet-bL1-enhanced');
+    return { ...p, values: { ...p.values, 'PGD-200': 58.6 }, source: `${p.source}; PGD-200: ${SOURCES.abstract}` };
+  })(),
 ];
 
 /** Points PAPER_NUMBERS already holds: ResNet-50 as the README's SiLU row, L1-Enhanced as the abstract's EfficientNet-L1. */
@@ -130,13 +143,13 @@ export const PAPER_NUMBERS: readonly PaperNumber[] = [
   // EfficientNet-L1 with SAT, from the abstract.
   { model: 'EfficientNet-L1', dataset: 'ImageNet', activation: 'silu', metric: 'clean', value: 82.2, threat: 'none', sourceKey: 'abstract', source: SOURCES.abstract },
   { model: 'EfficientNet-L1', dataset: 'ImageNet', activation: 'silu', metric: 'PGD-200', value: 58.6, threat: IMAGENET_THREAT, sourceKey: 'abstract', source: SOURCES.abstract },
-  ...README_TABLE.flatMap(([activation, ...values]) =>
-    (['clean', 'PGD-10', 'PGD-20', 'PGD-50'] as const).map((metric, i) => ({
+  ...README_TABLE_MODELS.flatMap((name) =>
+    Object.entries(readmeValues(name)).map(([metric, value]) => ({
       model: 'ResNet-50 (released checkpoint)',
       dataset: 'ImageNet',
-      activation,
+      activation: releasedModel(name)!.activation,
       metric,
-      value: values[i],
+      value: value!,
       threat: metric === 'clean' ? 'none' : `${IMAGENET_THREAT}, step 1/255`,
       sourceKey: 'readmeTable' as const,
       source: SOURCES.readmeTable,

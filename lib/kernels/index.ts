@@ -1,18 +1,20 @@
 // Gradient kernels for the wasm backend: the ones it lacks (Conv2DBackpropFilter, depthwise
 // backprop) and the ones it runs far slower than the forward pass (Conv2DBackpropInput,
-// BatchMatMul with a transposed operand, Identity, Tile). Each is built from the backend's own
-// fast kernels or plain memory moves.
+// BatchMatMul with a transposed operand, Identity, Tile, batch norm and its Sum and Mean). Each is
+// built from the backend's own fast kernels or plain memory moves.
 // SAT_WASM_KERNELS=0 leaves the backend as tfjs ships it (to compare, or to rule us out).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // its kernels must be registered before we replace some
 import { batchMatMulKernels } from './batch-matmul';
+import { batchNormKernels } from './batch-norm';
 import { conv2dBackpropKernels } from './conv2d-backprop';
 import { depthwiseBackpropKernels } from './depthwise-backprop';
 import { identityKernels } from './identity';
+import { reduceKernels } from './reduce';
 import { tileKernels } from './tile';
 import { originalKernel, rememberOriginal } from './scope';
 
-const KERNELS = [...conv2dBackpropKernels, ...depthwiseBackpropKernels, ...batchMatMulKernels, ...identityKernels, ...tileKernels];
+const KERNELS = [...conv2dBackpropKernels, ...depthwiseBackpropKernels, ...batchMatMulKernels, ...identityKernels, ...tileKernels, ...reduceKernels, ...batchNormKernels];
 
 /** Names of the kernels registerWasmKernels installs for the wasm backend. */
 export const WASM_KERNEL_NAMES: readonly string[] = KERNELS.map((k) => k.kernelName);

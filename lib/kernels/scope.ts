@@ -79,6 +79,20 @@ export class KernelScope {
     return this.reshape(y, outShape);
   }
 
+  /**
+   * The whole wasm heap as floats, for copies between tensors with heap.copyWithin (a memmove:
+   * about 3x faster than a JS loop over 32 floats, and no subarray objects). Take it after the
+   * last allocate: the heap may grow, which detaches older views.
+   */
+  heap(): Float32Array {
+    return (this.backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32; // Emscripten's view
+  }
+
+  /** Where a float32 tensor starts in heap(), in floats. */
+  offset(x: tf.TensorInfo): number {
+    return this.backend.getMemoryOffset(x.dataId) / 4;
+  }
+
   reshape(x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
     return this.run(tf.Reshape, { x }, { shape });
   }
@@ -90,16 +104,16 @@ export class KernelScope {
   slice(x: tf.TensorInfo, begin: number[], size: number[], step: number[] = [1, 1, 1]): tf.TensorInfo {
     if (begin.every((b) => b === 0) && size.every((n, i) => n === x.shape[i]) && step.every((t) => t === 1)) return x;
     const out = this.allocate(size);
-    const dst = this.backend.typedArrayFromHeap(out) as Float32Array;
-    const src = this.backend.typedArrayFromHeap(x) as Float32Array;
+    const heap = this.heap();
+    const [src, dst] = [this.offset(x), this.offset(out)];
     const [, h, w, c] = x.shape;
     const row = size[3];
-    let to = 0;
+    let to = dst;
     for (let i = 0; i < size[0]; i++) {
       for (let j = 0; j < size[1]; j++) {
         for (let k = 0; k < size[2]; k++) {
-          const from = (((begin[0] + i * step[0]) * h + begin[1] + j * step[1]) * w + begin[2] + k * step[2]) * c + begin[3];
-          dst.set(src.subarray(from, from + row), to);
+          const from = src + (((begin[0] + i * step[0]) * h + begin[1] + j * step[1]) * w + begin[2] + k * step[2]) * c + begin[3];
+          heap.copyWithin(to, from, from + row);
           to += row;
         }
       }

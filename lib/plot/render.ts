@@ -122,6 +122,15 @@ export async function exportFigure(fig: Figure, name: string, dir = process.env.
   return files;
 }
 
+/**
+ * exportFigure into the default folder, then says where the figure went. For notebooks: it
+ * returns nothing, so a cell that ends with it shows no value.
+ */
+export async function saveFigure(fig: Figure, name: string): Promise<void> {
+  const out = await exportFigure(fig, name);
+  console.log(`figure saved: ${path.relative(process.cwd(), out.svg)} (+ .png)`);
+}
+
 export function assertFigure(fig: unknown): asserts fig is Figure {
   const f = fig as Figure | undefined;
   if (!f || !Array.isArray(f.data) || typeof f.layout !== 'object' || f.layout === null) {
