@@ -6,7 +6,7 @@ import { modelsCommand } from '../lib/cli/models';
 import { buildModel, modelDefaults, modelNames, type Model } from '../lib/models';
 import { countModel, measureModel, PUBLISHED } from '../lib/models/count';
 import { efficientNet, efficientNetBlocks, EFFICIENTNETS, roundFilters, roundRepeats } from '../lib/models/efficientnet';
-import { buildForCounting, conv2d, depthwiseConv2d, dropout, type ForwardContext, isDecayed, MacCounter, ParamStore } from '../lib/models/layers';
+import { batchNormTraining, buildForCounting, conv2d, depthwiseConv2d, dropout, type ForwardContext, isDecayed, MacCounter, ParamStore } from '../lib/models/layers';
 import { RESNET_DEPTHS, resNet } from '../lib/models/resnet';
 import { Sgd } from '../lib/train/optimizer';
 import { satStep } from '../lib/train/step';
@@ -202,6 +202,36 @@ describe('ImageNet models', () => {
         close(conv(x, ctx), tf.conv2d(x, dense, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]));
       });
       store.dispose();
+    });
+
+    it('training batch norm: its closed-form gradient equals autodiff of batchNorm(moments), and it reports the moments', () => {
+      tf.tidy(() => {
+        const x = tf.add(tf.mul(tf.randomNormal([6, 5, 4, 3], 0, 1, 'float32', 3), 2), 0.5) as tf.Tensor4D;
+        const gamma = tf.tensor1d([0.5, 1.5, -1]);
+        const beta = tf.tensor1d([0.1, -0.2, 0.3]);
+        const w = tf.randomNormal([6, 5, 4, 3], 0, 1, 'float32', 4); // a loss whose dy is not uniform
+        const reference = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          const m = tf.moments(x, [0, 1, 2]);
+          return tf.sum(tf.mul(tf.square(tf.batchNorm(x as tf.Tensor4D, m.mean, m.variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5)), w));
+        };
+        let moments: { mean: tf.Tensor; variance: tf.Tensor } | undefined;
+        const ours = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.square(batchNormTraining(x as tf.Tensor4D, g as tf.Tensor1D, b as tf.Tensor1D, (m) => {
+            tf.dispose([moments?.mean, moments?.variance].filter((t): t is tf.Tensor => !!t));
+            moments = { mean: tf.keep(tf.clone(m.mean)), variance: tf.keep(tf.clone(m.variance)) };
+          })), w));
+        const expected = tf.grads(reference)([x, gamma, beta]);
+        const actual = tf.grads(ours)([x, gamma, beta]);
+        ['x', 'gamma', 'beta'].forEach((name, i) => {
+          const err = tf.max(tf.abs(tf.sub(actual[i], expected[i]))).dataSync()[0] / tf.max(tf.abs(expected[i])).dataSync()[0];
+          assert.ok(err < 1e-4, `gradient of ${name}: relative error ${err}`);
+        });
+        close(ours(x, gamma, beta), reference(x, gamma, beta));
+        const m = tf.moments(x, [0, 1, 2]);
+        close(moments!.mean, m.mean);
+        close(moments!.variance, m.variance);
+        tf.dispose([moments!.mean, moments!.variance]);
+      });
     });
 
     it('drop-connect drops whole examples in training only, scales survivors, repeats for a seed', () => {

@@ -194,14 +194,50 @@ export function batchNorm(store: ParamStore, name: string, channels: number, opt
     tf.tidy(() => {
       if (store.macs) return x; // counting mode: BN adds no multiply-adds worth counting
       if (!ctx.training) return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPSILON) as tf.Tensor4D;
-      const m = tf.moments(x, [0, 1, 2]);
-      const count = x.size / channels;
-      // Running variance is the unbiased estimate, as in PyTorch.
-      const unbiased = tf.mul(m.variance, count / Math.max(count - 1, 1));
-      mean.assign(tf.add(tf.mul(mean, BN_MOMENTUM), tf.mul(m.mean, 1 - BN_MOMENTUM)));
-      variance.assign(tf.add(tf.mul(variance, BN_MOMENTUM), tf.mul(unbiased, 1 - BN_MOMENTUM)));
-      return tf.batchNorm(x, m.mean, m.variance, beta, gamma, BN_EPSILON) as tf.Tensor4D;
+      return batchNormTraining(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, (m) => {
+        const count = x.size / channels;
+        // Running variance is the unbiased estimate, as in PyTorch.
+        const unbiased = tf.mul(m.variance, count / Math.max(count - 1, 1));
+        mean.assign(tf.add(tf.mul(mean, BN_MOMENTUM), tf.mul(m.mean, 1 - BN_MOMENTUM)));
+        variance.assign(tf.add(tf.mul(variance, BN_MOMENTUM), tf.mul(unbiased, 1 - BN_MOMENTUM)));
+      });
     });
+}
+
+/** Per-channel batch mean and (biased) variance. */
+export interface Moments {
+  mean: tf.Tensor;
+  variance: tf.Tensor;
+}
+
+/**
+ * Batch norm with the batch's own moments, y = gamma * xhat + beta, xhat = (x - mean) / sqrt(var + eps),
+ * and its gradient in closed form (sums over N, H, W; P their count):
+ *   dbeta = sum(dy), dgamma = sum(dy * xhat), dx = gamma / sqrt(var + eps) / P * (P dy - dbeta - xhat dgamma).
+ * tfjs would differentiate batchNorm and moments op by op, ~20 full-size ops; this takes 6.
+ * `onMoments` receives the batch moments, for the running statistics; they are freed when it
+ * returns (tfjs runs a custom op's forward pass in a tidy).
+ */
+export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, onMoments: (m: Moments) => void = () => {}): tf.Tensor4D {
+  const op = tf.customGrad(((x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: tf.GradSaveFunc) => {
+    const m = tf.moments(x, [0, 1, 2]);
+    onMoments(m);
+    save([x, m.mean, m.variance, gamma]);
+    return {
+      value: tf.batchNorm(x, m.mean, m.variance, beta, gamma, BN_EPSILON),
+      gradFunc: (dy: tf.Tensor4D, [x, mean, variance, gamma]: tf.Tensor[]) => {
+        const axes = [0, 1, 2];
+        const p = x.size / x.shape[x.rank - 1];
+        const dBeta = tf.sum(dy, axes);
+        const dGamma = tf.sum(tf.mul(dy, tf.batchNorm(x, mean, variance, undefined, undefined, BN_EPSILON)), axes);
+        const k = tf.div(tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPSILON))), p); // per channel
+        // dx = k P dy - (k dgamma xhat + k dbeta); the bracket is itself a batch norm of x.
+        const dx = tf.sub(tf.mul(dy, tf.mul(k, p)), tf.batchNorm(x, mean, variance, tf.mul(k, dBeta), tf.mul(k, dGamma), BN_EPSILON));
+        return [dx, dGamma, dBeta];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, gamma, beta) as tf.Tensor4D;
 }
 
 /** A dense layer on a [N, inDim] input. */
