@@ -108,11 +108,12 @@ export function benchModel(name: string, backend: string, batch: number, runs: n
     r.forward();
     const stepError = attempt(r.step);
     // Forward passes and steps alternate, so that a slow spell of a shared machine (which also
-    // inflates CPU time on a VM) hits both alike and their ratio stays put.
+    // inflates CPU time on a VM) hits both alike and their ratio stays put; three forward passes
+    // per step, as a short measurement is the noisier one.
     const forwards: number[] = [];
     const steps: number[] = [];
     for (let i = 0; i < runs; i++) {
-      forwards.push(timeOnce(r.forward, clock));
+      for (let j = 0; j < 3; j++) forwards.push(timeOnce(r.forward, clock));
       if (!stepError) steps.push(timeOnce(r.step, clock));
     }
     const forward = median(forwards);
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
   const info = await initBackend(values.backend, true);
   const backend = info.name === 'wasm' && !wasmKernelsEnabled() ? 'wasm-tfjs-kernels' : info.name;
   const kernels = info.name === 'wasm' ? (wasmKernelsEnabled() ? '; our wasm kernels on' : '; our wasm kernels OFF (SAT_WASM_KERNELS)') : '';
-  if (!values.json) console.log(`${describeBackend(info)}${kernels}; median ${clock} time of ${runs} runs after warm-up`);
+  if (!values.json) console.log(`${describeBackend(info)}${kernels}; median ${clock} time after warm-up of ${runs} SAT steps, ${3 * runs} forward passes, ${evalRuns} PGD-10 evaluations`);
   for (const name of models) makeModel(name).dispose(); // fail fast on a bad name, before any timing
   const line = rowPrinter(models, backend);
   if (!values.json) console.log(line(HEAD));

@@ -336,12 +336,19 @@ describe('wasm gradient kernels', function () {
     tf.dispose([x, dy]);
   });
 
-  it('share the buffer on Identity, and the copy outlives the original', () => {
-    const a = tf.tensor1d([1, 2, 3]);
-    const b = tf.clone(a);
-    a.dispose();
-    assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
-    b.dispose();
+  it('share the buffer on Identity and same-dtype Cast, and the copy outlives the original', () => {
+    const backend = tf.backend() as BackendWasm;
+    for (const copy of [tf.clone, (t: tf.Tensor) => tf.cast(t, 'float32')]) {
+      const a = tf.tensor1d([1, 2, 3]);
+      const b = copy(a);
+      assert.equal(backend.getMemoryOffset(b.dataId), backend.getMemoryOffset(a.dataId), 'shares the buffer');
+      a.dispose();
+      assert.deepEqual(Array.from(b.dataSync()), [1, 2, 3]);
+      b.dispose();
+    }
+    const ints = tf.tidy(() => tf.cast(tf.tensor1d([1.7, -2.2]), 'int32'));
+    assert.deepEqual([ints.dtype, ...ints.dataSync()], ['int32', 1, -2], 'a real cast still converts');
+    ints.dispose();
   });
 
   it('can be switched off with SAT_WASM_KERNELS=0, and restored', () => {

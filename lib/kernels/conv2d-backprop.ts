@@ -52,43 +52,43 @@ function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs<ConvGradAtt
 
 /**
  * The same conv, with the Ci images stacked into one tall image and one conv per filter row
- * kh, strided by the block height: each conv yields [1, Ci, KW, Co]. XNNPACK tiles output
- * pixels in fours per image; Ci images of KH*KW = 9 pixels waste a quarter of each tile, one
- * image of Ci*KW pixels does not. Block q of the stack for row kh holds the rows of image q
- * that tap kh reads, (o*stride + kh - top) for o < OH, with zeros where that is padding; the
- * convs share the filter and all parameters, so the backend packs dy for XNNPACK only once
+ * kh, strided by the padded image height: each conv yields [1, Ci, KW, Co]. XNNPACK tiles
+ * output pixels in fours per image; Ci images of KH*KW = 9 pixels waste a quarter of each
+ * tile, one image of Ci*KW pixels does not. The tall image holds each x image between its zero
+ * padding rows, so the conv for row kh reads it from row kh on (a view: one copy of x in all).
+ * The convs share the filter and all parameters, so the backend packs dy for XNNPACK only once
  * (it caches packed filters by tensor and parameters; packing costs ~7 ns per element).
  */
 function stackedFilterGrad(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, axisH: ConvAxis, axisW: ConvAxis): tf.TensorInfo {
   const [ci, h, w, n] = [x.shape[3], axisH.inSize, axisW.inSize, x.shape[0]];
   const [kh, kw, co] = [axisH.filterSize, axisW.filterSize, dy.shape[3]];
-  const period = (axisH.outSize - 1) * axisH.stride + 1;
+  const [top, bottom] = filterGradPads(axisH).map((p) => Math.max(0, p)); // a negative pad: rows never read
+  const period = top + h + bottom; // rows per padded image
   const rowSize = w * n;
   const xT = s.transpose(x, [3, 1, 2, 0]); // [Ci, H, W, N]
+  const tall = period === h ? xT : s.allocate([ci * period, w, n]);
+  if (tall !== xT) {
+    const heap = s.heap();
+    const [src, dst] = [s.offset(xT), s.offset(tall)];
+    for (let q = 0; q < ci; q++) {
+      const image = dst + q * period * rowSize;
+      heap.fill(0, image, image + top * rowSize);
+      heap.copyWithin(image + top * rowSize, src + q * h * rowSize, src + (q + 1) * h * rowSize);
+      heap.fill(0, image + (top + h) * rowSize, image + period * rowSize);
+    }
+    s.release(xT);
+  }
   const dyT = s.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Co]
   const out = s.allocate([kh, kw, ci, co]);
   for (let r = 0; r < kh; r++) {
-    const first = r - axisH.padBefore; // x row at block row 0
-    const [lo, hi] = [Math.max(0, -first), Math.min(period, h - first)]; // block rows holding x
-    // Blocks that are exactly the images (the middle row of a 'same' stride-1 conv) need no copy.
-    const stacked = first === 0 && period === h ? s.reshape(xT, [1, ci * h, w, n]) : s.allocate([1, ci * period, w, n]);
-    if (stacked.dataId !== xT.dataId) {
-      const heap = s.heap();
-      const [src, dst] = [s.offset(xT), s.offset(stacked)];
-      for (let q = 0; q < ci; q++) {
-        const block = dst + q * period * rowSize;
-        heap.fill(0, block, block + lo * rowSize);
-        if (hi > lo) heap.copyWithin(block + lo * rowSize, src + (q * h + first + lo) * rowSize, src + (q * h + first + hi) * rowSize);
-        heap.fill(0, block + Math.max(lo, hi) * rowSize, block + period * rowSize);
-      }
-    }
-    const y = convWithPads(s, false, stacked, dyT, [0, 0], filterGradPads(axisW), [axisH.stride, axisW.stride], [period, 1]);
+    const rows = s.view(tall, r * rowSize, [1, ci * period - r, w, n]);
+    const y = convWithPads(s, false, rows, dyT, [0, 0], filterGradPads(axisW), [axisH.stride, axisW.stride], [period, 1]);
     const heap = s.heap(); // y is [1, Ci, KW, Co]
-    const [rows, res] = [s.offset(y), s.offset(out)];
+    const [from, to] = [s.offset(y), s.offset(out)];
     for (let q = 0; q < ci; q++) {
-      for (let c = 0; c < kw; c++) heap.copyWithin(res + ((r * kw + c) * ci + q) * co, rows + (q * kw + c) * co, rows + (q * kw + c + 1) * co);
+      for (let c = 0; c < kw; c++) heap.copyWithin(to + ((r * kw + c) * ci + q) * co, from + (q * kw + c) * co, from + (q * kw + c + 1) * co);
     }
-    s.release(stacked, y); // the stack is as big as x: keep one at a time
+    s.release(y);
   }
   return out;
 }

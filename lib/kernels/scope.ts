@@ -35,6 +35,7 @@ function wasmKernel(name: string, original: boolean): KernelFn {
 
 export class KernelScope {
   private readonly made: tf.TensorInfo[] = [];
+  private readonly views: tf.TensorInfo[] = [];
 
   constructor(readonly backend: BackendWasm) {}
 
@@ -88,6 +89,22 @@ export class KernelScope {
     return (this.backend.wasm as unknown as { HEAPF32: Float32Array }).HEAPF32; // Emscripten's view
   }
 
+  /**
+   * A float32 tensor of `shape` over x's memory from float `offset` on: no copy. It lives until
+   * the scope ends (its memory is x's, so it is unregistered, never freed) and must not be the
+   * kernel's result.
+   */
+  view(x: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const available = x.shape.reduce((a, b) => a * b, 1);
+    if (x.dtype !== 'float32' || offset < 0 || offset + size > available) {
+      throw new Error(`a view of ${size} floats at ${offset} does not fit a ${x.dtype} tensor of ${available}`);
+    }
+    const info = this.backend.makeOutput(shape, 'float32', this.backend.getMemoryOffset(x.dataId) + offset * 4);
+    this.views.push(info);
+    return info;
+  }
+
   /** Where a float32 tensor starts in heap(), in floats. */
   offset(x: tf.TensorInfo): number {
     return this.backend.getMemoryOffset(x.dataId) / 4;
@@ -137,16 +154,30 @@ export class KernelScope {
 
   /** Frees every intermediate except `result`, which the caller hands on to tfjs. */
   finish(result: tf.TensorInfo): tf.TensorInfo {
+    if (this.views.includes(result)) throw new Error('a kernel cannot return a view: its memory belongs to another tensor');
     // tfjs takes ownership of a kernel's output: an input passed through needs its own reference.
     if (!this.made.includes(result)) result = this.run(tf.Identity, { x: result });
+    this.dropViews();
     for (const info of this.made) if (info !== result) this.backend.disposeData(info.dataId);
     this.made.length = 0;
     return result;
   }
 
   dispose(): void {
+    this.dropViews();
     for (const info of this.made) this.backend.disposeData(info.dataId);
     this.made.length = 0;
+  }
+
+  /** Unregisters the views, without freeing their memory as disposeData would. */
+  private dropViews(): void {
+    for (const v of this.views) {
+      const data = this.backend.dataIdMap.get(v.dataId);
+      if (!data) continue;
+      this.backend.wasm.tfjs.disposeData(data.id);
+      this.backend.dataIdMap.delete(v.dataId);
+    }
+    this.views.length = 0;
   }
 }
 
