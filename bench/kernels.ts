@@ -1,6 +1,7 @@
 // Before/after of each wasm kernel we register: the backend as tfjs ships it against ours, on
-// layers of the reference net and of PreAct ResNet-18 (batch 64), plus a whole PGD-1 input-
-// gradient pass of the reference net (the part of a SAT step that runs without our kernels).
+// layers of the reference net and of PreAct ResNet-18 (batch 64), batch norm's kernels, plus a
+// whole PGD-1 input-gradient pass of the reference net (the part of a SAT step that runs without
+// our kernels).
 // Usage: tsx bench/kernels.ts [--runs 5] [--json]      (median CPU time per call, in ms;
 // 'missing' where tfjs has no wasm kernel at all)
 import * as tf from '@tensorflow/tfjs';
@@ -79,9 +80,14 @@ function otherCases(): Case[] {
   const y = tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % 10), 'int32');
   const relu = makeActivation('relu');
   const inputGrad = tf.grad((input: tf.Tensor) => tf.mean(crossEntropy(model.apply(input as tf.Tensor4D, { training: false, act: relu }), y)));
+  const [mean, variance, offset, scale] = [tf.randomNormal([64]), tf.randomUniform([64], 0.5, 2), tf.randomNormal([64]), tf.randomNormal([64])];
   return [
     { kernel: 'Tile (BatchNorm gradient)', shape: `[1,1,1,64] -> [${act.shape}]`, run: () => tf.tile(gamma, [BATCH, 32, 32, 1]) },
     { kernel: 'Identity (tape saves)', shape: `[${act.shape}]`, run: () => tf.clone(act) },
+    { kernel: 'Cast float32 to float32 (ReLU gradient)', shape: `[${act.shape}]`, run: () => tf.cast(act, 'float32') },
+    { kernel: 'Sum over N,H,W (BatchNorm statistics)', shape: `[${act.shape}]`, run: () => tf.sum(act, [0, 1, 2]) },
+    { kernel: 'Mean over N,H,W (BatchNorm statistics)', shape: `[${act.shape}]`, run: () => tf.mean(act, [0, 1, 2]) },
+    { kernel: 'FusedBatchNorm', shape: `[${act.shape}]`, run: () => tf.batchNorm(act, mean, variance, offset, scale, 1e-5) },
     { kernel: 'PGD-1 input gradient, reference net', shape: `[${x.shape}]`, run: () => inputGrad(x) },
   ];
 }

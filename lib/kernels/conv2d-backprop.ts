@@ -81,7 +81,8 @@ function stackedFilterGrad(s: KernelScope, x: tf.TensorInfo, dy: tf.TensorInfo, 
   const dyT = s.transpose(dy, [1, 2, 0, 3]); // [OH, OW, N, Co]
   const out = s.allocate([kh, kw, ci, co]);
   for (let r = 0; r < kh; r++) {
-    const rows = s.view(tall, r * rowSize, [1, ci * period - r, w, n]);
+    // One shape for every row: the backend keys its packed filters by the conv's whole geometry.
+    const rows = s.view(tall, r * rowSize, [1, ci * period - (kh - 1), w, n]);
     const y = convWithPads(s, false, rows, dyT, [0, 0], filterGradPads(axisW), [axisH.stride, axisW.stride], [period, 1]);
     const heap = s.heap(); // y is [1, Ci, KW, Co]
     const [from, to] = [s.offset(y), s.offset(out)];
