@@ -4,7 +4,12 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend, type BackendName } from '../lib/backend';
+import { makeActivation } from '../lib/activations';
+import { makeAttack } from '../lib/attacks';
 import { registerWasmKernels, unregisterWasmKernels, WASM_KERNEL_NAMES, wasmKernelsEnabled } from '../lib/kernels';
+import { buildModel } from '../lib/models';
+import { isDecayed } from '../lib/models/layers';
+import { satStep, Sgd } from '../lib/train';
 import { makeRng, type Rng } from '../lib/util/rng';
 
 const TOLERANCE = 1e-4;
@@ -292,6 +297,31 @@ describe('wasm gradient kernels', function () {
       const err = relativeError(wasm[i], cpu[i]);
       assert.ok(err <= TOLERANCE, `gradient of ${name}: relative error ${err.toExponential(2)}`);
     });
+  });
+
+  it('give PreAct ResNet-18 the same SAT steps as cpu: losses and weights to 1e-4', async () => {
+    // Two full SAT steps (PGD-1 attack, training step with batch norm, SGD update) on each backend.
+    const run = () => {
+      const model = buildModel('preact-resnet18', { inputShape: [16, 16, 3], numClasses: 10, width: 4, seed: 5 });
+      const sgd = new Sgd(model.params, { momentum: 0.9, nesterov: true, weightDecay: 5e-4, decays: isDecayed });
+      const x = tf.randomUniform([8, 16, 16, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+      const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
+      const act = makeActivation('relu');
+      const opts = { attack: makeAttack({ type: 'pgd-linf', eps: 8 / 255, steps: 1 }), attackerAct: act, trainerAct: act, labelSmoothing: 0, lr: 0.1 };
+      const losses = [0, 1].map((seed) => satStep(model, sgd, x, y, { ...opts, seed }).loss);
+      const weights = model.params.get('stem/conv/kernel')!.dataSync().slice();
+      tf.dispose([x, y]);
+      sgd.dispose();
+      model.dispose();
+      return { losses, weights };
+    };
+    const wasm = run();
+    await tf.setBackend('cpu');
+    const cpu = run();
+    await tf.setBackend('wasm');
+    wasm.losses.forEach((loss, i) => assert.ok(Math.abs(loss - cpu.losses[i]) <= 1e-4 * Math.abs(cpu.losses[i]), `step ${i + 1} loss: wasm ${loss}, cpu ${cpu.losses[i]}`));
+    const err = relativeError(wasm.weights, cpu.weights);
+    assert.ok(err <= TOLERANCE, `weights after two steps: relative error ${err.toExponential(2)}`);
   });
 
   it('leak no tensors or wasm buffers over a conv training step', () => {
