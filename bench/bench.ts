@@ -157,6 +157,10 @@ function profileModel(name: string, backend: string, batch: number, runs: number
   }
 }
 
+function count(n: number, noun: string, plural = 's'): string {
+  return `${n} ${noun}${n === 1 ? '' : plural}`;
+}
+
 function round(v: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -194,7 +198,7 @@ async function main(): Promise<void> {
   const info = await initBackend(values.backend, true);
   const backend = info.name === 'wasm' && !wasmKernelsEnabled() ? 'wasm-tfjs-kernels' : info.name;
   const kernels = info.name === 'wasm' ? (wasmKernelsEnabled() ? '; our wasm kernels on' : '; our wasm kernels OFF (SAT_WASM_KERNELS)') : '';
-  if (!values.json) console.log(`${describeBackend(info)}${kernels}; median ${clock} time after warm-up of ${runs} SAT steps, ${3 * runs} forward passes, ${evalRuns} PGD-10 evaluations`);
+  if (!values.json) console.log(`${describeBackend(info)}${kernels}; median ${clock} time after warm-up of ${count(runs, 'SAT step')}, ${count(3 * runs, 'forward pass', 'es')}, ${count(evalRuns, 'PGD-10 evaluation')}`);
   for (const name of models) makeModel(name).dispose(); // fail fast on a bad name, before any timing
   const line = rowPrinter(models, backend);
   if (!values.json) console.log(line(HEAD));
