@@ -45,16 +45,14 @@ export function lineChart(opts: LineChartOptions): Figure {
     if (x.length !== y.length) {
       throw new Error(`${label} has ${x.length} x values but ${y.length} y values: give x and y of the same length`);
     }
-    const trace: Figure['data'][number] = {
+    return withErrorBars(label, s.errors, {
       type: 'scatter',
       mode: s.markers ? 'lines+markers' : 'lines',
       name: s.name,
       x,
       y,
       line: { width: 2, ...(s.dash ? { dash: s.dash } : {}), ...(s.color ? { color: s.color } : {}) },
-    };
-    if (s.errors !== undefined) trace.error_y = errorBars(s.errors, y.length, label);
-    return trace;
+    });
   });
   return {
     data,
@@ -94,15 +92,13 @@ export function barChart(opts: BarChartOptions): Figure {
     if (y.length !== categories.length) {
       throw new Error(`${label} has ${y.length} values for ${categories.length} categories: give one value per category`);
     }
-    const trace: Figure['data'][number] = {
+    return withErrorBars(label, s.errors, {
       type: 'bar',
       name: s.name,
       x: categories.map(String),
       y,
       ...(s.color ? { marker: { color: s.color } } : {}),
-    };
-    if (s.errors !== undefined) trace.error_y = errorBars(s.errors, y.length, label);
-    return trace;
+    });
   });
   return {
     data,
@@ -164,6 +160,11 @@ export function scatterChart(opts: ScatterChartOptions): Figure {
       showlegend: groups.size > 1,
     },
   };
+}
+
+/** The trace, with error bars (one half-width per y value) when the series has errors. */
+function withErrorBars(label: string, errors: Numbers | undefined, trace: Figure['data'][number] & { y: unknown[] }): Figure['data'][number] {
+  return errors === undefined ? trace : { ...trace, error_y: errorBars(errors, trace.y.length, label) };
 }
 
 function errorBars(errors: Numbers, n: number, label: string): Record<string, unknown> {
