@@ -3,6 +3,39 @@
 import * as tf from '@tensorflow/tfjs';
 import type { KernelScope } from './scope';
 
+/** The attributes tfjs passes a conv or depthwise-conv gradient kernel (besides the shapes). */
+export interface ConvGradAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: number | [number, number];
+}
+
+/**
+ * The geometry of the forward conv whose gradient a kernel computes, after checking what the
+ * kernel got: NHWC, no dilation, rank-4 shapes, and dy shaped as the forward conv's output.
+ */
+export function gradGeometry(kernel: string, xShape: number[], filterShape: number[], dy: tf.TensorInfo, attrs: ConvGradAttrs, depthwise: boolean) {
+  assertSupported(kernel, attrs.dataFormat, attrs.dilations);
+  if (xShape.length !== 4 || filterShape.length !== 4) {
+    throw new Error(`${kernel}: expected a rank-4 input and filter, got shapes [${xShape}] and [${filterShape}].`);
+  }
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
+  if (dy.shape.join() !== info.outShape.join()) {
+    throw new Error(`${kernel}: dy has shape [${dy.shape}] but the forward conv's output is [${info.outShape}].`);
+  }
+  return { info, axes: convAxes(info) };
+}
+
 /** One spatial axis of the forward conv whose gradient we compute. */
 export interface ConvAxis {
   inSize: number;

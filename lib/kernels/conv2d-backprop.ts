@@ -3,37 +3,9 @@
 // scalar loop about 10x slower than the forward conv.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { assertSupported, convAxes, convWithPads, filterGradPads, inputGradPlan, phasePads, type ConvAxis, type InputGradPlan } from './conv-geometry';
+import { convWithPads, filterGradPads, gradGeometry, inputGradPlan, phasePads, type ConvAxis, type ConvGradAttrs, type InputGradPlan } from './conv-geometry';
 import { allPhases, convPhaseFilter, phaseTaps, type Phase } from './phase-filter';
 import { inScope, type KernelArgs, type KernelScope } from './scope';
-
-export interface ConvGradAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
-
-export function conv2dInfo(kernel: string, xShape: number[], filterShape: number[], attrs: ConvGradAttrs, depthwise: boolean) {
-  if (xShape.length !== 4 || filterShape.length !== 4) {
-    throw new Error(`${kernel}: expected a rank-4 input and filter, got shapes [${xShape}] and [${filterShape}].`);
-  }
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    depthwise,
-  );
-}
-
-export function assertDyShape(kernel: string, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): void {
-  if (dy.shape.join() !== info.outShape.join()) {
-    throw new Error(`${kernel}: dy has shape [${dy.shape}] but the forward conv's output is [${info.outShape}].`);
-  }
-}
 
 /**
  * dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-top, ow*s+kw-left, ci] * dy[n,oh,ow,co]:
@@ -42,10 +14,7 @@ export function assertDyShape(kernel: string, dy: tf.TensorInfo, info: tf.backen
  */
 function conv2dBackpropFilter({ inputs, backend, attrs }: KernelArgs<ConvGradAttrs & { filterShape: number[] }>): tf.TensorInfo {
   const { x, dy } = inputs;
-  assertSupported('Conv2DBackpropFilter', attrs.dataFormat);
-  const info = conv2dInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, attrs, false);
-  assertDyShape('Conv2DBackpropFilter', dy, info);
-  const [axisH, axisW] = convAxes(info);
+  const { axes: [axisH, axisW] } = gradGeometry('Conv2DBackpropFilter', x.shape, attrs.filterShape, dy, attrs, false);
   if (isPointwise(axisH) && isPointwise(axisW)) return pointwiseFilterGrad(backend, x, dy, [axisH.stride, axisW.stride]);
   return inScope(backend, (s) => stackedFilterGrad(s, x, dy, axisH, axisW));
 }
@@ -141,10 +110,7 @@ function scatterPhase(s: KernelScope, y: tf.TensorInfo, dx: tf.TensorInfo, [a, b
  */
 function conv2dBackpropInput({ inputs, backend, attrs }: KernelArgs<ConvGradAttrs & { inputShape: number[] }>): tf.TensorInfo {
   const { dy, filter } = inputs;
-  assertSupported('Conv2DBackpropInput', attrs.dataFormat);
-  const info = conv2dInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs, false);
-  assertDyShape('Conv2DBackpropInput', dy, info);
-  const [axisH, axisW] = convAxes(info);
+  const { axes: [axisH, axisW] } = gradGeometry('Conv2DBackpropInput', attrs.inputShape, filter.shape, dy, attrs, false);
   const plans: [InputGradPlan, InputGradPlan] = [inputGradPlan(axisH), inputGradPlan(axisW)];
   const strides: [number, number] = [axisH.stride, axisW.stride];
   const [kh, kw, ci, co] = filter.shape;

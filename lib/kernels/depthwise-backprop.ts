@@ -1,23 +1,17 @@
 // Depthwise conv gradients on wasm (the backend has neither), as forward depthwise convs.
 import * as tf from '@tensorflow/tfjs';
-import { assertSupported, convAxes, convWithPads, filterGradPads, inputGradPlan, phasePads } from './conv-geometry';
-import { assertDyShape, conv2dInfo, type ConvGradAttrs } from './conv2d-backprop';
+import { convWithPads, filterGradPads, gradGeometry, inputGradPlan, phasePads, type ConvGradAttrs } from './conv-geometry';
 import { depthwisePhaseFilter } from './phase-filter';
 import { inScope, type KernelArgs } from './scope';
-
-type DepthwiseGradAttrs = ConvGradAttrs & { dilations?: number | [number, number] };
 
 /**
  * dW[kh,kw,c,m] = sum_{n,oh,ow} x[n, oh*s+kh-top, ow*s+kw-left, c] * dy[n,oh,ow,c*M+m]: one
  * depthwise conv over x as [1, H, W, C*N] with dy as the filter [OH, OW, C*N, M] dilated by
  * the stride, giving [1, KH, KW, C*N*M]; then the sum over n.
  */
-function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs<DepthwiseGradAttrs & { filterShape: number[] }>): tf.TensorInfo {
+function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs<ConvGradAttrs & { filterShape: number[] }>): tf.TensorInfo {
   const { x, dy } = inputs;
-  assertSupported('DepthwiseConv2dNativeBackpropFilter', undefined, attrs.dilations);
-  const info = conv2dInfo('DepthwiseConv2dNativeBackpropFilter', x.shape, attrs.filterShape, attrs, true);
-  assertDyShape('DepthwiseConv2dNativeBackpropFilter', dy, info);
-  const [axisH, axisW] = convAxes(info);
+  const { info, axes: [axisH, axisW] } = gradGeometry('DepthwiseConv2dNativeBackpropFilter', x.shape, attrs.filterShape, dy, attrs, true);
   const [n, h, w, c] = x.shape;
   const [oh, ow] = [info.outHeight, info.outWidth];
   const [kh, kw, , mult] = attrs.filterShape;
@@ -36,12 +30,9 @@ function depthwiseBackpropFilter({ inputs, backend, attrs }: KernelArgs<Depthwis
  * stride phases as the channel multiplier (see inputGradPlan and depthwisePhaseFilter).
  * The output [N, U, V, C*M*sh*sw] is summed over m, then the phases are interleaved.
  */
-function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs<DepthwiseGradAttrs & { inputShape: number[] }>): tf.TensorInfo {
+function depthwiseBackpropInput({ inputs, backend, attrs }: KernelArgs<ConvGradAttrs & { inputShape: number[] }>): tf.TensorInfo {
   const { dy, filter } = inputs;
-  assertSupported('DepthwiseConv2dNativeBackpropInput', undefined, attrs.dilations);
-  const info = conv2dInfo('DepthwiseConv2dNativeBackpropInput', attrs.inputShape, filter.shape, attrs, true);
-  assertDyShape('DepthwiseConv2dNativeBackpropInput', dy, info);
-  const [axisH, axisW] = convAxes(info);
+  const { info, axes: [axisH, axisW] } = gradGeometry('DepthwiseConv2dNativeBackpropInput', attrs.inputShape, filter.shape, dy, attrs, true);
   const [planH, planW] = [inputGradPlan(axisH), inputGradPlan(axisW)];
   const [sh, sw] = [axisH.stride, axisW.stride];
   const [kh, kw, c, mult] = filter.shape;
