@@ -149,7 +149,7 @@ function profileModel(name: string, backend: string, batch: number, runs: number
     const times = profiler.stop();
     const total = times.reduce((s, t) => s + t.ms, 0);
     return times
-      .filter((t) => t.ms / total >= (process.env.BENCH_PROFILE_ALL ? 0 : 0.005))
+      .filter((t) => t.ms / total >= 0.005)
       .map((t) => `  ${t.name.padEnd(36)} ${(t.ms / runs).toFixed(1).padStart(9)} ms ${((100 * t.ms) / total).toFixed(1).padStart(5)}%  ${t.calls / runs} calls`)
       .join('\n');
   } finally {

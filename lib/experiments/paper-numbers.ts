@@ -2,7 +2,7 @@
 // Only numbers we could check are here; everything else is referred to by table number.
 // All values are accuracies in percent (robustness = accuracy under the attack). The README's
 // model-zoo numbers live once, with the released checkpoints, in lib/checkpoint/released.ts.
-import { releasedModel } from '../checkpoint/released';
+import { releasedModel, type ReleasedModel } from '../checkpoint/released';
 
 export interface PaperNumber {
   model: string;
@@ -36,15 +36,16 @@ const IMAGENET_THREAT = 'L-inf eps 4/255, non-targeted';
 
 type Metric = 'clean' | 'PGD-10' | 'PGD-20' | 'PGD-50' | 'PGD-200';
 
-/** The README's numbers for a released checkpoint (lib/checkpoint/released.ts holds them once). */
-function readmeValues(name: string): Partial<Record<Metric, number>> {
-  const r = releasedModel(name)?.readme;
-  if (!r) throw new Error(`paper-numbers: the released-model list has no README numbers for '${name}'`);
+/** A released checkpoint and the README's numbers for it (lib/checkpoint/released.ts holds them once). */
+function readmeModel(name: string): { model: ReleasedModel; values: Partial<Record<Metric, number>> } {
+  const model = releasedModel(name);
+  const r = model?.readme;
+  if (!model || !r) throw new Error(`paper-numbers: the released-model list has no README numbers for '${name}'`);
   const values: Partial<Record<Metric, number>> = { clean: r.clean };
   if (r.pgd10 !== undefined) values['PGD-10'] = r.pgd10;
   if (r.pgd20 !== undefined) values['PGD-20'] = r.pgd20;
   if (r.pgd50 !== undefined) values['PGD-50'] = r.pgd50;
-  return values;
+  return { model, values };
 }
 
 /** ResNet-50 on ImageNet, ReLU versus smooth activations: the README's model-zoo table. */
@@ -82,9 +83,9 @@ export interface ScalingPoint {
 
 /** A row of the README's scaling tables, its numbers read from the released-model list. */
 const point = (label: string, released: string, axis: ScalingAxis): ScalingPoint => {
-  const m = releasedModel(released)!;
-  const source = m.family === 'resnet' ? SCALING_SOURCES.resnetTable : SCALING_SOURCES.efficientNetTable;
-  return { label, arch: m.arch, inputSize: m.inputSize, axis, values: readmeValues(released), source };
+  const { model, values } = readmeModel(released);
+  const source = model.family === 'resnet' ? SCALING_SOURCES.resnetTable : SCALING_SOURCES.efficientNetTable;
+  return { label, arch: model.arch, inputSize: model.inputSize, axis, values, source };
 };
 const effNet = (label: string, released: string) => point(label, released, 'efficientnet');
 
@@ -143,11 +144,11 @@ export const PAPER_NUMBERS: readonly PaperNumber[] = [
   // EfficientNet-L1 with SAT, from the abstract.
   { model: 'EfficientNet-L1', dataset: 'ImageNet', activation: 'silu', metric: 'clean', value: 82.2, threat: 'none', sourceKey: 'abstract', source: SOURCES.abstract },
   { model: 'EfficientNet-L1', dataset: 'ImageNet', activation: 'silu', metric: 'PGD-200', value: 58.6, threat: IMAGENET_THREAT, sourceKey: 'abstract', source: SOURCES.abstract },
-  ...README_TABLE_MODELS.flatMap((name) =>
-    Object.entries(readmeValues(name)).map(([metric, value]) => ({
+  ...README_TABLE_MODELS.map(readmeModel).flatMap(({ model, values }) =>
+    Object.entries(values).map(([metric, value]) => ({
       model: 'ResNet-50 (released checkpoint)',
       dataset: 'ImageNet',
-      activation: releasedModel(name)!.activation,
+      activation: model.activation,
       metric,
       value: value!,
       threat: metric === 'clean' ? 'none' : `${IMAGENET_THREAT}, step 1/255`,

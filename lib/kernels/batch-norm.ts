@@ -9,8 +9,8 @@ function fusedBatchNorm(args: KernelArgs<{ varianceEpsilon: number }>): tf.Tenso
   const { inputs, backend, attrs } = args;
   const { x, mean, variance, offset, scale } = inputs;
   const channels = x.shape[x.shape.length - 1] ?? 0;
-  const size = x.shape.reduce((a, b) => a * b, 1);
-  const perChannel = (t: tf.TensorInfo | undefined) => !t || (t.dtype === 'float32' && t.shape.reduce((a, b) => a * b, 1) === channels);
+  const size = tf.util.sizeFromShape(x.shape);
+  const perChannel = (t: tf.TensorInfo | undefined) => !t || (t.dtype === 'float32' && tf.util.sizeFromShape(t.shape) === channels);
   if (x.dtype !== 'float32' || size === 0 || ![mean, variance, offset, scale].every(perChannel)) {
     return originalKernel(tf.FusedBatchNorm)!.kernelFunc(args as never) as tf.TensorInfo;
   }
@@ -18,7 +18,11 @@ function fusedBatchNorm(args: KernelArgs<{ varianceEpsilon: number }>): tf.Tenso
     const filter = s.allocate([1, 1, channels, 1]);
     const bias = s.allocate([channels]);
     const heap = s.heap();
-    const read = (t: tf.TensorInfo | undefined, fallback: number) => (c: number) => (t ? heap[s.offset(t) + c] : fallback);
+    // Each statistic's start in the heap, or its neutral value when the input is absent.
+    const read = (t: tf.TensorInfo | undefined, neutral: number) => {
+      const at = t && s.offset(t);
+      return (c: number) => (at === undefined ? neutral : heap[at + c]);
+    };
     const [m, v, o, g] = [read(mean, 0), read(variance, 1), read(offset, 0), read(scale, 1)];
     const [a, b] = [s.offset(filter), s.offset(bias)];
     for (let c = 0; c < channels; c++) {

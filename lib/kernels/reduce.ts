@@ -21,9 +21,9 @@ export function leadingAxes(axis: number | number[], rank: number): number {
 function reduceLeading(kernel: typeof tf.Sum | typeof tf.Mean, args: KernelArgs<ReduceAttrs>): tf.TensorInfo {
   const { inputs: { x }, backend, attrs } = args;
   const k = x.dtype === 'float32' ? leadingAxes(attrs.axis, x.shape.length) : 0;
-  const rows = x.shape.slice(0, k).reduce((a, b) => a * b, 1);
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, k));
   const kept = x.shape.slice(k);
-  const width = kept.reduce((a, b) => a * b, 1);
+  const width = tf.util.sizeFromShape(kept);
   // XNNPACK rejects a 1x1 pooling window, and one row needs no reduction anyway.
   if (k === 0 || rows < 2 || width === 0) return originalKernel(kernel)!.kernelFunc(args as never) as tf.TensorInfo;
   const outShape = attrs.keepDims ? [...x.shape.slice(0, k).map(() => 1), ...kept] : kept;

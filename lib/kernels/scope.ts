@@ -95,8 +95,8 @@ export class KernelScope {
    * kernel's result.
    */
   view(x: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const available = x.shape.reduce((a, b) => a * b, 1);
+    const size = tf.util.sizeFromShape(shape);
+    const available = tf.util.sizeFromShape(x.shape);
     if (x.dtype !== 'float32' || offset < 0 || offset + size > available) {
       throw new Error(`a view of ${size} floats at ${offset} does not fit a ${x.dtype} tensor of ${available}`);
     }

@@ -230,9 +230,10 @@ export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.T
         const p = x.size / x.shape[x.rank - 1];
         const dBeta = tf.sum(dy, axes);
         const dGamma = tf.sum(tf.mul(dy, tf.batchNorm(x, mean, variance, undefined, undefined, BN_EPSILON)), axes);
-        const k = tf.div(tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPSILON))), p); // per channel
-        // dx = k P dy - (k dgamma xhat + k dbeta); the bracket is itself a batch norm of x.
-        const dx = tf.sub(tf.mul(dy, tf.mul(k, p)), tf.batchNorm(x, mean, variance, tf.mul(k, dBeta), tf.mul(k, dGamma), BN_EPSILON));
+        const a = tf.mul(gamma, tf.rsqrt(tf.add(variance, BN_EPSILON))); // per channel
+        const k = tf.div(a, p);
+        // dx = a dy - (k dgamma xhat + k dbeta); the bracket is itself a batch norm of x.
+        const dx = tf.sub(tf.mul(dy, a), tf.batchNorm(x, mean, variance, tf.mul(k, dBeta), tf.mul(k, dGamma), BN_EPSILON));
         return [dx, dGamma, dBeta];
       },
     };
