@@ -16,6 +16,7 @@ import { oneOf, parse, parseInteger, UsageError } from '../lib/cli/args';
 import { wasmKernelsEnabled } from '../lib/kernels';
 import { buildModel, modelNames, type Model } from '../lib/models';
 import { correctOnBatch } from '../lib/eval';
+import { Progress } from '../lib/util/progress';
 import { satStep, Sgd } from '../lib/train';
 import { cpuMs, KernelProfiler } from './kernel-profile';
 import { referenceNet } from './reference-net';
@@ -107,18 +108,32 @@ export function benchModel(name: string, backend: string, batch: number, runs: n
     // Warm-up (XNNPACK operators, weight packing); without our kernels conv gradients throw here.
     r.forward();
     const stepError = attempt(r.step);
+    // A PreAct ResNet-18 takes minutes: a progress line (stderr) per timed call.
+    const progress = new Progress({ label: `bench ${name}`, total: runs * (stepError ? 3 : 4) + (evalRuns > 0 ? evalRuns + 1 : 0), unit: 'calls' });
+    let done = 0;
+    const tick = () => progress.update(++done, done);
+    const timed = (fn: () => void) => {
+      const ms = timeOnce(fn, clock);
+      tick();
+      return ms;
+    };
     // Forward passes and steps alternate, so that a slow spell of a shared machine (which also
     // inflates CPU time on a VM) hits both alike and their ratio stays put; three forward passes
     // per step, as a short measurement is the noisier one.
     const forwards: number[] = [];
     const steps: number[] = [];
     for (let i = 0; i < runs; i++) {
-      for (let j = 0; j < 3; j++) forwards.push(timeOnce(r.forward, clock));
-      if (!stepError) steps.push(timeOnce(r.step, clock));
+      for (let j = 0; j < 3; j++) forwards.push(timed(r.forward));
+      if (!stepError) steps.push(timed(r.step));
     }
     const forward = median(forwards);
     const step = stepError ? null : median(steps);
-    const pgd10 = evalRuns > 0 && !attempt(r.pgd10) ? median(Array.from({ length: evalRuns }, () => timeOnce(r.pgd10, clock))) : null;
+    let pgd10: number | null = null;
+    if (evalRuns > 0) {
+      const evalError = attempt(r.pgd10); // warm-up
+      tick();
+      if (!evalError) pgd10 = median(Array.from({ length: evalRuns }, () => timed(r.pgd10)));
+    }
     const perSecond = (ms: number | null) => (ms === null ? null : round((batch * 1000) / ms));
     return {
       name,
