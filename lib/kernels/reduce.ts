@@ -13,7 +13,7 @@ interface ReduceAttrs {
 }
 
 /** The number of leading axes `axis` names, when it names exactly axes 0..k-1 (k < rank); else 0. */
-export function leadingAxes(axis: number | number[], rank: number): number {
+function leadingAxes(axis: number | number[], rank: number): number {
   const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
   return axes.length < rank && axes.every((a, i) => a === i) ? axes.length : 0;
 }
