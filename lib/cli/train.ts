@@ -28,7 +28,10 @@ export const TRAIN_HELP = `sat train [options]
   --eval-steps K1,K2     PGD steps of the final evaluation (default 10)
   --eval-eps E1,E2       eps of the final evaluation (default: the training eps)
   --eval-size N          test images evaluated at the end (default 1000)
-  --seed N               --experiment NAME  --out DIR  --resume  --quiet`;
+  --seed N               --experiment NAME  --quiet
+  --out DIR              run folder (default data/runs/<run-id>, named by the options)
+  --resume               continue the run in the folder from its checkpoint
+  --force                discard the run already in the folder and train from scratch`;
 
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
@@ -40,7 +43,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     nesterov: { type: 'boolean' }, 'weight-decay': { type: 'string' }, 'label-smoothing': { type: 'string' },
     schedule: { type: 'string' }, warmup: { type: 'string' }, milestones: { type: 'string' }, gamma: { type: 'string' },
     augment: { type: 'boolean' }, 'eval-steps': { type: 'string' }, 'eval-eps': { type: 'string' }, 'eval-size': { type: 'string' },
-    seed: { type: 'string' }, experiment: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' },
+    seed: { type: 'string' }, experiment: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
     quiet: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean' },
   });
   if (v.help) return console.log(TRAIN_HELP), 0;
@@ -85,8 +88,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalType = c.attack?.type === 'pgd-l2' ? 'pgd-l2' : 'pgd-linf';
   const attacks: AttackConfig[] = evalEps.flatMap((e) => evalSteps.map((k) => ({ type: evalType, eps: e, steps: k }) as AttackConfig));
   c.evaluation = { size: parseInteger('eval-size', v['eval-size']) ?? 1000, attacks };
-  if (v.resume && !v.out) throw new UsageError('--resume needs --out DIR: the run folder to continue.');
-  const r = await train(c, { runDir: v.out ? path.resolve(v.out) : undefined, resume: v.resume, reuse: false, quiet: v.quiet });
+  if (v.resume && v.force) throw new UsageError('--resume continues the run in the folder and --force discards it: pass one of them.');
+  const r = await train(c, { runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, reuse: false, quiet: v.quiet });
   r.model.dispose();
   console.log(formatResults(r.results));
   console.log(`run folder: ${r.runDir}`);

@@ -1,10 +1,24 @@
 // A training checkpoint: model parameters, BN statistics, optimizer momentum and the epoch
-// reached, in one file (JSON header + float32 data) written atomically.
+// reached, in one file written atomically:
+//   'SATCKPT2' | u32 header length | u32 CRC-32C of header and data | JSON header | float32 data.
+// The checksum turns a damaged file into a clear error instead of silently wrong weights; the
+// writer refuses non-finite values, so a diverging run never replaces a good checkpoint.
+// Version 1 files (no checksum) still load.
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
+import { crc32c, crc32cExtend } from '../checkpoint/crc32c';
 import { writeFileAtomic } from '../util/fs';
 
-const MAGIC = 'SATCKPT1';
+const MAGIC = 'SATCKPT2';
+const MAGIC_V1 = 'SATCKPT1';
+
+/** A checkpoint was not written because some values are NaN or infinite. */
+export class NonFiniteWeightsError extends Error {
+  constructor(readonly variable: string) {
+    super(`${variable} holds NaN or infinite values; the checkpoint was not written.`);
+    this.name = 'NonFiniteWeightsError';
+  }
+}
 
 export interface CheckpointContents {
   /** Epochs completed. */
@@ -26,20 +40,23 @@ export function saveCheckpoint(file: string, c: CheckpointContents): void {
   for (const [group, vars] of Object.entries(c.groups)) {
     for (const [name, v] of vars) {
       const data = v.dataSync() as Float32Array;
+      for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) throw new NonFiniteWeightsError(`${group}/${name}`);
       entries.push({ group, name, shape: v.shape, offset });
       arrays.push(data);
       offset += data.length;
     }
   }
   const header = Buffer.from(JSON.stringify({ epoch: c.epoch, entries }));
-  const out = new Uint8Array(MAGIC.length + 4 + header.length + offset * 4);
+  const base = MAGIC.length + 8 + header.length;
+  const out = new Uint8Array(base + offset * 4);
   out.set(Buffer.from(MAGIC), 0);
-  new DataView(out.buffer).setUint32(MAGIC.length, header.length, true);
-  out.set(header, MAGIC.length + 4);
-  const base = MAGIC.length + 4 + header.length;
+  out.set(header, MAGIC.length + 8);
   const floats = new Float32Array(offset);
   arrays.reduce((o, a) => (floats.set(a, o), o + a.length), 0);
   out.set(new Uint8Array(floats.buffer), base);
+  const view = new DataView(out.buffer);
+  view.setUint32(MAGIC.length, header.length, true);
+  view.setUint32(MAGIC.length + 4, crc32c(out.subarray(MAGIC.length + 8)), true);
   writeFileAtomic(file, out);
 }
 
@@ -47,16 +64,28 @@ export function saveCheckpoint(file: string, c: CheckpointContents): void {
 export function loadCheckpoint(file: string, groups: Record<string, Map<string, tf.Variable>>): number {
   if (!fs.existsSync(file)) throw new Error(`No checkpoint at ${file}. Train first, or pass the run folder that holds checkpoint.bin.`);
   const buf = fs.readFileSync(file);
-  const bad = (why: string) => new Error(`Checkpoint ${file} is corrupt or not a sat checkpoint (${why}); delete it and retrain that epoch.`);
-  if (buf.length < MAGIC.length + 4 || buf.subarray(0, MAGIC.length).toString() !== MAGIC) throw bad('bad magic');
+  const bad = (why: string) =>
+    new Error(`Checkpoint ${file} is corrupt or not a sat checkpoint (${why}); delete it and train again (with --force), or restore it from a copy.`);
+  const magic = buf.subarray(0, MAGIC.length).toString();
+  if (magic !== MAGIC && magic !== MAGIC_V1) throw bad('bad magic');
+  const prefix = magic === MAGIC ? MAGIC.length + 8 : MAGIC.length + 4;
+  if (buf.length < prefix) throw bad(`only ${buf.length} bytes`);
   const headerLen = buf.readUInt32LE(MAGIC.length);
+  if (magic === MAGIC) {
+    const stored = buf.readUInt32LE(MAGIC.length + 4);
+    const actual = crc32cExtend(0, buf.subarray(prefix));
+    if (stored !== actual) throw bad(`checksum mismatch: the file is truncated or damaged (${buf.length} bytes)`);
+  }
   let header: { epoch: number; entries: Entry[] };
   try {
-    header = JSON.parse(buf.subarray(MAGIC.length + 4, MAGIC.length + 4 + headerLen).toString());
+    header = JSON.parse(buf.subarray(prefix, prefix + headerLen).toString());
   } catch {
     throw bad('unreadable header');
   }
-  const base = MAGIC.length + 4 + headerLen;
+  const base = prefix + headerLen;
+  const dataBytes = buf.length - base;
+  const expected = 4 * header.entries.reduce((n, e) => n + e.shape.reduce((a, b) => a * b, 1), 0);
+  if (dataBytes !== expected) throw bad(`${dataBytes} bytes of data where the header lists ${expected}: truncated`);
   const floats = new Float32Array(buf.buffer.slice(buf.byteOffset + base, buf.byteOffset + buf.length));
   const seen = new Set<string>();
   for (const e of header.entries) {

@@ -1,20 +1,21 @@
 // The SAT training loop: for each epoch, for each batch, an attack (inner max) and an SGD
 // step (outer min); then metrics, an atomic checkpoint, and at the end an evaluation.
 // Everything random is derived from (seed, epoch, step), so a resumed run repeats exactly.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { makeAttack } from '../attacks';
-import { batches, disposeBatch, loadDataset, numBatches, take, type DataSplits } from '../data';
+import { batches, disposeBatch, loadDataset, numBatches, take, type DataSplits, type ImageDataset } from '../data';
 import { accuracy, evaluate, type ResultRecord } from '../eval';
 import { buildModel, type Model } from '../models';
 import { isDecayed } from '../models/layers';
-import { writeFileAtomic, runsDir } from '../util/fs';
+import { runsDir } from '../util/fs';
 import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
 import { makeConfig, runId, type TrainConfig } from './config';
 import { Sgd } from './optimizer';
-import { loadCheckpoint, saveCheckpoint } from './run-checkpoint';
+import { loadCheckpoint, NonFiniteWeightsError, saveCheckpoint } from './run-checkpoint';
+import { RunFolder } from './run-folder';
 import { learningRate } from './schedule';
 import { satStep } from './step';
 
@@ -34,8 +35,16 @@ export interface EpochMetrics {
 export interface TrainOptions {
   /** Folder of the run (default data/runs/<runId>). */
   runDir?: string;
-  /** Continue from the run's checkpoint if one exists. */
+  /**
+   * Continue from the run's checkpoint if one exists. Without it, a folder that holds a
+   * checkpoint is refused (unless `force`); when runDir is not given the folder is named by the
+   * config's hash, so a checkpoint there is of this very config and is resumed by default.
+   */
   resume?: boolean;
+  /** Discard an earlier run's checkpoint, metrics and results in the folder and start again. */
+  force?: boolean;
+  /** Stops training at the next step boundary (Ctrl-C): throws TrainingInterrupted, files intact. */
+  signal?: AbortSignal;
   /** Reuse a finished run with the same config instead of training again (default true). */
   reuse?: boolean;
   /** Stop after this many epochs in this call (for tests of resume). */
@@ -55,15 +64,24 @@ export interface TrainResult {
   model: Model;
 }
 
-function readJsonl<T>(file: string): T[] {
-  if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T);
+/** Training stopped on request (TrainOptions.signal); the last checkpoint and the logs are whole. */
+export class TrainingInterrupted extends Error {
+  constructor(readonly runDir: string, readonly epochsDone: number) {
+    super(
+      epochsDone > 0
+        ? `Training stopped; the checkpoint after epoch ${epochsDone} is in ${runDir}. Continue with --resume --out ${runDir}.`
+        : `Training stopped before the first epoch ended; nothing was checkpointed in ${runDir}.`,
+    );
+    this.name = 'TrainingInterrupted';
+  }
 }
 
-function sameConfig(dir: string, c: TrainConfig): boolean {
-  const file = path.join(dir, 'config.json');
-  return fs.existsSync(file) && fs.readFileSync(file, 'utf8') === JSON.stringify(c, null, 2);
+function sameConfig(run: RunFolder, c: TrainConfig): boolean {
+  return run.configText() === JSON.stringify(c, null, 2);
 }
+
+/** Lets signal handlers run between steps (the step itself is synchronous). */
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Builds the model a config describes (fresh weights from its seed). */
 export function modelFor(c: TrainConfig, data: DataSplits): Model {
@@ -74,37 +92,40 @@ export function modelFor(c: TrainConfig, data: DataSplits): Model {
 export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions = {}): Promise<TrainResult> {
   const c = makeConfig(overrides);
   const dir = opts.runDir ?? path.join(runsDir(), runId(c));
-  const files = {
-    config: path.join(dir, 'config.json'),
-    metrics: path.join(dir, 'metrics.jsonl'),
-    checkpoint: path.join(dir, 'checkpoint.bin'),
-    results: path.join(dir, 'results.json'),
-  };
   const log = (s: string) => opts.quiet || console.error(s);
-  const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed });
-  const model = modelFor(c, data);
-  const optimizer = new Sgd(model.params, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay, decays: isDecayed });
-  const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
+  // The lock first: a second process into the same folder fails before any work or any write.
+  const run = new RunFolder(dir).openForWriting(log);
+  const files = run.files;
+  let model: Model | undefined;
+  let optimizer: Sgd | undefined;
   try {
-    const finished = fs.existsSync(files.results) && fs.existsSync(files.checkpoint) && sameConfig(dir, c);
-    if (finished && (opts.reuse ?? true)) {
+    const finished = run.hasResults() && run.hasCheckpoint() && sameConfig(run, c);
+    const resume = opts.resume ?? (opts.runDir === undefined && sameConfig(run, c));
+    if (run.hasCheckpoint() && !finished && !resume && !opts.force) {
+      throw new Error(`${dir} already holds a checkpoint of an earlier run. Pass --resume to continue it (same options), or --force to discard it and train from scratch.`);
+    }
+    const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed });
+    model = modelFor(c, data);
+    optimizer = new Sgd(model.params, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay, decays: isDecayed });
+    const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
+    if (finished && (opts.reuse ?? true) && !opts.force) {
       loadCheckpoint(files.checkpoint, groups);
       log(`[sat] reusing finished run ${dir} (same config); delete the folder to retrain.`);
-      return { runDir: dir, config: c, metrics: readJsonl(files.metrics), results: JSON.parse(fs.readFileSync(files.results, 'utf8')), reused: true, model };
+      return { runDir: dir, config: c, metrics: run.readMetrics(), results: run.readResults(), reused: true, model };
     }
     let start = 0;
     let metrics: EpochMetrics[] = [];
-    if (opts.resume && fs.existsSync(files.checkpoint)) {
-      if (!sameConfig(dir, c)) throw new Error(`Cannot resume ${dir}: its config.json differs from this run's config. Use the same options, or another --out.`);
+    if (resume && run.hasCheckpoint() && !opts.force) {
+      if (!sameConfig(run, c)) throw new Error(`Cannot resume ${dir}: its config.json differs from this run's config. Use the same options, or another --out.`);
       start = loadCheckpoint(files.checkpoint, groups);
       // Drop metrics of an epoch that ran past the checkpoint before an interruption.
-      metrics = readJsonl<EpochMetrics>(files.metrics).filter((m) => m.epoch < start);
-      writeFileAtomic(files.metrics, metrics.map((m) => JSON.stringify(m) + '\n').join(''));
+      metrics = run.readMetrics<EpochMetrics>().filter((m) => m.epoch < start);
+      run.writeMetrics(metrics);
       log(`[sat] resuming ${dir} after epoch ${start}`);
     } else {
-      fs.mkdirSync(dir, { recursive: true });
-      writeFileAtomic(files.config, JSON.stringify(c, null, 2));
-      writeFileAtomic(files.metrics, '');
+      if (opts.force) run.discard();
+      run.writeConfig(c);
+      run.writeMetrics([]);
     }
 
     const spec = parseActivation(c.activation);
@@ -116,6 +137,9 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     const steps = numBatches(data.train, { batchSize: c.batchSize });
     const epochEval = c.epochEvalSize > 0 ? take(data.test, c.epochEvalSize) : null;
     const last = Math.min(c.epochs, start + (opts.stopAfterEpochs ?? Infinity));
+    const lastGood = () => (run.hasCheckpoint() ? files.checkpoint : 'not written yet');
+    // A few training images: the weights must give finite outputs before they are checkpointed.
+    const probe = take(data.train, Math.min(8, data.train.n));
 
     for (let epoch = start; epoch < last; epoch++) {
       const t0 = Date.now();
@@ -126,6 +150,11 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
       let lr = c.lr;
       let step = 0;
       for (const b of batches(data.train, { batchSize: c.batchSize, shuffleSeed: deriveSeed(c.seed, epoch), augment })) {
+        await yieldToEventLoop();
+        if (opts.signal?.aborted) {
+          disposeBatch(b);
+          throw new TrainingInterrupted(dir, epoch);
+        }
         lr = learningRate(c.schedule, c.lr, epoch + step / steps, c.epochs);
         const r = satStep(model, optimizer, b.x, b.y, { attack, attackerAct, trainerAct, labelSmoothing: c.labelSmoothing, lr, seed: deriveSeed(c.seed, epoch, step, 1) });
         const n = b.y.shape[0];
@@ -134,7 +163,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
           throw new Error(
             `The loss became ${r.loss} at epoch ${epoch + 1}, step ${step + 1} (lr ${lr.toPrecision(3)}). ` +
               `Training diverged: lower the learning rate (--lr), add warm-up (--warmup), or check the data. ` +
-              `The last good checkpoint is ${fs.existsSync(files.checkpoint) ? files.checkpoint : 'not written yet'}.`,
+              `The last good checkpoint is ${lastGood()}.`,
           );
         }
         lossSum += r.loss * n;
@@ -156,9 +185,22 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
         m.test_clean_acc = accuracy(model, epochEval, null, { act: evalAct, seed: c.seed });
         if (c.attack) m.test_adv_acc = accuracy(model, epochEval, c.attack, { act: evalAct, seed: c.seed });
       }
+      const diverged = (why: string) =>
+        new Error(
+          `After epoch ${epoch + 1} (lr ${lr.toPrecision(3)}) ${why}: training diverged; lower the learning rate (--lr) or add warm-up (--warmup). ` +
+            `The checkpoint was not replaced; the last good one is ${lastGood()}.`,
+        );
+      const unhealthy = nonFiniteOutputs(model, probe, evalAct);
+      if (unhealthy) throw diverged(unhealthy);
+      // The metrics line goes first: a crash before the checkpoint leaves a line past it, which
+      // resume drops; the other order would lose an epoch's line.
       metrics.push(m);
-      fs.appendFileSync(files.metrics, JSON.stringify(m) + '\n');
-      saveCheckpoint(files.checkpoint, { epoch: epoch + 1, groups });
+      run.appendMetrics(m);
+      try {
+        saveCheckpoint(files.checkpoint, { epoch: epoch + 1, groups });
+      } catch (e) {
+        throw e instanceof NonFiniteWeightsError ? diverged(`${e.variable} is NaN or infinite`) : e;
+      }
       await opts.onEpoch?.(m);
     }
 
@@ -183,13 +225,27 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
         },
         { act: evalAct, seed: c.seed, label: opts.quiet ? undefined : 'eval' },
       );
-      writeFileAtomic(files.results, JSON.stringify(results, null, 2));
+      run.writeResults(results);
     }
     return { runDir: dir, config: c, metrics, results, reused: false, model };
   } catch (e) {
-    model.dispose();
+    model?.dispose();
     throw e;
   } finally {
-    optimizer.dispose();
+    optimizer?.dispose();
+    run.close();
   }
+}
+
+/** Why the weights are unfit to checkpoint (non-finite values or outputs), or null when fine. */
+function nonFiniteOutputs(model: Model, probe: ImageDataset, act: ReturnType<typeof makeActivation>): string | null {
+  for (const [name, v] of model.params) {
+    if (!tf.tidy(() => tf.all(tf.isFinite(v)).dataSync()[0])) return `the weights ${name} are NaN or infinite`;
+  }
+  const { n, height, width, channels } = probe;
+  const finite = tf.tidy(() => {
+    const x = tf.tensor4d(probe.images.subarray(0, n * height * width * channels), [n, height, width, channels]);
+    return tf.all(tf.isFinite(model.apply(x, { training: false, act }))).dataSync()[0];
+  });
+  return finite ? null : 'the model outputs NaN or infinite logits';
 }
