@@ -23,9 +23,18 @@ export function clipPixels(x: tf.Tensor4D): tf.Tensor4D {
   return tf.clipByValue(x, 0, 1);
 }
 
+/** Per example: 1 where the model misclassifies x (arg-max logit differs from y), else 0. */
+export function misclassified(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => tf.cast(tf.notEqual(tf.argMax(logits(x), 1), tf.cast(y, 'int32')), 'float32') as tf.Tensor1D);
+}
+
 /**
- * Runs `once` for each restart and keeps, per example, the result with the best objective
- * (highest true-label loss, or lowest target loss when targeted).
+ * Runs `once` for each restart and keeps, per example, by "any success breaks the point": a
+ * restart that misclassifies the example beats one that does not, whatever their losses; among
+ * restarts alike in that, the one with the best objective (highest true-label loss, or lowest
+ * target loss when targeted) wins, so training still gets the highest-loss point. (The rule
+ * used to be the highest loss alone, which could throw away a misclassifying restart and count
+ * the example as robust.)
  */
 export function bestOfRestarts(
   restarts: number,
@@ -41,21 +50,89 @@ export function bestOfRestarts(
     const cand = once(r);
     const next = tf.tidy(() => {
       const s = score(logits, cand, y, opts);
-      const better = tf.greater(s, bestScore);
+      const [sFool, sLoss] = tf.unstack(s, 1);
+      const [bFool, bLoss] = tf.unstack(bestScore, 1);
+      const better = tf.logicalOr(tf.greater(sFool, bFool), tf.logicalAnd(tf.equal(sFool, bFool), tf.greater(sLoss, bLoss)));
       // tf.where broadcasts numpy-style, so the per-example condition must be [N,1,1,1].
-      return { x: tf.where(tf.reshape(better, [-1, 1, 1, 1]), cand, best), s: tf.maximum(s, bestScore) };
+      return { x: tf.where(tf.reshape(better, [-1, 1, 1, 1]), cand, best), s: tf.where(tf.reshape(better, [-1, 1]), s, bestScore) };
     });
     tf.dispose([best, bestScore, cand]);
     best = next.x as tf.Tensor4D;
-    bestScore = next.s as tf.Tensor1D;
+    bestScore = next.s as tf.Tensor2D;
   }
   bestScore.dispose();
   return best;
 }
 
-function score(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions): tf.Tensor1D {
+/** [N,2]: (misclassified 0/1, objective) per example, compared lexicographically. */
+function score(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions): tf.Tensor2D {
   const out = logits(x);
-  return opts.target ? (tf.neg(crossEntropy(out, opts.target)) as tf.Tensor1D) : crossEntropy(out, y);
+  const fooled = tf.cast(tf.notEqual(tf.argMax(out, 1), tf.cast(y, 'int32')), 'float32');
+  const objective = opts.target ? tf.neg(crossEntropy(out, opts.target)) : crossEntropy(out, y);
+  return tf.stack([fooled, objective], 1) as tf.Tensor2D;
+}
+
+/** FGSM/PGD: a targeted config needs target labels, an untargeted one refuses them. */
+export function checkTargetOption(config: { type: string; targeted: boolean }, opts: PerturbOptions): void {
+  if (config.targeted && !opts.target) {
+    throw new Error(`Attack '${config.type}' is configured targeted: pass the target labels as perturb(..., { target }), or set targeted: false.`);
+  }
+  if (!config.targeted && opts.target) {
+    throw new Error(`Attack '${config.type}' got target labels but is not targeted: set targeted: true in its config, or drop target.`);
+  }
+}
+
+/**
+ * One forward and one backward pass: per-example loss, its input gradient and the logits
+ * (AutoAttack's attacks need all three per iteration; a second forward pass for the logits
+ * would cost a third more). The caller disposes the three tensors.
+ */
+export function lossAndGradient(
+  logits: LogitsFn,
+  x: tf.Tensor4D,
+  loss: (out: tf.Tensor2D) => tf.Tensor1D,
+): { logits: tf.Tensor2D; loss: tf.Tensor1D; grad: tf.Tensor4D } {
+  let out: tf.Tensor2D | null = null;
+  const { value, grad } = tf.valueAndGrad((input: tf.Tensor) => {
+    const o = logits(input as tf.Tensor4D);
+    out = tf.keep(o);
+    return loss(o);
+  })(x);
+  return { logits: out!, loss: value as tf.Tensor1D, grad: grad as tf.Tensor4D };
+}
+
+/**
+ * Runs `attack` on the examples listed in `idx` only and writes its results back into `adv`
+ * (which it takes over and replaces); the others keep their current point. AutoAttack and the
+ * APGD restarts use it so that points already broken cost nothing more.
+ */
+export function onSubset(adv: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor1D, idx: number[], attack: (x: tf.Tensor4D, y: tf.Tensor1D) => tf.Tensor4D): tf.Tensor4D {
+  if (idx.length === 0) return adv;
+  if (idx.length === x.shape[0]) {
+    const whole = attack(x, y);
+    adv.dispose();
+    return whole;
+  }
+  const sub = tf.tidy(() => {
+    const i = tf.tensor1d(idx, 'int32');
+    return { x: tf.gather(x, i), y: tf.gather(y, i) };
+  });
+  const out = attack(sub.x as tf.Tensor4D, sub.y as tf.Tensor1D);
+  const merged = tf.tidy(() => {
+    const i = tf.tensor2d(idx, [idx.length, 1], 'int32');
+    const placed = tf.scatterND(i, out, adv.shape);
+    const mask = tf.greater(tf.scatterND(i, tf.ones([idx.length]), [adv.shape[0]]), 0);
+    return tf.where(tf.reshape(mask, [-1, 1, 1, 1]), placed, adv) as tf.Tensor4D;
+  });
+  tf.dispose([sub.x, sub.y, out, adv]);
+  return merged;
+}
+
+/** Indices where `flags` (0/1 per example, read back from a tensor) is 0. */
+export function indicesWhereZero(flags: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < flags.length; i++) if (!flags[i]) out.push(i);
+  return out;
 }
 
 /** A different random start per restart, repeatable from the caller's seed. */

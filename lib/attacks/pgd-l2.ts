@@ -1,6 +1,6 @@
 // PGD in the L2 ball: normalised-gradient steps, projection onto the ball of radius eps.
 import * as tf from '@tensorflow/tfjs';
-import { bestOfRestarts, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
+import { bestOfRestarts, checkTargetOption, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
 import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
 
 const TINY = 1e-12;
@@ -36,6 +36,9 @@ export function pgdL2(config: Required<AttackConfig>): Attack {
 
   return {
     config,
-    perturb: (logits, x, y, opts = {}) => bestOfRestarts(config.restarts, logits, y, opts, (r) => once(logits, x, y, opts, r)),
+    perturb(logits, x, y, opts = {}) {
+      checkTargetOption(config, opts);
+      return bestOfRestarts(config.restarts, logits, y, opts, (r) => once(logits, x, y, opts, r));
+    },
   };
 }

@@ -1,6 +1,6 @@
 // PGD in the L∞ ball (Madry et al. 2018): random start, signed-gradient steps, projection.
 import * as tf from '@tensorflow/tfjs';
-import { bestOfRestarts, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
+import { bestOfRestarts, checkTargetOption, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
 import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
 
 export function pgdLinf(config: Required<AttackConfig>): Attack {
@@ -18,6 +18,9 @@ export function pgdLinf(config: Required<AttackConfig>): Attack {
 
   return {
     config,
-    perturb: (logits, x, y, opts = {}) => bestOfRestarts(config.restarts, logits, y, opts, (r) => once(logits, x, y, opts, r)),
+    perturb(logits, x, y, opts = {}) {
+      checkTargetOption(config, opts);
+      return bestOfRestarts(config.restarts, logits, y, opts, (r) => once(logits, x, y, opts, r));
+    },
   };
 }

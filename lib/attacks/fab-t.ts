@@ -1,0 +1,283 @@
+// Targeted Fast Adaptive Boundary attack, FAB-T (Croce & Hein, ICML 2020, "Minimally distorted
+// adversarial examples with a fast adaptive boundary attack"), as AutoAttack's standard version
+// runs it. FAB looks for the smallest perturbation that changes the decision: at each iterate it
+// linearises the decision boundary between the true class and the target, projects both the
+// iterate and the original point onto that hyperplane intersected with the pixel box, moves to a
+// biased mix of the two projections with a small overshoot, and steps back towards the original
+// point once it is adversarial. An example counts as broken when the smallest adversarial found
+// lies inside the eps-ball (fab_base.py perturb: acc_curr = max(acc_curr, res > eps)).
+//
+// The model gives logit differences and their input gradient (one backward pass per iteration);
+// the projections, which sort each example's coordinates, run in plain arrays.
+import * as tf from '@tensorflow/tfjs';
+import { deriveSeed, makeRng, type Rng } from '../util/rng';
+import type { Attack, AttackConfig, AttackNorm, LogitsFn, PerturbOptions } from './types';
+
+// Step parameters of fra31/auto-attack fab_base.py (FABAttack.__init__ defaults, which
+// autoattack.py keeps for the standard version), the values of Croce & Hein 2020, sec. 3:
+/** Largest weight of the projection of the original point in the mix (alpha_max). */
+const ALPHA_MAX = 0.1;
+/** Overshoot past the linearised boundary (eta). */
+const ETA = 1.05;
+/** Backward step towards the original point once adversarial (beta). */
+const BETA = 0.9;
+
+/**
+ * The minimal-norm d with w·d = c and 0 <= t + d <= 1 (the projection of t onto the hyperplane
+ * {z : w·z = w·t + c} within the box), written into `out`; returns its norm. Per coordinate,
+ * d_i = sign(w_i)·m_i·min(τ, β_i), where β_i is where the pixel hits its bound; τ solves the
+ * piecewise-linear Σ a_i·min(τ, β_i) = |c| (L∞: a_i = |w_i|, m_i = 1; L2: a_i = w_i², m_i = |w_i|,
+ * the KKT solution d = clip(λw)). The same problem fab_projections.py solves by bisection.
+ * When the hyperplane misses the box, follows fab_projections.py: L∞ returns the projection
+ * ignoring the box (the step is clipped later), L2 the box corner nearest the hyperplane.
+ */
+export function projectOntoHyperplane(t: ArrayLike<number>, w: ArrayLike<number>, c: number, norm: AttackNorm, out: Float64Array): number {
+  const d = t.length;
+  const s = c >= 0 ? 1 : -1;
+  const need = Math.abs(c);
+  // fab_projections.py masks coordinates with w == 0 (L∞) or |w| <= 1e-8 (L2).
+  const tiny = norm === 'l2' ? 1e-8 : 0;
+  const idx: number[] = [];
+  const beta = new Float64Array(d);
+  const a = new Float64Array(d);
+  let slope = 0;
+  let l1 = 0;
+  for (let i = 0; i < d; i++) {
+    out[i] = 0;
+    const wi = s * w[i];
+    const aw = Math.abs(wi);
+    if (!(aw > tiny)) continue;
+    const room = wi > 0 ? 1 - t[i] : t[i];
+    a[i] = norm === 'l2' ? aw * aw : aw;
+    beta[i] = norm === 'l2' ? room / aw : room;
+    slope += a[i];
+    l1 += aw;
+    idx.push(i);
+  }
+  if (need === 0 || idx.length === 0) return 0;
+  idx.sort((p, q) => beta[p] - beta[q]);
+  let saturated = 0;
+  let tau = Infinity;
+  for (const i of idx) {
+    if (saturated + slope * beta[i] >= need) {
+      tau = (need - saturated) / slope;
+      break;
+    }
+    saturated += a[i] * beta[i];
+    slope -= a[i];
+  }
+  let n = 0;
+  for (const i of idx) {
+    const wi = s * w[i];
+    const dir = wi > 0 ? 1 : -1;
+    let v: number;
+    if (Number.isFinite(tau)) v = norm === 'l2' ? Math.abs(wi) * Math.min(tau, beta[i]) : Math.min(tau, beta[i]);
+    else v = norm === 'l2' ? Math.abs(wi) * beta[i] : need / l1;
+    out[i] = dir * v;
+    n = norm === 'l2' ? n + v * v : Math.max(n, Math.abs(v));
+  }
+  return norm === 'l2' ? Math.sqrt(n) : n;
+}
+
+/** ||a − b|| in the attack's norm, over one example's `d` values starting at the given offsets. */
+function distance(a: ArrayLike<number>, ao: number, b: ArrayLike<number>, bo: number, d: number, norm: AttackNorm): number {
+  let n = 0;
+  for (let k = 0; k < d; k++) {
+    const v = a[ao + k] - b[bo + k];
+    n = norm === 'l2' ? n + v * v : Math.max(n, Math.abs(v));
+  }
+  return norm === 'l2' ? Math.sqrt(n) : n;
+}
+
+/** A standard normal draw (Box-Muller). */
+function gaussian(rng: Rng): number {
+  return Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
+}
+
+export interface FabRunOptions {
+  norm: AttackNorm;
+  /** Iterations (FAB's n_iter). */
+  steps: number;
+  /** Start from a random point at distance eps/2 (fab_base.py: for every restart after the first). */
+  randomStart?: { eps: number; rng: Rng };
+  /** Stop an example once its smallest adversarial is at most this far: it is broken at this eps. */
+  stopBelow?: number;
+  /** Called once per iteration. */
+  onIteration?: () => void;
+}
+
+/**
+ * One targeted FAB run (fab_base.py attack_single_run) on examples `x0` ([n, ...shape] values)
+ * with labels and targets: returns, per example, the smallest adversarial point found (`adv`)
+ * and its distance (`norms`, Infinity where none was found).
+ */
+export function fabRun(
+  logits: LogitsFn,
+  x0: Float32Array,
+  shape: [number, number, number, number],
+  labels: Int32Array,
+  targets: Int32Array,
+  o: FabRunOptions,
+): { adv: Float32Array; norms: Float64Array } {
+  const [n, h, w, c] = shape;
+  const d = h * w * c;
+  const norm = o.norm;
+  const x1 = Float32Array.from(x0);
+  if (o.randomStart) {
+    const { eps, rng } = o.randomStart;
+    const t = new Float64Array(d);
+    for (let i = 0; i < n; i++) {
+      for (let k = 0; k < d; k++) t[k] = norm === 'l2' ? gaussian(rng) : 2 * rng() - 1;
+      const len = distance(t, 0, new Float64Array(d), 0, d, norm);
+      for (let k = 0; k < d; k++) x1[i * d + k] = clip01(x0[i * d + k] + (0.5 * eps * t[k]) / (len || 1));
+    }
+  }
+  const adv = new Float32Array(n * d);
+  const norms = new Float64Array(n).fill(Infinity);
+  let live = Array.from({ length: n }, (_, i) => i);
+  const d1 = new Float64Array(d);
+  const d2 = new Float64Array(d);
+  for (let it = 0; it < o.steps && live.length > 0; it++) {
+    const batch = gatherRows(x1, live, d);
+    const { diff, grad } = diffAndGrad(logits, batch, [live.length, h, w, c], pick(labels, live), pick(targets, live));
+    live.forEach((i, j) => {
+      // Linearised boundary at x1: f(z) ≈ diff + g·(z − x1) = 0, with f = logit_target − logit_true.
+      const g = grad.subarray(j * d, (j + 1) * d);
+      let gx1 = 0;
+      let gx0 = 0;
+      for (let k = 0; k < d; k++) {
+        gx1 += g[k] * x1[i * d + k];
+        gx0 += g[k] * x0[i * d + k];
+      }
+      const row1 = x1.subarray(i * d, (i + 1) * d);
+      const row0 = x0.subarray(i * d, (i + 1) * d);
+      // fab_base.py: a0 = max(||d||, 1e-8); alpha = min(max(a1/(a1+a2), 0), alpha_max).
+      const a1 = Math.max(projectOntoHyperplane(row1, g, -diff[j], norm, d1), 1e-8);
+      const a2 = Math.max(projectOntoHyperplane(row0, g, gx1 - diff[j] - gx0, norm, d2), 1e-8);
+      const alpha = Math.min(Math.max(a1 / (a1 + a2), 0), ALPHA_MAX);
+      for (let k = 0; k < d; k++) {
+        row1[k] = clip01((row1[k] + ETA * d1[k]) * (1 - alpha) + (row0[k] + ETA * d2[k]) * alpha);
+      }
+    });
+    const pred = predict(logits, gatherRows(x1, live, d), [live.length, h, w, c]);
+    live.forEach((i, j) => {
+      if (pred[j] === labels[i]) return;
+      const t = distance(x1, i * d, x0, i * d, d, norm);
+      if (t < norms[i]) {
+        norms[i] = t;
+        adv.set(x1.subarray(i * d, (i + 1) * d), i * d);
+      }
+      for (let k = i * d; k < (i + 1) * d; k++) x1[k] = x0[k] + (x1[k] - x0[k]) * BETA;
+    });
+    // Once the smallest adversarial is inside the ball the example is broken at this eps;
+    // further iterations would only shrink it, so they are skipped (same verdict, less work).
+    if (o.stopBelow !== undefined) live = live.filter((i) => !(norms[i] <= o.stopBelow!));
+    o.onIteration?.();
+  }
+  return { adv, norms };
+}
+
+function gatherRows(src: Float32Array, rows: number[], d: number): Float32Array {
+  const out = new Float32Array(rows.length * d);
+  rows.forEach((i, j) => out.set(src.subarray(i * d, (i + 1) * d), j * d));
+  return out;
+}
+
+function pick(a: Int32Array, rows: number[]): Int32Array {
+  return Int32Array.from(rows, (i) => a[i]);
+}
+
+/** logit_target − logit_true per example and its input gradient (fab_pt.py get_diff_logits_grads_batch_targeted). */
+function diffAndGrad(logits: LogitsFn, data: Float32Array, shape: [number, number, number, number], labels: Int32Array, targets: Int32Array) {
+  let kept: tf.Tensor | undefined;
+  const grad = tf.tidy(() => {
+    const x = tf.tensor4d(data, shape);
+    return tf.grad((input: tf.Tensor) => {
+      const out = logits(input as tf.Tensor4D);
+      const k = out.shape[1];
+      const mask = tf.sub(tf.oneHot(targets, k), tf.oneHot(labels, k));
+      const diff = tf.sum(tf.mul(out, mask), 1);
+      // The per-example differences come from the same forward pass as the gradient.
+      kept = tf.keep(diff);
+      return tf.sum(diff);
+    })(x);
+  });
+  const g = grad.dataSync() as Float32Array;
+  const diff = kept!.dataSync() as Float32Array;
+  tf.dispose([grad, kept!]);
+  return { diff, grad: g };
+}
+
+function predict(logits: LogitsFn, data: Float32Array, shape: [number, number, number, number]): Int32Array {
+  const p = tf.tidy(() => tf.argMax(logits(tf.tensor4d(data, shape)), 1));
+  const out = Int32Array.from(p.dataSync());
+  p.dispose();
+  return out;
+}
+
+export function fabT(config: Required<AttackConfig>): Attack {
+  const { eps, norm, steps, restarts } = config;
+
+  function perturb(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions = {}): tf.Tensor4D {
+    if (opts.target) throw new Error(`FAB-T picks its own targets (the top ${config.targets} other classes); pass no target.`);
+    const [n, h, w, c] = x.shape;
+    if (y.shape[0] !== n) throw new Error(`FAB-T: ${n} images but ${y.shape[0]} labels.`);
+    const d = h * w * c;
+    const xs = x.dataSync() as Float32Array;
+    const labels = Int32Array.from(y.dataSync());
+    const out = Float32Array.from(xs);
+    if (n === 0 || eps === 0) return tf.clone(x);
+
+    // Targets: the classes ranked 2nd, 3rd, ... by the clean logits (fab_base.py:
+    // output.sort()[1][:, -target_class] for target_class in 2..n_target_classes+1), run on the
+    // correctly classified points only. With K classes there are at most K − 1 targets.
+    const clean = tf.tidy(() => logits(x));
+    const z = clean.dataSync();
+    const k = clean.shape[1];
+    clean.dispose();
+    const ranked: number[][] = [];
+    const robust = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(z.subarray(i * k, (i + 1) * k));
+      const order = row.map((_, j) => j).sort((p, q) => row[q] - row[p] || p - q);
+      ranked.push(order.filter((j) => j !== labels[i]));
+      if (order[0] === labels[i]) robust.add(i);
+    }
+    const nTargets = Math.min(config.targets, k - 1);
+    const total = nTargets * (restarts + 1) * steps;
+    let done = 0;
+
+    for (let rank = 0; rank < nTargets; rank++) {
+      for (let r = 0; r <= restarts; r++) {
+        // Each run covers only the points no earlier target or restart has broken (fab_base.py perturb).
+        const rows = [...robust].sort((p, q) => p - q);
+        if (rows.length > 0) {
+          const rng = makeRng(deriveSeed(opts.seed ?? 0, 0xfab, rank, r));
+          const res = fabRun(logits, gatherRows(xs, rows, d), [rows.length, h, w, c], pick(labels, rows), Int32Array.from(rows, (i) => ranked[i][rank]), {
+            norm,
+            steps,
+            // fab_base.py: use_rand_start=(counter > 0); the first restart starts at x unless asked.
+            randomStart: r > 0 || config.randomStart ? { eps, rng } : undefined,
+            stopBelow: eps,
+            onIteration: () => opts.onProgress?.(++done, total),
+          });
+          rows.forEach((i, j) => {
+            if (res.norms[j] <= eps) {
+              out.set(res.adv.subarray(j * d, (j + 1) * d), i * d);
+              robust.delete(i);
+            }
+          });
+        }
+        done = (rank * (restarts + 1) + r + 1) * steps;
+        opts.onProgress?.(done, total);
+      }
+    }
+    return tf.tensor4d(out, [n, h, w, c]);
+  }
+
+  return { config, perturb };
+}
+
+function clip01(v: number): number {
+  return v < 0 ? 0 : v > 1 ? 1 : v;
+}
