@@ -1,0 +1,90 @@
+// Loads the oneDNN convolution addon (native/, built by `npm run build:native`) and says why
+// when it does not: not built, failed to load, or switched off with SAT_NATIVE=0. Its threads
+// follow SAT_THREADS (the grid pool sets it to cores / workers), else all cores.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+/** The addon's functions (native/sat_onednn.cc). Offsets are bytes into `heap`. */
+export interface OneDnnAddon {
+  conv(op: ConvOp, heap: ArrayBuffer, geometry: Int32Array, a: number, b: number, c: number, d: number, token: number, alpha: number): void;
+  implementation(op: ConvOp, geometry: Int32Array, alpha?: number): string;
+  setThreads(n: number): void;
+  getThreads(): number;
+  cacheStats(): { entries: number; bytes: number };
+  clearCache(): void;
+  version(): string;
+}
+
+/** The addon's ops (enum Op in native/sat_onednn.cc). */
+export const CONV_OP = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
+export type ConvOp = (typeof CONV_OP)[keyof typeof CONV_OP];
+
+/** Slots of the geometry array the addon reads (enum G in native/sat_onednn.cc). */
+export const GEOMETRY_SLOTS = ['n', 'ih', 'iw', 'ic', 'oc', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'pb', 'pr', 'groups', 'act', 'hasBias'] as const;
+
+export const ADDON_PATH = path.resolve(__dirname, '../../native/build/Release/sat_onednn.node');
+
+export interface NativeStatus {
+  /** True when the addon loaded and is not switched off. */
+  available: boolean;
+  /** In words a user can act on. */
+  reason: string;
+  version?: string;
+  threads?: number;
+}
+
+/** False when SAT_NATIVE is 0, false, off or no. */
+export function nativeEnabled(env = process.env.SAT_NATIVE): boolean {
+  return !['0', 'false', 'off', 'no'].includes((env ?? '').trim().toLowerCase());
+}
+
+/**
+ * Threads for oneDNN: SAT_THREADS when it is a positive integer, else every core. A bad value
+ * is an error (a silent default would oversubscribe a grid's workers).
+ */
+export function threadsFromEnv(env = process.env.SAT_THREADS): number {
+  const raw = (env ?? '').trim();
+  if (raw === '') return os.availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SAT_THREADS='${env}' is not a positive integer; set it to the number of threads for native kernels (or unset it for all ${os.availableParallelism()} cores).`);
+  return n;
+}
+
+let loaded: { addon?: OneDnnAddon; status: NativeStatus } | undefined;
+
+function load(): { addon?: OneDnnAddon; status: NativeStatus } {
+  if (!nativeEnabled()) return { status: { available: false, reason: 'SAT_NATIVE=0: native kernels switched off' } };
+  if (!fs.existsSync(ADDON_PATH)) {
+    return { status: { available: false, reason: 'native addon not built (`npm run build:native`; needs libdnnl-dev and a C++ compiler)' } };
+  }
+  let addon: OneDnnAddon;
+  try {
+    addon = require(ADDON_PATH) as OneDnnAddon;
+  } catch (e) {
+    return { status: { available: false, reason: `native addon failed to load: ${(e as Error).message.split('\n')[0]} (rebuild with \`npm run build:native\`)` } };
+  }
+  const threads = threadsFromEnv();
+  addon.setThreads(threads);
+  return { addon, status: { available: true, reason: `oneDNN ${addon.version()} convolutions, ${threads} thread${threads === 1 ? '' : 's'}`, version: addon.version(), threads } };
+}
+
+/** The addon when it is built, loads and is enabled; loaded once per process. */
+export function nativeAddon(): OneDnnAddon | undefined {
+  loaded ??= load();
+  return loaded.addon;
+}
+
+export function nativeStatus(): NativeStatus {
+  loaded ??= load();
+  return loaded.status;
+}
+
+/** Sets oneDNN's thread count for this process (the option behind SAT_THREADS). */
+export function setNativeThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`native threads must be a positive integer, got ${n}`);
+  const addon = nativeAddon();
+  if (!addon) throw new Error(`cannot set native threads: ${nativeStatus().reason}`);
+  addon.setThreads(n);
+  loaded!.status = { ...loaded!.status, threads: n, reason: `oneDNN ${addon.version()} convolutions, ${n} thread${n === 1 ? '' : 's'}` };
+}

@@ -1,0 +1,224 @@
+// Convolution kernels for the wasm backend that run oneDNN (the native addon) in place on the
+// wasm heap: each kernel allocates its output with the backend, then hands the addon the wasm
+// Memory's buffer (read again on every call: growing the memory replaces it) and the byte
+// offsets of its tensors. Nothing is copied in or out.
+// What the addon does not cover (NCHW, non-float32 tensors, PReLU fusion) and any oneDNN error
+// (warned once per kernel and message) goes to the kernel registered before ours.
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type { ConvGradAttrs } from './conv-geometry';
+import { CONV_OP, GEOMETRY_SLOTS, type ConvOp, type OneDnnAddon } from './native-addon';
+import type { KernelArgs } from './scope';
+
+type Conv2DInfo = tf.backend_util.Conv2DInfo;
+
+interface ConvAttrs extends ConvGradAttrs {
+  activation?: string;
+  leakyreluAlpha?: number;
+}
+
+/** FusedConv2D activations the addon applies as a oneDNN post-op (ACT codes in sat_onednn.cc). */
+const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5 };
+
+/** Calls per kernel on the native path and fallbacks to the previous kernel (tests, bench). */
+const counts = new Map<string, { native: number; fallback: number }>();
+
+export function nativeKernelCounts(): Record<string, { native: number; fallback: number }> {
+  return Object.fromEntries([...counts].map(([k, v]) => [k, { ...v }]));
+}
+
+export function resetNativeKernelCounts(): void {
+  counts.clear();
+}
+
+function count(kernel: string, path: 'native' | 'fallback'): void {
+  const c = counts.get(kernel) ?? { native: 0, fallback: 0 };
+  c[path]++;
+  counts.set(kernel, c);
+}
+
+/**
+ * A token per filter tensor, so the addon reorders a filter into oneDNN's layout once however
+ * many passes use it: tfjs tensors are immutable, so one dataId always holds the same values.
+ */
+const tokens = new WeakMap<object, number>();
+let nextToken = 1;
+function tokenOf(dataId: object): number {
+  let t = tokens.get(dataId);
+  if (t === undefined) {
+    t = nextToken++;
+    tokens.set(dataId, t);
+  }
+  return t;
+}
+
+function heapOf(backend: BackendWasm): ArrayBuffer {
+  const wasm = backend.wasm as unknown as { asm?: { memory?: { buffer: ArrayBuffer } }; HEAPU8: Uint8Array };
+  return (wasm.asm?.memory?.buffer ?? wasm.HEAPU8.buffer) as ArrayBuffer;
+}
+
+function geometry(info: Conv2DInfo, groups: number, act = 0, hasBias = false): Int32Array {
+  const p = info.padInfo;
+  const g = new Int32Array(GEOMETRY_SLOTS.length);
+  g.set([
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
+    info.filterHeight, info.filterWidth, info.outHeight, info.outWidth,
+    info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+    p.top, p.left, p.bottom, p.right, groups, act, hasBias ? 1 : 0,
+  ]);
+  return g;
+}
+
+const warned = new Set<string>();
+
+/**
+ * Builds a kernel that runs `body` on the native path, or the kernel that was registered before
+ * ours when `unsupported` names a reason or the addon throws.
+ */
+function nativeKernel(
+  name: string,
+  addon: OneDnnAddon,
+  previous: () => tf.KernelConfig | undefined,
+  body: (args: KernelArgs<ConvAttrs>, addon: OneDnnAddon) => tf.TensorInfo | string,
+): tf.KernelFunc {
+  return ((args: KernelArgs<ConvAttrs>) => {
+    let outcome: tf.TensorInfo | string;
+    try {
+      outcome = body(args, addon);
+    } catch (e) {
+      const message = `${name}: native kernel failed (${(e as Error).message}); using the wasm kernel for it`;
+      if (!warned.has(message)) console.warn(`[sat] warning: ${message}`);
+      warned.add(message);
+      outcome = 'failed';
+    }
+    if (typeof outcome !== 'string') {
+      count(name, 'native');
+      return outcome;
+    }
+    const fallback = previous();
+    if (!fallback) throw new Error(`${name}: no wasm kernel to fall back to (${outcome})`);
+    count(name, 'fallback');
+    return fallback.kernelFunc(args as never);
+  }) as unknown as tf.KernelFunc;
+}
+
+/** Why the addon cannot run this call, or undefined when it can. */
+function unsupported(tensors: tf.TensorInfo[], attrs: ConvAttrs): string | undefined {
+  if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return `dataFormat ${attrs.dataFormat}`;
+  if (tensors.some((t) => t.dtype !== 'float32')) return 'non-float32 tensor';
+  return undefined;
+}
+
+/** Runs one addon op; the output is allocated first (allocation may grow the heap). */
+function runOp(backend: BackendWasm, addon: OneDnnAddon, op: ConvOp, g: Int32Array, outShape: number[], a: tf.TensorInfo, b: tf.TensorInfo, opts: { bias?: tf.TensorInfo; token?: number; alpha?: number } = {}): tf.TensorInfo {
+  const out = backend.makeOutput(outShape, 'float32');
+  if (tf.util.sizeFromShape(outShape) === 0) return out;
+  const off = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
+  try {
+    addon.conv(op, heapOf(backend), g, off(a), off(b), off(out), opts.bias ? off(opts.bias) : -1, opts.token ?? -1, opts.alpha ?? 0);
+  } catch (e) {
+    backend.disposeData(out.dataId);
+    throw e;
+  }
+  return out;
+}
+
+function forward(depthwise: boolean, fused: boolean) {
+  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs>, addon: OneDnnAddon): tf.TensorInfo | string => {
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const act = fused ? ACTIVATIONS[attrs.activation ?? 'linear'] : 0;
+    if (act === undefined || preluActivationWeights) return `activation ${attrs.activation}`;
+    const why = unsupported(bias ? [x, filter, bias] : [x, filter], attrs);
+    if (why) return why;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      attrs.dilations ?? 1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      depthwise,
+    );
+    if (bias && tf.util.sizeFromShape(bias.shape) !== info.outChannels) return 'bias not one value per channel';
+    const g = geometry(info, depthwise ? info.inChannels : 1, act, Boolean(bias));
+    return runOp(backend, addon, CONV_OP.forward, g, info.outShape, x, filter, { bias, token: tokenOf(filter.dataId), alpha: attrs.leakyreluAlpha ?? 0 });
+  };
+}
+
+function backwardData(depthwise: boolean) {
+  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs & { inputShape: number[] }>, addon: OneDnnAddon): tf.TensorInfo | string => {
+    const { dy, filter } = inputs;
+    const why = unsupported([dy, filter], attrs);
+    if (why) return why;
+    const info = gradInfo(attrs.inputShape, filter.shape, dy, attrs, depthwise);
+    const g = geometry(info, depthwise ? info.inChannels : 1);
+    return runOp(backend, addon, CONV_OP.backwardData, g, attrs.inputShape, dy, filter, { token: tokenOf(filter.dataId) });
+  };
+}
+
+function backwardWeights(depthwise: boolean) {
+  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs & { filterShape: number[] }>, addon: OneDnnAddon): tf.TensorInfo | string => {
+    const { x, dy } = inputs;
+    const why = unsupported([x, dy], attrs);
+    if (why) return why;
+    const info = gradInfo(x.shape, attrs.filterShape, dy, attrs, depthwise);
+    const g = geometry(info, depthwise ? info.inChannels : 1);
+    return runOp(backend, addon, CONV_OP.backwardWeights, g, attrs.filterShape, x, dy);
+  };
+}
+
+/** The forward conv's geometry for a gradient kernel; dy must be shaped as its output. */
+function gradInfo(xShape: number[], filterShape: number[], dy: tf.TensorInfo, attrs: ConvAttrs, depthwise: boolean): Conv2DInfo {
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+  );
+  if (dy.shape.join() !== info.outShape.join()) throw new Error(`dy has shape [${dy.shape}] but the forward conv's output is [${info.outShape}]`);
+  return info;
+}
+
+const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => tf.TensorInfo | string]> = [
+  [tf.Conv2D, forward(false, false)],
+  [tf.FusedConv2D, forward(false, true)],
+  [tf.DepthwiseConv2dNative, forward(true, false)],
+  [tf.Conv2DBackpropInput, backwardData(false)],
+  [tf.Conv2DBackpropFilter, backwardWeights(false)],
+  [tf.DepthwiseConv2dNativeBackpropInput, backwardData(true)],
+  [tf.DepthwiseConv2dNativeBackpropFilter, backwardWeights(true)],
+] as never;
+
+/** Names of the kernels the addon replaces. */
+export const NATIVE_KERNEL_NAMES: readonly string[] = BODIES.map(([name]) => name);
+
+/** The kernels each replaced, to fall back to and to restore. */
+const replaced = new Map<string, tf.KernelConfig | undefined>();
+
+/** Installs the native kernels for the wasm backend over whatever is registered now. */
+export function registerNativeKernels(addon: OneDnnAddon): void {
+  if (replaced.size) return;
+  for (const [name, body] of BODIES) {
+    const existing = tf.getKernel(name, 'wasm');
+    replaced.set(name, existing);
+    if (existing) tf.unregisterKernel(name, 'wasm');
+    // Keep the previous kernel's setup: the wasm backend runs it at start-up, and the fallback needs it.
+    tf.registerKernel({ ...existing, kernelName: name, backendName: 'wasm', kernelFunc: nativeKernel(name, addon, () => replaced.get(name), body as never) });
+  }
+}
+
+/** Puts back the kernels registerNativeKernels replaced. */
+export function unregisterNativeKernels(): void {
+  for (const [name, previous] of replaced) {
+    tf.unregisterKernel(name, 'wasm');
+    if (previous) tf.registerKernel(previous);
+  }
+  replaced.clear();
+}
+
+export function nativeKernelsRegistered(): boolean {
+  return replaced.size > 0;
+}
