@@ -42,7 +42,7 @@ function loadNative(): { pkg?: string; failures: string[] } {
 async function registerWasmKernels(): Promise<string> {
   const kernels = await import('./kernels');
   kernels.registerWasmKernels();
-  return kernels.wasmKernelsEnabled() ? ' with our gradient kernels' : ' WITHOUT our gradient kernels (SAT_WASM_KERNELS=0: conv training fails)';
+  return kernels.wasmKernelsEnabled() ? ` with our gradient kernels; ${kernels.describeConvKernels()}` : ' WITHOUT our gradient kernels (SAT_WASM_KERNELS=0: conv training fails)';
 }
 
 let chosen: BackendInfo | undefined;
