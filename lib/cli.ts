@@ -1,18 +1,43 @@
 // The `sat` command. Each subcommand lives in lib/cli/<name>.ts and returns an exit code.
 // Errors a user can fix print as one line (no stack trace) and exit non-zero.
+// Every command that computes goes through `initComputeBackend` here first, so `--backend` and
+// SAT_BACKEND mean the same everywhere and the backend line is printed once.
+import { BACKENDS, describeBackend, initBackend } from './backend';
 import { UsageError } from './cli/args';
 
-type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+/** `compute`: the command runs tensors, so the backend is chosen (and printed) before it starts. */
+type Command = { summary: string; compute?: boolean; run: (argv: string[]) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
-  info: { summary: 'versions and the backend in use', run: async () => (await import('./cli/info')).infoCommand() },
-  train: { summary: 'train one model with SAT', run: async (a) => (await import('./cli/train')).trainCommand(a) },
-  eval: { summary: 'evaluate a trained run against clean and PGD attacks', run: async (a) => (await import('./cli/eval')).evalCommand(a) },
+  info: { summary: 'versions and the backend in use', compute: true, run: async () => (await import('./cli/info')).infoCommand() },
+  train: { summary: 'train one model with SAT', compute: true, run: async (a) => (await import('./cli/train')).trainCommand(a) },
+  eval: { summary: 'evaluate a trained run against clean and PGD attacks', compute: true, run: async (a) => (await import('./cli/eval')).evalCommand(a) },
   checkpoint: { summary: 'inspect a TensorFlow checkpoint (inspect <prefix> [--json])', run: async (a) => (await import('./cli/checkpoint')).checkpointCommand(a) },
-  models: { summary: 'parameters and multiply-adds of every model ([<model>...] [--json])', run: async (a) => (await import('./cli/models')).modelsCommand(a) },
+  models: { summary: 'parameters and multiply-adds of every model ([<model>...] [--json])', compute: true, run: async (a) => (await import('./cli/models')).modelsCommand(a) },
   data: { summary: 'download and unpack a data set (data cifar10)', run: async (a) => (await import('./cli/data')).dataCommand(a) },
-  compare: { summary: 'the quick start: ReLU vs SiLU with SAT on MNIST, as a table', run: async (a) => (await import('./cli/compare')).compareCommand(a) },
+  compare: { summary: 'the quick start: ReLU vs SiLU with SAT on MNIST, as a table', compute: true, run: async (a) => (await import('./cli/compare')).compareCommand(a) },
 };
+
+/**
+ * Takes `--backend NAME` (or `--backend=NAME`) out of argv, exports it as SAT_BACKEND (so worker
+ * processes inherit it) and initialises the backend. Returns the remaining arguments.
+ */
+export async function initComputeBackend(argv: string[], opts: { print?: boolean } = {}): Promise<string[]> {
+  const rest: string[] = [];
+  let requested: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--backend' || a.startsWith('--backend=')) {
+      requested = a === '--backend' ? argv[++i] : a.slice('--backend='.length);
+      if (!requested || requested.startsWith('-')) throw new UsageError(`--backend needs a value: one of ${BACKENDS.join(', ')}.`);
+      if (!BACKENDS.includes(requested as never)) throw new UsageError(`Unknown --backend '${requested}'. Valid values: ${BACKENDS.join(', ')}.`);
+    } else rest.push(a);
+  }
+  if (requested) process.env.SAT_BACKEND = requested;
+  const backend = await initBackend(requested);
+  if (opts.print ?? true) console.error(`[sat] ${describeBackend(backend)}`);
+  return rest;
+}
 
 function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
@@ -33,7 +58,10 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await cmd.run(rest);
+    const wantsHelp = rest.includes('--help') || rest.includes('-h');
+    // `info` prints the backend itself, on stdout.
+    const args = cmd.compute && !wantsHelp ? await initComputeBackend(rest, { print: name !== 'info' }) : rest;
+    return await cmd.run(args);
   } catch (e) {
     const err = e as Error;
     console.error(`sat ${name}: error: ${err.message}`);

@@ -1,6 +1,6 @@
 // `sat compare`: the quick start. Trains ReLU and SiLU models with SAT on real MNIST and
 // prints their clean and PGD accuracy.
-import { describeBackend, initBackend } from '../backend';
+import { initBackend } from '../backend';
 import { formatResults } from '../eval/table';
 import { mnistReluVsSilu } from '../experiments/mnist-relu-vs-silu';
 import { profileNote, resolveProfile } from '../experiments/profiles';
@@ -18,8 +18,7 @@ export async function compareCommand(argv: string[]): Promise<number> {
   });
   if (v.help) return console.log(COMPARE_HELP), 0;
   const profile = resolveProfile(v.profile);
-  const backend = await initBackend();
-  console.error(`[sat] ${describeBackend(backend)}`);
+  const backend = await initBackend(); // chosen and printed by lib/cli.ts
   const exp = mnistReluVsSilu(v.activations?.split(',') ?? ['relu', 'silu'], parseList('seeds', v.seeds) ?? [0]);
   const t0 = Date.now();
   const result = await runExperiment(exp, profile, { reuse: !v.retrain, quiet: v.quiet });

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { ATTACK_TYPES, type AttackConfig } from '../attacks';
-import { describeBackend, initBackend } from '../backend';
+import { initBackend } from '../backend';
 import { loadDataset, take } from '../data';
 import { evaluate } from '../eval';
 import { formatResults } from '../eval/table';
@@ -80,8 +80,7 @@ async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>)
     throw new UsageError('sat eval --checkpoint needs ImageNet validation images: pass --data DIR (DIR/val/<wnid>/*.JPEG) or set IMAGENET_DIR; data/imagenet does not exist.');
   }
   const ema = oneOf('ema', str('ema'), ['on', 'off'] as const);
-  const backend = await initBackend();
-  console.error(`[sat] ${describeBackend(backend)}`);
+  await initBackend(); // chosen and printed by lib/cli.ts
   const result = await evaluateTfCheckpoint({
     checkpoint: str('checkpoint')!,
     arch: str('arch'),
@@ -119,8 +118,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!where) throw new UsageError('sat eval needs --run DIR (a run folder with config.json and checkpoint.bin).');
   const { dir, checkpoint } = locateRun(where);
   const config = makeConfig(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as TrainConfig);
-  const backend = await initBackend();
-  console.error(`[sat] ${describeBackend(backend)}`);
+  await initBackend(); // chosen and printed by lib/cli.ts
   const data = loadDataset(config.dataset, { testLimit: config.testLimit });
   const model = modelFor(config, data);
   try {

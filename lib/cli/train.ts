@@ -3,8 +3,9 @@ import * as path from 'node:path';
 import { GRADIENT_MODES } from '../activations';
 import { ATTACK_TYPES, type AttackConfig } from '../attacks';
 import { formatResults } from '../eval/table';
-import { train, type TrainConfig } from '../train';
+import { train, TrainingInterrupted, type TrainConfig } from '../train';
 import { oneOf, parse, parseInteger, parseList, parseNumber, UsageError } from './args';
+import { SIGNAL_EXIT_CODES, stopOnSignals } from './signals';
 
 export const TRAIN_HELP = `sat train [options]
   --dataset NAME         mnist (default), cifar10, synthetic-cifar10
@@ -89,7 +90,20 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const attacks: AttackConfig[] = evalEps.flatMap((e) => evalSteps.map((k) => ({ type: evalType, eps: e, steps: k }) as AttackConfig));
   c.evaluation = { size: parseInteger('eval-size', v['eval-size']) ?? 1000, attacks };
   if (v.resume && v.force) throw new UsageError('--resume continues the run in the folder and --force discards it: pass one of them.');
-  const r = await train(c, { runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, reuse: false, quiet: v.quiet });
+  const stop = stopOnSignals();
+  let r: Awaited<ReturnType<typeof train>>;
+  try {
+    r = await train(c, { runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, reuse: false, quiet: v.quiet, signal: stop.signal });
+  } catch (e) {
+    const received = stop.received();
+    if (e instanceof TrainingInterrupted && received) {
+      console.error(`sat train: ${e.message}`);
+      return SIGNAL_EXIT_CODES[received];
+    }
+    throw e;
+  } finally {
+    stop.dispose();
+  }
   r.model.dispose();
   console.log(formatResults(r.results));
   console.log(`run folder: ${r.runDir}`);
