@@ -7,7 +7,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CIFAR10_FOLDER, CIFAR10_RECORD_BYTES, findCifar10, loadCifar10 } from '../lib/data/cifar10';
 import { syntheticCifar10 } from '../lib/data/synthetic';
-import { dataCommand, downloadFile, extractTarGz, installCifar10, md5File } from '../lib/cli/data';
+import { dataCommand } from '../lib/cli/data';
+import { installCifar10 } from '../lib/data/cifar10-install';
+import { downloadFile, md5File } from '../lib/util/download';
+import { extractTarGz } from '../lib/util/tar';
 
 // Pixel byte of image i, channel c, row y, column x: distinct enough that any mix-up of
 // channel order, planar vs interleaved layout, rows vs columns or record order shows.
@@ -325,7 +328,7 @@ describe('sat data cifar10', () => {
     assert.match(ok.out, /already in/);
     for (const args of [['imagenet'], [], ['cifar10', '--bogus'], ['cifar10', '--dir']]) {
       const r = await capture(() => dataCommand(args));
-      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.code, 2, `${args.join(' ')}: a usage error`);
       assert.equal(r.err.split('\n').length, 1);
       assert.match(r.err, /^sat data: /);
     }
