@@ -2,19 +2,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
-import { ATTACK_TYPES, type AttackConfig } from '../attacks';
+import { ATTACK_TYPES, resolveAttackConfig, type AttackConfig } from '../attacks';
 import { initBackend } from '../backend';
 import { loadDataset, take } from '../data';
 import { evaluate } from '../eval';
 import { formatResults } from '../eval/table';
-import { makeConfig, type TrainConfig } from '../train/config';
+import { checkAttacksFitInput, makeConfig, type TrainConfig } from '../train/config';
+import { RunFolder } from '../train/run-folder';
 import { modelFor } from '../train/trainer';
 import { loadCheckpoint } from '../train/run-checkpoint';
 import { resolveCheckpointPrefix } from '../checkpoint';
 import { releasedModelFor } from '../checkpoint/released';
 import { findImageFolder } from '../data/image-folder';
 import { evaluateTfCheckpoint } from '../eval/released-models';
-import { oneOf, parse, parseInteger, parseList, UsageError } from './args';
+import { oneOf, parse, parseCount, parseInteger, parseList, UsageError } from './args';
 
 export const EVAL_HELP = `sat eval --run DIR [options]      (DIR: a run folder with config.json and checkpoint.bin)
   --attack TYPE       pgd-linf (default), pgd-l2, fgsm
@@ -44,18 +45,19 @@ sat eval --checkpoint PREFIX --data DIR [options]   (a released SAT TensorFlow c
   --seed S             seed of PGD's random starts (default 0)
   --json               print result records as JSON lines`;
 
-/** Finds config.json and checkpoint.bin from a run folder or a checkpoint file. */
-function locateRun(arg: string): { dir: string; checkpoint: string } {
+/** Finds the run folder and its checkpoint from a run folder or a checkpoint file. */
+function locateRun(arg: string): { run: RunFolder; checkpoint: string } {
   const p = path.resolve(arg);
-  const dir = fs.existsSync(p) && fs.statSync(p).isFile() ? path.dirname(p) : p;
-  const checkpoint = fs.existsSync(p) && fs.statSync(p).isFile() ? p : path.join(dir, 'checkpoint.bin');
+  const isFile = fs.existsSync(p) && fs.statSync(p).isFile();
+  const run = new RunFolder(isFile ? path.dirname(p) : p);
+  const checkpoint = isFile ? p : run.files.checkpoint;
   if (!fs.existsSync(checkpoint)) {
     throw new UsageError(`No checkpoint found: looked for ${checkpoint}. Pass a run folder made by 'sat train' (data/runs/<run-id>) or its checkpoint.bin.`);
   }
-  if (!fs.existsSync(path.join(dir, 'config.json'))) {
-    throw new UsageError(`Found ${checkpoint} but no config.json beside it in ${dir}; the config says which model to build.`);
+  if (!run.hasConfig()) {
+    throw new UsageError(`Found ${checkpoint} but no config.json beside it in ${run.dir}; the config says which model to build.`);
   }
-  return { dir, checkpoint };
+  return { run, checkpoint };
 }
 
 /** Whether --checkpoint names a TensorFlow checkpoint (an .index beside it) rather than a run's checkpoint.bin. */
@@ -86,11 +88,11 @@ async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>)
     arch: str('arch'),
     activation: str('activation'),
     movingAverage: ema === undefined ? undefined : ema === 'on',
-    inputSize: parseInteger('input-size', str('input-size')),
+    inputSize: parseCount('input-size', str('input-size'), 'input side in pixels'),
     data,
-    limit: parseInteger('limit', str('limit')),
+    limit: parseCount('limit', str('limit'), 'images to evaluate; leave it out for all'),
     steps: parseList('steps', str('steps')),
-    batchSize: parseInteger('batch-size', str('batch-size')),
+    batchSize: parseCount('batch-size', str('batch-size'), 'images per batch'),
     synsets: str('synsets'),
     seed: parseInteger('seed', str('seed')),
     label: 'eval',
@@ -111,27 +113,36 @@ export async function evalCommand(argv: string[]): Promise<number> {
     steps: { type: 'string' }, restarts: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     arch: { type: 'string' }, activation: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
     'input-size': { type: 'string' }, ema: { type: 'string' }, synsets: { type: 'string' }, seed: { type: 'string' },
-  });
+  }, { positionals: false });
   if (v.help) return console.log(EVAL_HELP), 0;
   if (!v.run && v.checkpoint && (v.arch || v.data || isTfCheckpoint(v.checkpoint) || releasedModelFor(v.checkpoint))) return evalTfCheckpoint(v);
   const where = v.run ?? v.checkpoint;
   if (!where) throw new UsageError('sat eval needs --run DIR (a run folder with config.json and checkpoint.bin).');
-  const { dir, checkpoint } = locateRun(where);
-  const config = makeConfig(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as TrainConfig);
+  const { run, checkpoint } = locateRun(where);
+  const dir = run.dir;
+  const config = makeConfig(run.readConfig<TrainConfig>());
+  // Every option is checked before the data, the model and the clean pass.
+  const type = oneOf('attack', v.attack, ATTACK_TYPES) ?? 'pgd-linf';
+  const ignored = (['steps', 'restarts'] as const).filter((k) => v[k] !== undefined);
+  if (type === 'fgsm' && ignored.length) {
+    throw new UsageError(`--attack fgsm is one step of size eps, so --${ignored.join(', --')} would be ignored: drop them, or use --attack pgd-linf.`);
+  }
+  const epsList = parseList('eps', v.eps) ?? [config.attack?.eps ?? 0.3];
+  const steps = parseList('steps', v.steps) ?? [10];
+  const restarts = parseCount('restarts', v.restarts, 'extra random restarts', 0) ?? 0;
+  const attacks = epsList.flatMap((eps): AttackConfig[] => (type === 'fgsm' ? [{ type, eps }] : steps.map((k) => ({ type, eps, steps: k, restarts }))));
+  for (const a of attacks) resolveAttackConfig(a);
+  const size = parseCount('size', v.size, 'test images to evaluate') ?? 1000;
   await initBackend(); // chosen and printed by lib/cli.ts
   const data = loadDataset(config.dataset, { testLimit: config.testLimit });
+  checkAttacksFitInput(attacks, data.test);
   const model = modelFor(config, data);
   try {
     loadCheckpoint(checkpoint, { params: model.params, state: model.state });
-    const type = oneOf('attack', v.attack, ATTACK_TYPES) ?? 'pgd-linf';
-    const epsList = parseList('eps', v.eps) ?? [config.attack?.eps ?? 0.3];
-    const steps = parseList('steps', v.steps) ?? [10];
-    const restarts = parseInteger('restarts', v.restarts) ?? 0;
-    const attacks = epsList.flatMap((eps): AttackConfig[] => (type === 'fgsm' ? [{ type, eps }] : steps.map((k) => ({ type, eps, steps: k, restarts }))));
     const spec = parseActivation(config.activation);
     const records = evaluate(
       model,
-      take(data.test, parseInteger('size', v.size) ?? 1000),
+      take(data.test, size),
       attacks,
       { run: path.basename(dir), experiment: config.experiment, dataset: data.test.name, synthetic: data.test.synthetic, model: config.model, activation: activationLabel(spec), attackerGradient: config.attackerGradient, trainerGradient: config.trainerGradient, seed: config.seed, profile: config.profile },
       { act: makeActivation(spec), seed: config.seed, label: 'eval' },

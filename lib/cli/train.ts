@@ -1,10 +1,12 @@
 // `sat train`: one SAT run from command-line options.
 import * as path from 'node:path';
-import { GRADIENT_MODES } from '../activations';
+import { ACTIVATIONS, GRADIENT_MODES } from '../activations';
 import { ATTACK_TYPES, type AttackConfig } from '../attacks';
 import { formatResults } from '../eval/table';
 import { train, TrainingInterrupted, type TrainConfig } from '../train';
-import { oneOf, parse, parseInteger, parseList, parseNumber, UsageError } from './args';
+import { datasetNames } from '../data';
+import { modelNames } from '../models';
+import { oneOf, parse, parseCount, parseInteger, parseList, parseNumber, UsageError } from './args';
 import { SIGNAL_EXIT_CODES, stopOnSignals } from './signals';
 
 export const TRAIN_HELP = `sat train [options]
@@ -34,6 +36,15 @@ export const TRAIN_HELP = `sat train [options]
   --resume               continue the run in the folder from its checkpoint
   --force                discard the run already in the folder and train from scratch`;
 
+/** For a bare word like `sat train mnist silu`: the option the user probably meant. */
+function suggestOption(word: string): string | undefined {
+  if (datasetNames().includes(word)) return `--dataset ${word}`;
+  if (modelNames().includes(word)) return `--model ${word}`;
+  if ((ACTIVATIONS as readonly string[]).includes(word.split(':')[0])) return `--activation ${word}`;
+  if ([...ATTACK_TYPES, 'none'].includes(word as never)) return `--attack ${word}`;
+  return undefined;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     dataset: { type: 'string' }, 'train-limit': { type: 'string' }, 'test-limit': { type: 'string' },
@@ -46,23 +57,23 @@ export async function trainCommand(argv: string[]): Promise<number> {
     augment: { type: 'boolean' }, 'eval-steps': { type: 'string' }, 'eval-eps': { type: 'string' }, 'eval-size': { type: 'string' },
     seed: { type: 'string' }, experiment: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
     quiet: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean' },
-  });
+  }, { positionals: false, suggest: suggestOption });
   if (v.help) return console.log(TRAIN_HELP), 0;
   const c: Partial<TrainConfig> = {};
   const set = <K extends keyof TrainConfig>(k: K, x: TrainConfig[K] | undefined) => {
     if (x !== undefined) c[k] = x;
   };
   set('dataset', v.dataset);
-  set('trainLimit', parseInteger('train-limit', v['train-limit']));
-  set('testLimit', parseInteger('test-limit', v['test-limit']));
+  set('trainLimit', parseCount('train-limit', v['train-limit'], 'training images to use; leave it out for all'));
+  set('testLimit', parseCount('test-limit', v['test-limit'], 'test images to load; leave it out for all'));
   set('model', v.model);
-  set('width', parseInteger('width', v.width));
+  set('width', parseCount('width', v.width, "the model's width; leave it out for its default"));
   set('activation', v.activation);
   set('attackerGradient', oneOf('attacker-grad', v['attacker-grad'], GRADIENT_MODES));
   set('trainerGradient', oneOf('trainer-grad', v['trainer-grad'], GRADIENT_MODES));
   set('surrogateA', parseNumber('surrogate-a', v['surrogate-a']));
-  set('epochs', parseInteger('epochs', v.epochs));
-  set('batchSize', parseInteger('batch-size', v['batch-size']));
+  set('epochs', parseCount('epochs', v.epochs, 'passes over the training images'));
+  set('batchSize', parseCount('batch-size', v['batch-size'], 'images per step'));
   set('lr', parseNumber('lr', v.lr));
   set('momentum', parseNumber('momentum', v.momentum));
   set('nesterov', v.nesterov);
@@ -73,11 +84,21 @@ export async function trainCommand(argv: string[]): Promise<number> {
   set('experiment', v.experiment);
   const type = oneOf('schedule', v.schedule, ['cosine', 'step', 'constant'] as const) ?? 'cosine';
   const warmupEpochs = parseNumber('warmup', v.warmup) ?? 0;
+  if (type !== 'step' && (v.milestones !== undefined || v.gamma !== undefined)) {
+    throw new UsageError(`--milestones and --gamma only apply to --schedule step, not ${type}: drop them, or add --schedule step.`);
+  }
   c.schedule = type === 'step'
     ? { type, warmupEpochs, milestones: parseList('milestones', v.milestones) ?? [], gamma: parseNumber('gamma', v.gamma) ?? 0.1 }
     : { type, warmupEpochs };
   const attackType = oneOf('attack', v.attack, [...ATTACK_TYPES, 'none'] as const);
   const eps = parseNumber('eps', v.eps);
+  const stepOptions = (['steps', 'step-size'] as const).filter((k) => v[k] !== undefined);
+  if (attackType === 'none' && (eps !== undefined || stepOptions.length)) {
+    throw new UsageError(`--attack none trains on clean images, so --${[...(eps !== undefined ? ['eps'] : []), ...stepOptions].join(', --')} would be ignored: drop them, or choose an attack.`);
+  }
+  if (attackType === 'fgsm' && stepOptions.length) {
+    throw new UsageError(`--attack fgsm is one step of size eps, so --${stepOptions.join(', --')} would be ignored: drop them, or use --attack pgd-linf for several steps.`);
+  }
   if (attackType === 'none') c.attack = null;
   else if (attackType || eps !== undefined || v.steps || v['step-size']) {
     const e = eps ?? 0.3;
@@ -88,7 +109,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalEps = parseList('eval-eps', v['eval-eps']) ?? [c.attack?.eps ?? eps ?? 0.3];
   const evalType = c.attack?.type === 'pgd-l2' ? 'pgd-l2' : 'pgd-linf';
   const attacks: AttackConfig[] = evalEps.flatMap((e) => evalSteps.map((k) => ({ type: evalType, eps: e, steps: k }) as AttackConfig));
-  c.evaluation = { size: parseInteger('eval-size', v['eval-size']) ?? 1000, attacks };
+  c.evaluation = { size: parseCount('eval-size', v['eval-size'], 'test images evaluated at the end') ?? 1000, attacks };
   if (v.resume && v.force) throw new UsageError('--resume continues the run in the folder and --force discards it: pass one of them.');
   const stop = stopOnSignals();
   let r: Awaited<ReturnType<typeof train>>;

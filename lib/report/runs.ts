@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import path from 'path';
 import type { ResultRecord } from '../eval/index';
+import { parseJsonFile, readJsonLines, RunFolder } from '../train/run-folder';
 import type { EpochMetrics } from '../train/trainer';
 import { runsDir } from '../util/fs';
 
@@ -56,7 +57,7 @@ export function loadResults(opts: LoadResultsOptions = {}): ResultRecord[] {
   const records: ResultRecord[] = [];
   for (const run of listRuns(dir)) {
     if (wanted && !wanted.has(run)) continue;
-    const file = path.join(dir, run, 'results.json');
+    const file = new RunFolder(path.join(dir, run)).files.results;
     if (!existsSync(file)) continue;
     for (const r of readResultsFile(file)) {
       if (opts.experiment !== undefined && r.experiment !== opts.experiment) continue;
@@ -75,12 +76,7 @@ export function loadResults(opts: LoadResultsOptions = {}): ResultRecord[] {
 
 /** Reads and checks one results.json; errors name the file and the record. */
 export function readResultsFile(file: string): ResultRecord[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON (${(e as Error).message}): re-run the evaluation that wrote it, or delete the run folder`);
-  }
+  const parsed = parseJsonFile<unknown>(file, readFileSync(file, 'utf8'), 'Re-run the evaluation that wrote it, or delete the run folder.');
   if (!Array.isArray(parsed)) throw new Error(`${file} should hold an array of result records, but holds ${typeof parsed}`);
   parsed.forEach((r, i) => {
     for (const [key, type] of Object.entries(REQUIRED)) {
@@ -94,22 +90,11 @@ export function readResultsFile(file: string): ResultRecord[] {
 
 /** The training log of one run (metrics.jsonl), in file order. */
 export function loadMetrics(run: string, dir = runsDir()): MetricRecord[] {
-  const file = path.join(dir, run, 'metrics.jsonl');
+  const file = new RunFolder(path.join(dir, run)).files.metrics;
   if (!existsSync(file)) {
     throw new Error(`no training log ${file}: is '${run}' a run id under ${dir}? (runs there: ${listRuns(dir).join(', ') || 'none'})`);
   }
-  const lines = readFileSync(file, 'utf8').split('\n');
-  const out: MetricRecord[] = [];
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as MetricRecord);
-    } catch (e) {
-      // A run that is still writing (or was killed mid-write) leaves a last line without its
-      // newline; any other bad line is real damage.
-      const unterminatedLast = i === lines.length - 1;
-      if (!unterminatedLast) throw new Error(`${file} line ${i + 1} is not valid JSON (${(e as Error).message})`);
-    }
-  });
-  return out;
+  // A run that is still writing (or was killed mid-write) has a last line without its newline:
+  // dropped quietly here, since a report may read a run while it trains.
+  return readJsonLines<MetricRecord>(file, () => {});
 }

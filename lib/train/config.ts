@@ -12,6 +12,11 @@ export interface TrainConfig {
   dataset: string;
   trainLimit?: number;
   testLimit?: number;
+  /**
+   * Training images held out as a validation split (fixed seed, lib/data/split.ts); the
+   * per-epoch evaluation then runs on it, so that choices never look at the test set.
+   */
+  valSize?: number;
   model: string;
   /** Model width (architecture-specific meaning). */
   width?: number;
@@ -38,6 +43,8 @@ export interface TrainConfig {
   seed: number;
   /** Test examples evaluated after every epoch (clean and with the training attack); 0: none. */
   epochEvalSize: number;
+  /** The attack of the per-epoch evaluation; default the training attack. */
+  epochEvalAttack?: AttackConfig;
   /** Evaluation written to results.json at the end. */
   evaluation: { size: number; attacks: AttackConfig[] };
   profile?: string;
@@ -73,12 +80,22 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
     if (!GRADIENT_MODES.includes(mode)) throw new Error(`Unknown ${field} '${mode}'. Valid gradient modes: ${GRADIENT_MODES.join(', ')}.`);
   }
   if (c.attack) resolveAttackConfig(c.attack);
+  if (c.epochEvalAttack) resolveAttackConfig(c.epochEvalAttack);
   for (const a of c.evaluation.attacks) resolveAttackConfig(a);
   const positiveInt = (name: string, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}.`);
   };
   positiveInt('epochs', c.epochs);
   positiveInt('batch size', c.batchSize);
+  // Optional counts: absent means "all" or "the model's default", never 0.
+  const optionalPositiveInt = (name: string, v: number | undefined, fix: string) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`${name} must be a positive integer, got ${v}: ${fix}.`);
+  };
+  optionalPositiveInt('train limit', c.trainLimit, 'leave it out to use every training image');
+  optionalPositiveInt('test limit', c.testLimit, 'leave it out to use every test image');
+  optionalPositiveInt('width', c.width, "leave it out for the model's default width");
+  if (!Number.isInteger(c.epochEvalSize) || c.epochEvalSize < 0) throw new Error(`epoch eval size must be an integer >= 0 (0: no per-epoch evaluation), got ${c.epochEvalSize}.`);
+  positiveInt('evaluation size (test images evaluated at the end)', c.evaluation.size);
   if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`learning rate must be a positive number, got ${c.lr}.`);
   if (!(c.momentum >= 0 && c.momentum < 1)) throw new Error(`momentum must be in [0, 1), got ${c.momentum}.`);
   if (!(c.weightDecay >= 0)) throw new Error(`weight decay must be >= 0, got ${c.weightDecay}.`);
@@ -95,4 +112,23 @@ export function runId(c: TrainConfig): string {
   const grads = c.attackerGradient === 'own' && c.trainerGradient === 'own' ? '' : `-atk_${c.attackerGradient}-trn_${c.trainerGradient}`;
   const act = activationLabel(parseActivation(c.activation)).replace(':', '');
   return `${c.experiment ? `${c.experiment}-` : ''}${c.dataset}-${c.model}-${act}${grads}-s${c.seed}-${hash}`;
+}
+
+/**
+ * Refuses an L2 radius beyond the diagonal of the pixel cube [0,1]^d, sqrt(d): no two images are
+ * farther apart, so a larger radius is the same attack, and a huge one overflows float32 in the
+ * norm (robust accuracy would silently equal clean accuracy). Needs the input size, so it runs
+ * once the data is known, before any model is built.
+ */
+export function checkAttacksFitInput(attacks: (AttackConfig | null)[], input: { height: number; width: number; channels: number }): void {
+  const d = input.height * input.width * input.channels;
+  const diagonal = Math.sqrt(d);
+  for (const a of attacks) {
+    const l2 = a && (a.type === 'pgd-l2' || a.norm === 'l2');
+    if (l2 && a.eps > diagonal) {
+      throw new Error(
+        `L2 eps ${a.eps} of attack '${a.type}' exceeds ${diagonal.toFixed(2)} = sqrt(${input.height}x${input.width}x${input.channels}), the largest distance between two images with pixels in [0,1]: use an eps up to that (e.g. 1.5 on MNIST, 0.5 on CIFAR-10).`,
+      );
+    }
+  }
 }

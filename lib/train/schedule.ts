@@ -28,5 +28,10 @@ export function validateSchedule(s: ScheduleConfig, epochs: number): void {
   if (s.type === 'step') {
     if (!(s.gamma > 0 && s.gamma <= 1)) throw new Error(`step schedule gamma must be in (0, 1], got ${s.gamma}`);
     if (s.milestones.some((m) => !(m > 0))) throw new Error(`step schedule milestones must be positive epochs, got ${s.milestones.join(',')}`);
+    const late = s.milestones.filter((m) => m >= epochs);
+    if (late.length) throw new Error(`step schedule milestones ${late.join(',')} are at or past the last epoch (epochs=${epochs}), so they never apply: use milestones below ${epochs}.`);
+  } else {
+    const extra = (['milestones', 'gamma'] as const).filter((k) => (s as Record<string, unknown>)[k] !== undefined);
+    if (extra.length) throw new Error(`${extra.join(' and ')} only apply to the step schedule, not '${s.type}': drop them, or use the step schedule (--schedule step).`);
   }
 }

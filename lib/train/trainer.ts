@@ -12,7 +12,7 @@ import { isDecayed } from '../models/layers';
 import { runsDir } from '../util/fs';
 import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
-import { makeConfig, runId, type TrainConfig } from './config';
+import { checkAttacksFitInput, makeConfig, runId, type TrainConfig } from './config';
 import { Sgd } from './optimizer';
 import { loadCheckpoint, NonFiniteWeightsError, saveCheckpoint } from './run-checkpoint';
 import { RunFolder } from './run-folder';
@@ -30,6 +30,9 @@ export interface EpochMetrics {
   seconds: number;
   test_clean_acc?: number;
   test_adv_acc?: number;
+  /** Per-epoch accuracies on the validation split, when the config holds one out (valSize). */
+  val_clean_acc?: number;
+  val_adv_acc?: number;
 }
 
 export interface TrainOptions {
@@ -104,7 +107,8 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     if (run.hasCheckpoint() && !finished && !resume && !opts.force) {
       throw new Error(`${dir} already holds a checkpoint of an earlier run. Pass --resume to continue it (same options), or --force to discard it and train from scratch.`);
     }
-    const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed });
+    const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed, valSize: c.valSize });
+    checkAttacksFitInput([c.attack, ...c.evaluation.attacks], data.train);
     model = modelFor(c, data);
     optimizer = new Sgd(model.params, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay, decays: isDecayed });
     const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
@@ -135,7 +139,9 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     const attack = c.attack ? makeAttack(c.attack) : null;
     const augment = c.augment ? data.augment : undefined;
     const steps = numBatches(data.train, { batchSize: c.batchSize });
-    const epochEval = c.epochEvalSize > 0 ? take(data.test, c.epochEvalSize) : null;
+    // Per-epoch numbers come from the validation split when there is one: the test set only gives final numbers.
+    const epochEval = c.epochEvalSize > 0 ? take(data.val ?? data.test, c.epochEvalSize) : null;
+    const epochAttack = c.epochEvalAttack ?? c.attack;
     const last = Math.min(c.epochs, start + (opts.stopAfterEpochs ?? Infinity));
     const lastGood = () => (run.hasCheckpoint() ? files.checkpoint : 'not written yet');
     // A few training images: the weights must give finite outputs before they are checkpointed.
@@ -182,8 +188,10 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
         seconds: (Date.now() - t0) / 1000,
       };
       if (epochEval) {
-        m.test_clean_acc = accuracy(model, epochEval, null, { act: evalAct, seed: c.seed });
-        if (c.attack) m.test_adv_acc = accuracy(model, epochEval, c.attack, { act: evalAct, seed: c.seed });
+        const clean = accuracy(model, epochEval, null, { act: evalAct, seed: c.seed });
+        const adv = epochAttack ? accuracy(model, epochEval, epochAttack, { act: evalAct, seed: c.seed }) : undefined;
+        if (data.val) [m.val_clean_acc, m.val_adv_acc] = [clean, adv];
+        else [m.test_clean_acc, m.test_adv_acc] = [clean, adv];
       }
       const diverged = (why: string) =>
         new Error(
