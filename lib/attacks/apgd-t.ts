@@ -20,7 +20,9 @@ export function apgdT(config: Required<AttackConfig>): Attack {
     config,
     perturb(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions = {}) {
       if (opts.target) throw new Error(`Attack 'apgd-t' picks its own targets (the top ${config.targets} other classes); drop target.`);
-      const classes = tf.tidy(() => logits(tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1]))).shape[1];
+      const probe = tf.tidy(() => logits(tf.slice(x, [0, 0, 0, 0], [1, -1, -1, -1])));
+      const classes = probe.shape[1];
+      probe.dispose();
       if (classes < 4) throw new Error(`apgd-t uses the targeted DLR loss, which needs at least 4 classes; the model has ${classes}: use apgd-ce.`);
       if (config.targets > classes - 1) {
         throw new Error(`apgd-t with ${config.targets} target classes needs at least ${config.targets + 1} classes; the model has ${classes}: set targets to at most ${classes - 1}.`);

@@ -7,7 +7,7 @@
 // Constants as in the paper and fra31/auto-attack autoattack/autopgd_base.py.
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../loss';
-import { clipPixels, indicesWhereZero, lossAndGradient, misclassified, onSubset, restartSeed } from './common';
+import { clipPixels, indicesWhereZero, readFlags, lossAndGradient, misclassified, onSubset, restartSeed } from './common';
 import { dlrLoss } from './dlr';
 import type { Attack, AttackConfig, AttackNorm, LogitsFn, PerturbOptions } from './types';
 
@@ -88,16 +88,16 @@ export function apgdRun(
   const evaluate = (at: tf.Tensor4D) => {
     const r = lossAndGradient(logits, at, loss);
     const lossValues = r.loss.dataSync() as Float32Array;
-    const wrong = tf.tidy(() => tf.notEqual(tf.argMax(r.logits, 1), yInt)).dataSync() as Uint8Array;
+    const wrong = readFlags(tf.tidy(() => tf.notEqual(tf.argMax(r.logits, 1), yInt)));
     tf.dispose([r.logits, r.loss]);
-    return { loss: Float32Array.from(lossValues), wrong: Uint8Array.from(wrong), grad: r.grad };
+    return { loss: Float32Array.from(lossValues), wrong, grad: r.grad };
   };
 
   let cur = evaluate(xAdv);
   let grad = cur.grad;
   if (opts.diagnostics) {
     // AutoAttack's check_zero_gradients: a gradient that is exactly zero leaves nothing to follow.
-    const zero = tf.tidy(() => tf.equal(tf.sum(tf.abs(grad), [1, 2, 3]), 0)).dataSync();
+    const zero = readFlags(tf.tidy(() => tf.equal(tf.sum(tf.abs(grad), [1, 2, 3]), 0)));
     opts.diagnostics.zeroGradient = (opts.diagnostics.zeroGradient ?? 0) + Array.from(zero).filter((v) => v).length;
     opts.diagnostics.gradientChecked = (opts.diagnostics.gradientChecked ?? 0) + n;
   }
@@ -184,9 +184,7 @@ export function runRestarts(
   runs: number,
   once: (x: tf.Tensor4D, y: tf.Tensor1D, run: number) => { adv: tf.Tensor4D; fooled: Uint8Array },
 ): tf.Tensor4D {
-  const wrongClean = misclassified(logits, x, y);
-  const fooled = Uint8Array.from(wrongClean.dataSync());
-  wrongClean.dispose();
+  const fooled = readFlags(misclassified(logits, x, y));
   let adv = tf.clone(x);
   for (let r = 0; r < runs; r++) {
     const idx = indicesWhereZero(fooled);

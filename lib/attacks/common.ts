@@ -128,6 +128,13 @@ export function onSubset(adv: tf.Tensor4D, x: tf.Tensor4D, y: tf.Tensor1D, idx: 
   return merged;
 }
 
+/** Reads a per-example 0/1 (or bool) tensor into a Uint8Array and disposes the tensor. */
+export function readFlags(t: tf.Tensor): Uint8Array {
+  const out = Uint8Array.from(t.dataSync() as ArrayLike<number>, (v) => (v ? 1 : 0));
+  t.dispose();
+  return out;
+}
+
 /** Indices where `flags` (0/1 per example, read back from a tensor) is 0. */
 export function indicesWhereZero(flags: ArrayLike<number>): number[] {
   const out: number[] = [];

@@ -2,9 +2,11 @@
 // once, with its source.
 import { apgd } from './apgd';
 import { apgdT } from './apgd-t';
+import { fabT } from './fab-t';
 import { fgsm } from './fgsm';
 import { pgdL2 } from './pgd-l2';
 import { pgdLinf } from './pgd-linf';
+import { square } from './square';
 import { ATTACK_TYPES, type Attack, type AttackConfig, type AttackNorm, type AttackType } from './types';
 
 export * from './types';
@@ -117,8 +119,9 @@ export function makeAttack(config: AttackConfig): Attack {
     case 'apgd-t':
       return apgdT(c);
     case 'fab-t':
+      return fabT(c);
     case 'square':
-      throw new Error(`Attack '${c.type}' is not available yet (lib/attacks/${c.type}.ts is being written).`);
+      return square(c);
   }
 }
 
