@@ -1,11 +1,14 @@
 // Evaluates a released SAT checkpoint (TensorFlow) on an ImageNet-style validation folder as
-// the official code does: its preprocessing, clean top-1 and non-targeted PGD-k at eps 4/255
-// with step 1/255. Shared by `sat eval --checkpoint` and notebook 06.
+// the official code does: its preprocessing (ResNet: shorter side to size + 32 with tensorpack's
+// rounding, bicubic, centre crop with a floored offset; EfficientNet: its central crop, bicubic
+// to its own resolution), clean top-1 and non-targeted PGD-k at eps 4/255 with step 1/255.
+// Shared by `sat eval --checkpoint` and notebook 06.
 import * as path from 'node:path';
 import { openCheckpoint } from '../checkpoint';
-import { loadTfModel, officialAttack, officialCropFraction, type TfImportReport } from '../checkpoint/import';
+import { loadTfModel, officialAttack, type TfImportReport } from '../checkpoint/import';
 import { type ReleasedModel, releasedModelFor } from '../checkpoint/released';
-import { imageFolderBatches, numImageFolderBatches, scanImageFolder } from '../data/image-folder';
+import { numImageFolderBatches, scanImageFolder } from '../data/image-folder';
+import { ImageFolderStream } from '../data/stream/folder-stream';
 import { imagenetLabels } from '../data/imagenet-labels';
 import type { ResultRecord } from './index';
 import { evaluateStream } from './stream';
@@ -70,6 +73,7 @@ export async function evaluateTfCheckpoint(opts: CheckpointEvalOptions): Promise
   const which = resolveCheckpointModel(opts);
   const checkpoint = openCheckpoint(opts.checkpoint);
   const loaded = loadTfModel(checkpoint, { arch: which.arch, activation: which.activation, movingAverage: which.movingAverage, inputSize: which.inputSize });
+  let stream: ImageFolderStream | undefined;
   try {
     const index = scanImageFolder({ root: opts.data, split: 'val', limit: opts.limit });
     const { labels, source } = imagenetLabels(index, opts.synsets);
@@ -78,10 +82,11 @@ export async function evaluateTfCheckpoint(opts: CheckpointEvalOptions): Promise
     if (outOfRange !== undefined) throw new Error(`label ${outOfRange} of ${index.dir} is outside the model's ${classes} classes.`);
     const batchSize = opts.batchSize ?? 16;
     const size = loaded.inputSize;
-    const stream = imageFolderBatches({ ...index, labels }, { size, batchSize, mode: 'eval', cropFraction: officialCropFraction(size) });
+    const evalCrop = loaded.report.family === 'resnet' ? 'resnet-official' : 'efficientnet-official';
+    stream = new ImageFolderStream({ ...index, labels }, { spec: { size, mode: 'eval', evalCrop } });
     const records = await evaluateStream(
       loaded.model,
-      stream,
+      stream.batches({ batchSize }),
       (opts.steps ?? [10, 20, 50]).map(officialAttack),
       {
         run: path.basename(checkpoint.prefix),
@@ -97,5 +102,6 @@ export async function evaluateTfCheckpoint(opts: CheckpointEvalOptions): Promise
     return { records, released: which.released, report: loaded.report, inputSize: size, labelSource: source, seconds: (Date.now() - started) / 1000 };
   } finally {
     loaded.model.dispose();
+    await stream?.close();
   }
 }
