@@ -1,5 +1,11 @@
 // Runs every config of an experiment (reusing finished runs) and gathers the result records.
+// By default the runs train on a local pool of worker processes (lib/grid), one per core; the
+// results land in the run folders, from which they are loaded here, so runs finished earlier by
+// any executor (a pool, a Slurm job array) are simply loaded.
 import type { ResultRecord } from '../eval';
+import { isGridExperiment } from '../grid/experiments';
+import { BUILTIN_DATASETS, planGrid, runSideFiles, type Grid } from '../grid/plan';
+import { runPool } from '../grid/pool';
 import { train, type TrainOptions, type TrainResult } from '../train';
 import { type Profile, profileNote } from './profiles';
 import type { Experiment } from './types';
@@ -10,16 +16,68 @@ export interface ExperimentResult {
   records: ResultRecord[];
 }
 
-export async function runExperiment(exp: Experiment, profile: Profile, opts: Omit<TrainOptions, 'runDir'> & { log?: (s: string) => void } = {}): Promise<ExperimentResult> {
+export const EXECUTORS = ['local', 'inline'] as const;
+export type Executor = (typeof EXECUTORS)[number];
+
+export interface RunExperimentOptions extends Omit<TrainOptions, 'runDir'> {
+  log?: (s: string) => void;
+  /**
+   * 'local' (default, or SAT_EXECUTOR): a pool of worker processes, one run each at a time;
+   * 'inline': one run after another in this process.
+   */
+  executor?: Executor;
+  /** Pool size (default SAT_WORKERS, else the number of cores). */
+  workers?: number;
+  /** Stop the other runs at the first failure (default: let them finish, then report). */
+  failFast?: boolean;
+}
+
+/** Why the runs cannot go to worker processes, or null when they can. */
+function inlineReason(exp: Experiment, grid: Grid, opts: RunExperimentOptions): string | null {
+  if (opts.onEpoch || opts.stopAfterEpochs !== undefined || opts.signal || opts.resume !== undefined) return 'onEpoch/stopAfterEpochs/signal/resume apply to this process only';
+  const foreign = [...new Set(grid.runs.map((r) => r.config.dataset))].filter((d) => !BUILTIN_DATASETS.has(d));
+  if (foreign.length && !isGridExperiment(exp.name)) return `data set ${foreign.join(', ')} was registered in this process, and a worker could not load it`;
+  return null;
+}
+
+function resolveExecutor(explicit?: Executor): Executor {
+  const e = explicit ?? process.env.SAT_EXECUTOR ?? 'local';
+  if (!EXECUTORS.includes(e as Executor)) throw new Error(`Unknown executor '${e}' (from SAT_EXECUTOR). Use one of: ${EXECUTORS.join(', ')}.`);
+  return e as Executor;
+}
+
+export async function runExperiment(exp: Experiment, profile: Profile, opts: RunExperimentOptions = {}): Promise<ExperimentResult> {
   const log = opts.log ?? ((s: string) => console.error(s));
-  const configs = exp.runs(profile);
-  log(`[sat] ${exp.title}: ${configs.length} runs; ${profileNote(profile)}`);
+  const { log: _log, executor: _executor, workers, failFast, ...trainOpts } = opts;
+  const grid = planGrid(exp, profile);
+  const executor = resolveExecutor(opts.executor);
+  log(`[sat] ${exp.title}: ${grid.runs.length} runs; ${profileNote(profile)}`);
+  const why = executor === 'local' ? inlineReason(exp, grid, opts) : 'executor inline';
   const runs: TrainResult[] = [];
-  for (const [i, c] of configs.entries()) {
-    log(`[sat] run ${i + 1}/${configs.length}: ${c.model} ${c.activation} seed ${c.seed ?? 0}`);
-    const r = await train({ ...c, experiment: exp.name, profile }, opts);
-    r.model.dispose();
-    runs.push(r);
+  if (why === null) {
+    const pool = await runPool(grid, { workers, failFast, reuse: opts.reuse, force: opts.force, log, display: opts.log ? 'lines' : undefined });
+    const bad = pool.runs.filter((r) => !['finished', 'trained', 'reused'].includes(r.status));
+    if (bad.length) {
+      const lines = bad.map((r) => `  run ${r.run.index + 1}/${r.run.total} (${r.run.label}): ${r.status}${r.outcome?.error ? `: ${r.outcome.error.split('\n')[0]}` : ''}; log ${runSideFiles(r.run.configFile).log}`);
+      throw new Error(
+        `${bad.length} of ${grid.runs.length} runs did not finish${pool.stopped ? ' (stopped)' : ''}:\n${lines.join('\n')}\n` +
+          `Finished runs are kept and stopped ones resume from their last checkpoint: fix the cause and run this again.`,
+      );
+    }
+    // Load every run from its folder: the same results whoever trained it.
+    for (const r of pool.runs) {
+      const loaded = await train({ ...r.run.config }, { reuse: true, quiet: true });
+      loaded.model.dispose();
+      runs.push({ ...loaded, reused: r.status !== 'trained' });
+    }
+  } else {
+    if (executor === 'local') log(`[sat] training in this process, one run at a time: ${why}`);
+    for (const r of grid.runs) {
+      log(`[sat] run ${r.index + 1}/${r.total}: ${r.label}`);
+      const t = await train(r.config, trainOpts);
+      t.model.dispose();
+      runs.push(t);
+    }
   }
   return { profile, runs, records: runs.flatMap((r) => r.results) };
 }

@@ -1,0 +1,158 @@
+// A grid: an experiment's run configs at one profile, each with its run folder (keyed by the
+// config, as `train` names it) and its files in the grid's folder:
+//   <grids>/<experiment>-<profile>/runs/<run-id>.json          the full config (the worker's input)
+//   <grids>/<experiment>-<profile>/runs/<run-id>.log           what the worker printed for that run
+//   <grids>/<experiment>-<profile>/runs/<run-id>.outcome.json  how its last attempt ended
+// Every executor (local pool, Slurm, print) works from these files, so a run finished by any of
+// them is found finished by the others and by a notebook.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { datasetNames } from '../data';
+import type { Experiment } from '../experiments/types';
+import { makeConfig, runId, type TrainConfig } from '../train/config';
+import { RunFolder } from '../train/run-folder';
+import { runsDir, writeFileAtomic } from '../util/fs';
+
+export interface GridRun {
+  /** Position in the experiment's run list (0-based). */
+  index: number;
+  /** Of `total` runs. */
+  total: number;
+  id: string;
+  config: TrainConfig;
+  /** The run folder `train` uses for this config. */
+  runDir: string;
+  /** The config file a worker trains from. */
+  configFile: string;
+  /** What sets this run apart in its grid, e.g. 'relu, trainer smooth, seed 0'. */
+  label: string;
+}
+
+export interface Grid {
+  experiment: string;
+  profile: string;
+  dir: string;
+  runs: GridRun[];
+}
+
+/** Where grid folders go: SAT_GRIDS_DIR, else `grids` beside the runs folder (data/grids). */
+export function gridsDir(): string {
+  return process.env.SAT_GRIDS_DIR ?? path.join(path.dirname(runsDir()), 'grids');
+}
+
+const FIELD_NAMES: Partial<Record<keyof TrainConfig, (v: unknown) => string>> = {
+  activation: (v) => String(v),
+  attackerGradient: (v) => `attacker ${v}`,
+  trainerGradient: (v) => `trainer ${v}`,
+  model: (v) => String(v),
+  width: (v) => `width ${v}`,
+  dataset: (v) => String(v),
+  epochs: (v) => `${v} epochs`,
+};
+
+/**
+ * A short label naming what varies across the grid (besides the seed), then the seed:
+ * 'relu, attacker smooth, trainer own, seed 0'. An experiment may name its variants itself
+ * with an optional `variantLabel(config)`.
+ */
+export function variantLabel(c: TrainConfig, all: TrainConfig[], exp?: Experiment): string {
+  const own = (exp as (Experiment & { variantLabel?: (c: TrainConfig) => string }) | undefined)?.variantLabel;
+  if (own) return `${own(c)}, seed ${c.seed}`;
+  const varying = (Object.keys(c) as (keyof TrainConfig)[]).filter(
+    (k) => k !== 'seed' && k !== 'experiment' && k !== 'profile' && all.some((o) => JSON.stringify(o[k]) !== JSON.stringify(c[k])),
+  );
+  const parts = varying.map((k) => (FIELD_NAMES[k] ?? ((v: unknown) => `${k} ${JSON.stringify(v)}`))(c[k]));
+  return `${(parts.length ? parts : [c.model, c.activation]).join(', ')}, seed ${c.seed}`;
+}
+
+/** The grid of an experiment at a profile: full configs (as runExperiment trains them), ids, folders. */
+export function planGrid(exp: Experiment, profile: string): Grid {
+  const configs = exp.runs(profile as Parameters<Experiment['runs']>[0]).map((c) => makeConfig({ ...c, experiment: exp.name, profile }));
+  const dir = path.join(gridsDir(), `${exp.name}-${profile}`);
+  const ids = configs.map(runId);
+  const seen = new Map<string, number>();
+  ids.forEach((id, i) => {
+    if (seen.has(id)) throw new Error(`Experiment '${exp.name}' lists the same run twice at profile '${profile}' (runs ${seen.get(id)! + 1} and ${i + 1}, id ${id}): give each run its own seed or setting.`);
+    seen.set(id, i);
+  });
+  const runs = configs.map((config, index) => ({
+    index,
+    total: configs.length,
+    id: ids[index],
+    config,
+    runDir: path.join(runsDir(), ids[index]),
+    configFile: path.join(dir, 'runs', `${ids[index]}.json`),
+    label: variantLabel(config, configs, exp),
+  }));
+  return { experiment: exp.name, profile, dir, runs };
+}
+
+/** Writes every run's config file (unchanged files are left alone) and grid.json. */
+export function writeGridFiles(grid: Grid): void {
+  for (const r of grid.runs) {
+    const text = JSON.stringify(r.config, null, 2);
+    if (!fs.existsSync(r.configFile) || fs.readFileSync(r.configFile, 'utf8') !== text) writeFileAtomic(r.configFile, text);
+  }
+  writeFileAtomic(
+    path.join(grid.dir, 'grid.json'),
+    JSON.stringify({ experiment: grid.experiment, profile: grid.profile, runsDir: runsDir(), runs: grid.runs.map((r) => r.id) }, null, 2),
+  );
+}
+
+/** The log and outcome files of the run whose config file this is. */
+export function runSideFiles(configFile: string): { log: string; outcome: string } {
+  const base = configFile.replace(/\.json$/, '');
+  return { log: `${base}.log`, outcome: `${base}.outcome.json` };
+}
+
+/** A finished run: results and checkpoint written for exactly this config (what `train` reuses). */
+export function isFinished(runDir: string, config: TrainConfig): boolean {
+  const f = new RunFolder(runDir);
+  return f.hasResults() && f.hasCheckpoint() && f.configText() === JSON.stringify(config, null, 2);
+}
+
+/** Exit codes of the one-run worker (lib/grid/worker.ts CONFIG). 75 (EX_TEMPFAIL): another live process trains the run. */
+export const WORKER_EXIT = { ok: 0, failed: 1, elsewhere: 75, interrupted: 130 } as const;
+
+/** How a worker's attempt at a run ended (written by the worker beside the config file). */
+export interface RunOutcome {
+  status: 'running' | 'trained' | 'reused' | 'failed' | 'elsewhere' | 'interrupted';
+  host: string;
+  pid: number;
+  startedAt: string;
+  endedAt?: string;
+  seconds?: number;
+  error?: string;
+  /** The process holding the run folder's lock, for 'elsewhere'. */
+  holder?: { host: string; pid: number; startedAt: string };
+  /** Peak resident memory of the worker process so far, MB. */
+  maxRssMB?: number;
+}
+
+export function readOutcome(configFile: string): RunOutcome | null {
+  try {
+    return JSON.parse(fs.readFileSync(runSideFiles(configFile).outcome, 'utf8')) as RunOutcome;
+  } catch {
+    return null;
+  }
+}
+
+/** The last `lines` lines of a log file ('' when there is none). */
+export function logTail(file: string, lines = 15): string {
+  if (!fs.existsSync(file)) return '';
+  const text = fs.readFileSync(file, 'utf8');
+  // Progress bars redraw with \r on a terminal; keep what the last redraw showed.
+  return text
+    .split('\n')
+    .map((l) => l.slice(l.lastIndexOf('\r') + 1))
+    .filter((l) => l.trim())
+    .slice(-lines)
+    .join('\n');
+}
+
+/**
+ * Data sets a fresh process knows by name (taken when this module loads, before a notebook
+ * registers any of its own): a worker can train only runs on these, or on data sets that its
+ * experiment registers (see experiments.ts).
+ */
+export const BUILTIN_DATASETS: ReadonlySet<string> = new Set(datasetNames());
