@@ -13,6 +13,7 @@ import {
   lineChart,
   scatterChart,
   show,
+  stripPngMetadata,
   validateFigure,
   type Figure,
 } from '../lib/plot';
@@ -165,7 +166,7 @@ describe('plot: rendering in headless Chromium', () => {
     const files = await exportFigure(bars(), 'bars', dir, { width: 500, height: 300 });
     assert.deepEqual(files, { svg: path.join(dir, 'bars.svg'), png: path.join(dir, 'bars.png') });
     const svg = readFileSync(files.svg, 'utf8');
-    assert.match(svg, /^<svg[^>]*width="500"[^>]*height="300"/);
+    assert.match(svg, /^<svg[^>]*height="300"[^>]*width="500"/); // attributes in name order
     assert.match(svg, /Robust accuracy/);
     assert.ok(statSync(files.svg).size > 3000, 'the SVG must hold the drawing');
     const png = PNG.sync.read(readFileSync(files.png));
@@ -178,7 +179,39 @@ describe('plot: rendering in headless Chromium', () => {
     assert.ok(coloured / (png.width * png.height) > 0.05, `bars must be drawn in colour (got ${coloured} coloured pixels)`);
   });
 
+  it('the same figure gives byte-identical SVG and PNG files every time (no random ids, no PNG metadata)', async () => {
+    const first = await exportFigure(line(), 'again', path.join(dir, 'first'));
+    await exportFigure(images(), 'other', path.join(dir, 'first')); // another rendering in between
+    const second = await exportFigure(line(), 'again', path.join(dir, 'second'));
+    const svg = readFileSync(first.svg, 'utf8');
+    assert.match(svg, /clip[0-9a-f]{6}xyplot/, "plotly's generated ids are there (the test would see them change)");
+    assert.equal(readFileSync(second.svg, 'utf8'), svg);
+    assert.ok(readFileSync(second.png).equals(readFileSync(first.png)), 'PNG bytes differ between two renderings');
+    assert.deepEqual(pngChunkTypes(readFileSync(first.png)).filter((t) => !['IHDR', 'IDAT', 'IEND'].includes(t)), []);
+  });
+
+  it('stripPngMetadata drops time and text chunks and keeps the picture', () => {
+    const png = PNG.sync.write(Object.assign(new PNG({ width: 2, height: 2 }), { data: Buffer.alloc(16, 200) }));
+    const chunk = (type: string, body: string) => {
+      const b = Buffer.alloc(12 + body.length);
+      b.writeUInt32BE(body.length, 0);
+      b.write(type + body, 4, 'latin1'); // CRC left zero: the strip does not read it
+      return b;
+    };
+    const ihdrEnd = 8 + 12 + 13;
+    const stamped = Buffer.concat([png.subarray(0, ihdrEnd), chunk('tIME', '\x07\xea\x0b\x1e\x11\x08\x2b'), chunk('tEXt', 'Software\0x'), png.subarray(ihdrEnd)]);
+    assert.deepEqual(pngChunkTypes(stamped).slice(0, 3), ['IHDR', 'tIME', 'tEXt']);
+    assert.ok(stripPngMetadata(stamped).equals(png));
+    assert.throws(() => stripPngMetadata(Buffer.from('GIF89a')), /not a PNG/);
+  });
+
   it('exportFigure rejects names that are paths', async () => {
     await assert.rejects(exportFigure(line(), '../escape', dir), /plain file name/);
   });
 });
+
+function pngChunkTypes(png: Buffer): string[] {
+  const types: string[] = [];
+  for (let at = 8; at + 12 <= png.length; at += 12 + png.readUInt32BE(at)) types.push(png.toString('latin1', at + 4, at + 8));
+  return types;
+}

@@ -13,8 +13,10 @@ import {
   paperTable,
   resultsFrame,
   saveCSV,
+  numericColumns,
   showTable,
   tableHTML,
+  tableText,
 } from '../lib/report';
 
 // Two activations x three seeds, clean and PGD, in experiment 'e1'; one run of another experiment.
@@ -154,9 +156,34 @@ describe('report', () => {
     } finally {
       console.log = original;
     }
-    assert.equal(logged.join('\n'), ['acc', 'activation  accuracy', '----------  --------', 'relu        0.5000', 'silu        0.7500'].join('\n'));
+    assert.equal(logged.join('\n'), ['acc', 'activation  accuracy', '----------  --------', 'relu          0.5000', 'silu          0.7500'].join('\n'));
     const html = tableHTML(['a<b'], [['x & y']]);
-    assert.match(html, /<th>a&lt;b<\/th>/);
-    assert.match(html, /<td>x &amp; y<\/td>/);
+    assert.match(html, /<th [^>]*>a&lt;b<\/th>/);
+    assert.match(html, /<td [^>]*>x &amp; y<\/td>/);
+  });
+
+  it('tables: text left-aligned, numbers (also "94.1 ± 0.4", "97.2%", "71.3 (1 seed)") right-aligned and unbroken', () => {
+    const columns = ['model', 'clean', 'PGD-10', 'n', 'verdict'];
+    const rows = [
+      ['mnist-cnn relu', '94.1 ± 0.4', '97.2%', '300', 'higher'],
+      ['mnist-cnn silu', '-1.5 ± 12.25', '71.3 (1 seed)', '', 'no detectable difference'],
+    ];
+    assert.deepEqual(numericColumns(columns, rows), [false, true, true, true, false]);
+    const html = tableHTML(columns, rows);
+    const cellsOf = (tag: string) => [...html.matchAll(new RegExp(`<${tag} ([^>]*)>([^<]*)</${tag}>`, 'g'))].map((m) => ({ attrs: m[1], text: m[2] }));
+    const head = cellsOf('th');
+    assert.deepEqual(head.map((c) => /align="(\w+)"/.exec(c.attrs)?.[1]), ['left', 'right', 'right', 'right', 'left']);
+    for (const c of cellsOf('td')) {
+      const right = /align="right"/.test(c.attrs);
+      assert.match(c.attrs, right ? /text-align:right;white-space:nowrap/ : /text-align:left/, c.text);
+      assert.ok(!/ ± /.test(c.text), `plain spaces around ± can wrap: ${c.text}`);
+    }
+    assert.ok(html.includes('94.1\u00a0±\u00a00.4'));
+    // the text version pads numbers on the left so that the digits line up
+    const text = tableText(columns, rows).split('\n');
+    assert.equal(text[2], 'mnist-cnn relu    94.1 ± 0.4          97.2%  300  higher');
+    assert.equal(text[3], 'mnist-cnn silu  -1.5 ± 12.25  71.3 (1 seed)       no detectable difference');
+    // one word among numbers makes the column text
+    assert.deepEqual(numericColumns(['x'], [['1.5'], ['n/a'], ['big']]), [false]);
   });
 });

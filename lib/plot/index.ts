@@ -6,7 +6,7 @@ export { barChart, lineChart, scatterChart } from './charts';
 export type { BarChartOptions, BarSeries, LineChartOptions, LineSeries, ScatterChartOptions, ScatterPoint } from './charts';
 export { imageGrid } from './images';
 export type { ImageGridOptions, ImageInput, ImagePanel } from './images';
-export { closeRenderer, exportFigure, findChromium, renderFigure, saveFigure, setRendererIdleTimeout, validateFigure } from './render';
+export { closeRenderer, exportFigure, findChromium, renderFigure, saveFigure, setRendererIdleTimeout, sortSvgAttributes, stripPngMetadata, validateFigure } from './render';
 export type { ImageFormat, RenderOptions } from './render';
 export { PLOTLY_MIME, figureBundle, liveFigure, show } from './show';
 export type { ShowOptions } from './show';

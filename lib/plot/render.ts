@@ -83,13 +83,68 @@ export async function renderFigure(fig: Figure, format: ImageFormat, opts: Rende
   };
   const url = await withPage((page) =>
     page.evaluate(
-      ([f, o]) => (globalThis as unknown as PlotlyGlobal).Plotly.toImage({ data: f.data, layout: f.layout }, o),
-      [fig, size] as const,
+      ([f, o, seed]) => {
+        const g = globalThis as unknown as PlotlyGlobal;
+        g.__satSeedRandom(seed); // the same ids in every rendering of the same figure
+        return g.Plotly.toImage({ data: f.data, layout: f.layout }, o);
+      },
+      [fig, size, RANDOM_SEED] as const,
     ),
   );
   const comma = url.indexOf(',');
-  if (format === 'png') return Buffer.from(url.slice(comma + 1), 'base64');
-  return decodeURIComponent(url.slice(comma + 1));
+  if (format === 'png') return stripPngMetadata(Buffer.from(url.slice(comma + 1), 'base64'));
+  return sortSvgAttributes(decodeURIComponent(url.slice(comma + 1)));
+}
+
+/**
+ * The SVG with every element's attributes in name order. plotly.js sets attributes in an order
+ * that depends on what the page drew before (the first figure's legend box gets `style` last,
+ * later ones first), so the same figure serialised differently after another one.
+ */
+export function sortSvgAttributes(svg: string): string {
+  // XMLSerializer writes attributes as name="value" with `"` escaped inside values.
+  return svg.replace(/<([A-Za-z][\w:.-]*)((?:\s+[^\s=/>]+="[^"]*")+)(\s*\/?)>/g, (_, name: string, attrs: string, close: string) => {
+    const list = [...attrs.matchAll(/\s+([^\s=/>]+)="([^"]*)"/g)].map((m) => `${m[1]}="${m[2]}"`);
+    const byName = (a: string) => a.slice(0, a.indexOf('='));
+    list.sort((a, b) => (byName(a) < byName(b) ? -1 : byName(a) > byName(b) ? 1 : 0));
+    return `<${name} ${list.join(' ')}${close.trim()}>`;
+  });
+}
+
+// plotly.js names its SVG defs, clip paths and traces with Math.random() ids ("clip53f1fdxy"),
+// so the same figure gave a different SVG on every run and every export showed up in git. The
+// page's Math.random is a seeded generator (mulberry32), re-seeded before each rendering:
+// ids then depend only on the figure. Installed before plotly.js loads.
+const RANDOM_SEED = 20200626;
+const SEEDED_RANDOM = `(() => {
+  let s = 0;
+  Math.random = () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  globalThis.__satSeedRandom = (seed) => { s = seed | 0; };
+})();`;
+
+// PNG chunks that carry no pixels and may carry a time or the encoder's name: dropped, so that a
+// file changes only when its picture does (Chromium writes none today; this keeps it so).
+const PNG_METADATA_CHUNKS = new Set(['tIME', 'tEXt', 'zTXt', 'iTXt', 'eXIf']);
+
+/** The PNG without time and text chunks (the pixels and colour chunks stay as they are). */
+export function stripPngMetadata(png: Buffer): Buffer {
+  const SIGNATURE = 8;
+  if (png.length < SIGNATURE || png.readUInt32BE(0) !== 0x89504e47) throw new Error('stripPngMetadata: not a PNG file');
+  const kept: Buffer[] = [png.subarray(0, SIGNATURE)];
+  let at = SIGNATURE;
+  while (at + 12 <= png.length) {
+    const length = png.readUInt32BE(at);
+    const end = at + 12 + length; // length, type, data, CRC
+    if (end > png.length) throw new Error(`stripPngMetadata: chunk at byte ${at} runs past the end of the file`);
+    if (!PNG_METADATA_CHUNKS.has(png.toString('latin1', at + 4, at + 8))) kept.push(png.subarray(at, end));
+    at = end;
+  }
+  return Buffer.concat(kept);
 }
 
 /** Plotly's own check of a spec: a list of problems (unknown attributes, bad values), empty when valid. */
@@ -139,6 +194,7 @@ export function assertFigure(fig: unknown): asserts fig is Figure {
 }
 
 interface PlotlyGlobal {
+  __satSeedRandom(seed: number): void;
   Plotly: {
     toImage(fig: { data: unknown; layout: unknown }, opts: { format: string; width: number; height: number; scale: number }): Promise<string>;
     validate(data: unknown, layout: unknown): { msg: string }[] | undefined;
@@ -194,6 +250,7 @@ async function launch(): Promise<Session> {
     const page = await browser.newPage();
     await page.route('**/*', (route) => route.abort()); // offline by construction: nothing loads from a network
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>');
+    await page.addScriptTag({ content: SEEDED_RANDOM });
     await page.addScriptTag({ path: require.resolve('plotly.js-dist-min') });
     return { browser, page };
   } catch (e) {

@@ -1,6 +1,8 @@
 // Figures in notebooks: one output with the plotly mime type (interactive in JupyterLab with the
 // plotly extension) plus a PNG and a text line for everything else (nbconvert HTML, GitHub,
-// JupyterLab without the extension). plotly.js itself is never embedded: the PNG is rendered here.
+// classic Notebook, JupyterLab without the extension). plotly.js itself is never embedded: the PNG
+// is rendered here. Notebooks saved by `npm run notebooks` keep the PNG and drop the plotly JSON
+// (scripts/execute-notebook.py says why); figures drawn while you run cells stay interactive.
 import { describeFigure, type Figure } from './figure';
 import { displayBundle, inNotebook, newDisplayId, type MimeBundle } from './notebook';
 import { assertFigure, renderFigure } from './render';

@@ -4,5 +4,5 @@ export { listRuns, loadMetrics, loadResults, readResultsFile } from './runs';
 export type { LoadResultsOptions, MetricRecord, ResultRecord } from './runs';
 export { RESULT_COLUMNS, describeResults, formatMeanStd, loadDanfo, meanStd, paperTable, resultsFrame, saveCSV } from './tables';
 export type { DataFrame, MeanStdOptions, PaperTableOptions } from './tables';
-export { showTable, tableHTML, tableText } from './show';
+export { numericColumns, showTable, tableHTML, tableText } from './show';
 export type { TableLike, TableOptions } from './show';

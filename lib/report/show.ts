@@ -54,10 +54,36 @@ export function formatCell(v: unknown, digits: number): string {
   return String(v);
 }
 
+// A number as tables show it: "0.5000", "-3", "1,234", "97.2%", "71.3 ± 1.2", "+2.1 ± 0.4",
+// "71.3 (1 seed)", "1.2e-5". Columns of these are right-aligned so that digits line up.
+const NUMBER = String.raw`[+\-−]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:e[+\-]?\d+)?%?`;
+const NUMERIC_CELL = new RegExp(`^${NUMBER}(?: ± ${NUMBER})?(?: \\([^)]*\\))?$`, 'i');
+// Cells that say "no value" and do not make a column textual.
+const BLANK_CELL = /^(|NaN|—|-|n\/a)$/i;
+
+/** Per column: true when every non-blank cell is a number (optionally ± an error), so it is right-aligned. */
+export function numericColumns(columns: string[], rows: string[][]): boolean[] {
+  return columns.map((_, j) => {
+    const cells = rows.map((r) => r[j] ?? '').filter((s) => !BLANK_CELL.test(s));
+    return cells.length > 0 && cells.every((s) => NUMERIC_CELL.test(s));
+  });
+}
+
+/**
+ * An HTML table: text columns left-aligned, number columns right-aligned, and a number never
+ * wraps inside "94.1 ± 0.4". Jupyter's own CSS right-aligns every cell, so each cell says its
+ * alignment in a style (Jupyter) and an `align` attribute (viewers that strip styles, such as
+ * GitHub); the spaces around ± are non-breaking for viewers that drop `white-space` too.
+ */
 export function tableHTML(columns: string[], rows: string[][], title?: string): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-  const numeric = columns.map((_, j) => rows.length > 0 && rows.every((r) => r[j] === '' || /^-?[\d.]+(e[-+]?\d+)?$/i.test(r[j])));
-  const cell = (tag: string, s: string, j: number) => `<${tag}${numeric[j] ? ' style="text-align:right"' : ''}>${esc(s)}</${tag}>`;
+  const numeric = numericColumns(columns, rows);
+  const cell = (tag: string, s: string, j: number) => {
+    const align = numeric[j] ? 'right' : 'left';
+    const style = `text-align:${align}${numeric[j] ? ';white-space:nowrap' : ''}`;
+    const body = numeric[j] ? esc(s).replace(/ ± /g, '\u00a0±\u00a0') : esc(s);
+    return `<${tag} align="${align}" style="${style}">${body}</${tag}>`;
+  };
   return [
     '<table class="sat-table">',
     title ? `<caption>${esc(title)}</caption>` : '',
@@ -67,8 +93,10 @@ export function tableHTML(columns: string[], rows: string[][], title?: string): 
   ].join('');
 }
 
+/** The same table as aligned text: text columns padded on the right, number columns on the left. */
 export function tableText(columns: string[], rows: string[][], title?: string): string {
+  const numeric = numericColumns(columns, rows);
   const widths = columns.map((c, j) => Math.max(c.length, ...rows.map((r) => r[j]?.length ?? 0)));
-  const line = (cells: string[]) => cells.map((s, j) => (s ?? '').padEnd(widths[j])).join('  ').trimEnd();
+  const line = (cells: string[]) => cells.map((s, j) => (numeric[j] ? (s ?? '').padStart(widths[j]) : (s ?? '').padEnd(widths[j]))).join('  ').trimEnd();
   return [...(title ? [title] : []), line(columns), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
