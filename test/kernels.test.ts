@@ -7,6 +7,8 @@ import { initBackend, type BackendName } from '../lib/backend';
 import { makeActivation } from '../lib/activations';
 import { makeAttack } from '../lib/attacks';
 import { registerWasmKernels, unregisterWasmKernels, WASM_KERNEL_NAMES, wasmKernelsEnabled } from '../lib/kernels';
+import { nativeAddon } from '../lib/kernels/native-addon';
+import { registerNativeKernels, unregisterNativeKernels } from '../lib/kernels/native';
 import { buildModel } from '../lib/models';
 import { isDecayed } from '../lib/models/layers';
 import { satStep, Sgd } from '../lib/train';
@@ -256,9 +258,12 @@ describe('wasm gradient kernels', function () {
   before(async () => {
     previous = tf.getBackend();
     await initBackend('wasm', true);
+    unregisterNativeKernels(); // these tests are for the wasm kernels (test/native.test.ts tests the addon's)
   });
 
   after(async () => {
+    const addon = nativeAddon();
+    if (addon) registerNativeKernels(addon);
     if (previous && previous !== 'wasm') await initBackend(previous as BackendName, true);
   });
 
@@ -394,6 +399,7 @@ describe('wasm gradient kernels', function () {
       assert.notEqual(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.kernelFunc, ours?.kernelFunc);
     } finally {
       registerWasmKernels();
+      unregisterNativeKernels(); // registerWasmKernels puts the addon's on top where it is built
     }
     assert.equal(tf.getKernel(tf.Conv2DBackpropInput, 'wasm')?.kernelFunc, ours?.kernelFunc);
   });

@@ -2,8 +2,9 @@
 // wasm heap: each kernel allocates its output with the backend, then hands the addon the wasm
 // Memory's buffer (read again on every call: growing the memory replaces it) and the byte
 // offsets of its tensors. Nothing is copied in or out.
-// What the addon does not cover (NCHW, non-float32 tensors, PReLU fusion) and any oneDNN error
-// (warned once per kernel and message) goes to the kernel registered before ours.
+// What the addon does not cover (NCHW, non-float32 tensors, PReLU fusion) and any error the addon
+// raises (warned once per kernel and message) goes to the kernel registered before ours; bad
+// input (dy of the wrong shape) is an error, as it is in the wasm kernels.
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { ConvGradAttrs } from './conv-geometry';
@@ -79,24 +80,21 @@ function nativeKernel(
   name: string,
   addon: OneDnnAddon,
   previous: () => tf.KernelConfig | undefined,
-  body: (args: KernelArgs<ConvAttrs>, addon: OneDnnAddon) => tf.TensorInfo | string,
+  body: (args: KernelArgs<ConvAttrs>, addon: OneDnnAddon) => Outcome,
 ): tf.KernelFunc {
   return ((args: KernelArgs<ConvAttrs>) => {
-    let outcome: tf.TensorInfo | string;
-    try {
-      outcome = body(args, addon);
-    } catch (e) {
-      const message = `${name}: native kernel failed (${(e as Error).message}); using the wasm kernel for it`;
+    const outcome = body(args, addon);
+    if (outcome instanceof AddonError) {
+      const message = `${name}: native kernel failed (${outcome.message}); using the wasm kernel for it`;
       if (!warned.has(message)) console.warn(`[sat] warning: ${message}`);
       warned.add(message);
-      outcome = 'failed';
     }
-    if (typeof outcome !== 'string') {
+    if (typeof outcome !== 'string' && !(outcome instanceof AddonError)) {
       count(name, 'native');
       return outcome;
     }
     const fallback = previous();
-    if (!fallback) throw new Error(`${name}: no wasm kernel to fall back to (${outcome})`);
+    if (!fallback) throw new Error(`${name}: no wasm kernel to fall back to (${String(outcome)})`);
     count(name, 'fallback');
     return fallback.kernelFunc(args as never);
   }) as unknown as tf.KernelFunc;
@@ -109,8 +107,13 @@ function unsupported(tensors: tf.TensorInfo[], attrs: ConvAttrs): string | undef
   return undefined;
 }
 
+/** An error raised by the addon (oneDNN rejected or failed the op): the fallback runs. */
+class AddonError extends Error {}
+
+type Outcome = tf.TensorInfo | string | AddonError;
+
 /** Runs one addon op; the output is allocated first (allocation may grow the heap). */
-function runOp(backend: BackendWasm, addon: OneDnnAddon, op: ConvOp, g: Int32Array, outShape: number[], a: tf.TensorInfo, b: tf.TensorInfo, opts: { bias?: tf.TensorInfo; token?: number; alpha?: number } = {}): tf.TensorInfo {
+function runOp(backend: BackendWasm, addon: OneDnnAddon, op: ConvOp, g: Int32Array, outShape: number[], a: tf.TensorInfo, b: tf.TensorInfo, opts: { bias?: tf.TensorInfo; token?: number; alpha?: number } = {}): Outcome {
   const out = backend.makeOutput(outShape, 'float32');
   if (tf.util.sizeFromShape(outShape) === 0) return out;
   const off = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
@@ -118,13 +121,13 @@ function runOp(backend: BackendWasm, addon: OneDnnAddon, op: ConvOp, g: Int32Arr
     addon.conv(op, heapOf(backend), g, off(a), off(b), off(out), opts.bias ? off(opts.bias) : -1, opts.token ?? -1, opts.alpha ?? 0);
   } catch (e) {
     backend.disposeData(out.dataId);
-    throw e;
+    return new AddonError((e as Error).message);
   }
   return out;
 }
 
 function forward(depthwise: boolean, fused: boolean) {
-  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs>, addon: OneDnnAddon): tf.TensorInfo | string => {
+  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs>, addon: OneDnnAddon): Outcome => {
     const { x, filter, bias, preluActivationWeights } = inputs;
     const act = fused ? ACTIVATIONS[attrs.activation ?? 'linear'] : 0;
     if (act === undefined || preluActivationWeights) return `activation ${attrs.activation}`;
@@ -146,7 +149,7 @@ function forward(depthwise: boolean, fused: boolean) {
 }
 
 function backwardData(depthwise: boolean) {
-  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs & { inputShape: number[] }>, addon: OneDnnAddon): tf.TensorInfo | string => {
+  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs & { inputShape: number[] }>, addon: OneDnnAddon): Outcome => {
     const { dy, filter } = inputs;
     const why = unsupported([dy, filter], attrs);
     if (why) return why;
@@ -157,7 +160,7 @@ function backwardData(depthwise: boolean) {
 }
 
 function backwardWeights(depthwise: boolean) {
-  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs & { filterShape: number[] }>, addon: OneDnnAddon): tf.TensorInfo | string => {
+  return ({ inputs, backend, attrs }: KernelArgs<ConvAttrs & { filterShape: number[] }>, addon: OneDnnAddon): Outcome => {
     const { x, dy } = inputs;
     const why = unsupported([x, dy], attrs);
     if (why) return why;
@@ -178,11 +181,11 @@ function gradInfo(xShape: number[], filterShape: number[], dy: tf.TensorInfo, at
     attrs.dimRoundingMode,
     depthwise,
   );
-  if (dy.shape.join() !== info.outShape.join()) throw new Error(`dy has shape [${dy.shape}] but the forward conv's output is [${info.outShape}]`);
+  if (dy.shape.join() !== info.outShape.join()) throw new Error(`${depthwise ? 'DepthwiseConv2dNative' : 'Conv2D'} gradient: dy has shape [${dy.shape}] but the forward conv's output is [${info.outShape}]`);
   return info;
 }
 
-const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => tf.TensorInfo | string]> = [
+const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => Outcome]> = [
   [tf.Conv2D, forward(false, false)],
   [tf.FusedConv2D, forward(false, true)],
   [tf.DepthwiseConv2dNative, forward(true, false)],
