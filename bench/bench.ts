@@ -194,6 +194,7 @@ function rowPrinter(models: string[], backend: string): (cells: string[]) => str
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--grid')) return (await import('./grid')).gridBench(process.argv.slice(2).filter((a) => a !== '--grid'));
   const { values } = parse(process.argv.slice(2), {
     models: { type: 'string' },
     batch: { type: 'string' },
