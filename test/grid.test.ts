@@ -11,6 +11,7 @@ import {
   gridStatus, isFinished, planGrid, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript, submitSlurm, threadsPerWorker,
   validateResources, WORKER_EXIT,
 } from '../lib/grid';
+import { loadDataset, registerDataset } from '../lib/data';
 import { makeConfig, runId, type TrainConfig } from '../lib/train';
 import { acquireLock, RUN_FILES } from '../lib/train/run-folder';
 import { testBackend } from './helpers/backend';
@@ -142,11 +143,20 @@ describe('grid: executors', function () {
     await assert.rejects(runExperiment(exp, 'smoke', { log: noLog }), /1 of 2 runs did not finish:\n  run 1\/2 \(no-such-model, relu, seed 0\): failed: .*no-such-model/);
   });
 
-  it('a data set registered at run time in this process is refused by a worker, with the way out', async () => {
-    const grid = planGrid(tinyExperiment('foreign', [{ dataset: 'registered-here' }]), 'smoke');
+  it('a data set registered in this process fails in a worker (with the way out), and runExperiment trains that run here', async () => {
+    registerDataset('registered-here', (o) => ({ ...loadDataset('mnist', o), source: 'MNIST under a name only this process knows' }));
+    // Named like an experiment `sat grid` knows, so that runExperiment tries the pool first.
+    const exp = tinyExperiment('scaling', [{ dataset: 'registered-here' }]);
+    const grid = planGrid(exp, 'smoke');
     const pool = await runPool(grid, { workers: 1, log: noLog, display: 'none' });
     assert.deepEqual(pool.runs.map((r) => r.status), ['failed']);
+    assert.equal(pool.runs[0].outcome?.unportable, true);
     assert.match(pool.runs[0].outcome?.error ?? '', /Data set 'registered-here' is unknown in a fresh process .*executor 'inline'/);
+    const lines: string[] = [];
+    const result = await runExperiment(exp, 'smoke', { log: (s) => lines.push(s), quiet: true });
+    assert.equal(result.runs.length, 1);
+    assert.ok(isFinished(grid.runs[0].runDir, grid.runs[0].config));
+    assert.ok(lines.some((l) => /run 1\/1: .*in this process: its data set 'registered-here' exists only here/.test(l)), lines.join('\n'));
   });
 
   it('--fail-fast stops at the first failure', async () => {
@@ -156,20 +166,22 @@ describe('grid: executors', function () {
     assert.deepEqual(pool.runs.map((r) => r.status), ['failed', 'interrupted', 'interrupted']);
   });
 
-  it('stops every worker on request with whole files and no lock left; the next call finishes the runs', async () => {
-    const grid = planGrid(tinyExperiment('stop', [{ seed: 0, trainLimit: 1000, epochs: 2 }, { seed: 1, trainLimit: 1000, epochs: 2 }]), 'smoke');
+  it('stops every worker on request mid-run with whole files and no lock left; the next call resumes and finishes the runs', async () => {
+    const grid = planGrid(tinyExperiment('stop', [{ seed: 0, trainLimit: 1000, epochs: 3 }, { seed: 1, trainLimit: 1000, epochs: 3 }]), 'smoke');
     const stop = new AbortController();
-    const pool = await runPool(grid, {
-      workers: 2, display: 'none', signal: stop.signal,
-      log: (s) => {
-        if (/^run 2\/2/.test(s)) setTimeout(() => stop.abort(), 3000);
-      },
-    });
+    // Stop as soon as a run has checkpointed its first epoch (so at least one is mid-run).
+    const watch = setInterval(() => {
+      const started = grid.runs.some((r) => fs.existsSync(path.join(r.runDir, RUN_FILES.metrics)) && fs.readFileSync(path.join(r.runDir, RUN_FILES.metrics), 'utf8').trim() !== '');
+      if (started) stop.abort();
+    }, 50);
+    const pool = await runPool(grid, { workers: 2, display: 'none', signal: stop.signal, log: noLog }).finally(() => clearInterval(watch));
     assert.equal(pool.stopped, true);
     assert.deepEqual(pool.runs.map((r) => r.status), ['interrupted', 'interrupted']);
     for (const r of grid.runs) assert.ok(!fs.existsSync(path.join(r.runDir, RUN_FILES.lock)), `no lock left in ${r.runDir}`);
     const again = await runPool(grid, { workers: 2, log: noLog, display: 'none' });
     assert.deepEqual(again.runs.map((r) => r.status), ['trained', 'trained']);
+    const logs = grid.runs.map((r) => fs.readFileSync(runSideFiles(r.configFile).log, 'utf8'));
+    assert.ok(logs.some((l) => /resuming .* after epoch [12]/.test(l)), 'a stopped run resumes from its checkpoint');
   });
 
   it('a run whose folder a live process holds is "running elsewhere", not failed, and is trained once the lock goes', async () => {

@@ -36,6 +36,7 @@ export interface RunExperimentOptions extends Omit<TrainOptions, 'runDir'> {
 function inlineReason(exp: Experiment, grid: Grid, opts: RunExperimentOptions): string | null {
   if (opts.onEpoch || opts.stopAfterEpochs !== undefined || opts.signal || opts.resume !== undefined) return 'onEpoch/stopAfterEpochs/signal/resume apply to this process only';
   const foreign = [...new Set(grid.runs.map((r) => r.config.dataset))].filter((d) => !BUILTIN_DATASETS.has(d));
+  // An experiment `sat grid` knows registers its data sets in the worker too (see worker.ts).
   if (foreign.length && !isGridExperiment(exp.name)) return `data set ${foreign.join(', ')} was registered in this process, and a worker could not load it`;
   return null;
 }
@@ -56,6 +57,14 @@ export async function runExperiment(exp: Experiment, profile: Profile, opts: Run
   const runs: TrainResult[] = [];
   if (why === null) {
     const pool = await runPool(grid, { workers, failFast, reuse: opts.reuse, force: opts.force, log, display: opts.log ? 'lines' : undefined });
+    // Runs on a data set that only this process knows (registered at run time) train here.
+    const here = pool.runs.filter((r) => r.status === 'failed' && r.outcome?.unportable);
+    for (const r of here) {
+      log(`[sat] run ${r.run.index + 1}/${r.run.total}: ${r.run.label} (in this process: its data set '${r.run.config.dataset}' exists only here)`);
+      const t = await train(r.run.config, trainOpts);
+      t.model.dispose();
+      r.status = t.reused ? 'reused' : 'trained';
+    }
     const bad = pool.runs.filter((r) => !['finished', 'trained', 'reused'].includes(r.status));
     if (bad.length) {
       const lines = bad.map((r) => `  run ${r.run.index + 1}/${r.run.total} (${r.run.label}): ${r.status}${r.outcome?.error ? `: ${r.outcome.error.split('\n')[0]}` : ''}; log ${runSideFiles(r.run.configFile).log}`);

@@ -127,6 +127,8 @@ export interface RunOutcome {
   holder?: { host: string; pid: number; startedAt: string };
   /** Peak resident memory of the worker process so far, MB. */
   maxRssMB?: number;
+  /** The run's data set exists only in the process that planned the grid (registered at run time). */
+  unportable?: boolean;
 }
 
 export function readOutcome(configFile: string): RunOutcome | null {

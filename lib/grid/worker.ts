@@ -70,12 +70,14 @@ function readConfig(file: string): TrainConfig {
   }
 }
 
+class UnportableDataset extends Error {}
+
 /** Data sets an experiment registers while listing its runs (e.g. MNIST resized) exist here too. */
 async function ensureDataset(c: TrainConfig): Promise<void> {
   if (datasetNames().includes(c.dataset)) return;
   if (isGridExperiment(c.experiment) && c.profile) (await gridExperiment(c.experiment)).runs(c.profile as Profile);
   if (!datasetNames().includes(c.dataset)) {
-    throw new Error(
+    throw new UnportableDataset(
       `Data set '${c.dataset}' is unknown in a fresh process (known: ${datasetNames().join(', ')}): the process that planned this grid registered it at run time. ` +
         `Train this experiment in that process (runExperiment with executor 'inline'), or give the data set a name in lib/data.`,
     );
@@ -120,7 +122,7 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
       return finish({ status: 'interrupted', error: (e as Error).message });
     }
     console.error(`[sat grid] FAILED: ${(e as Error).stack ?? e}`);
-    return finish({ status: 'failed', error: (e as Error).message });
+    return finish({ status: 'failed', error: (e as Error).message, ...(e instanceof UnportableDataset ? { unportable: true } : {}) });
   } finally {
     current = null;
     fs.closeSync(logFd);
