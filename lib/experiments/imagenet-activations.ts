@@ -23,9 +23,7 @@
 import type { AttackConfig } from '../attacks';
 import type { Figure } from '../plot';
 import { scatterChart } from '../plot';
-import { registerModel } from '../models';
 import { countModel } from '../models/count';
-import { resNet } from '../models/resnet';
 import type { TrainConfig } from '../train/config';
 import type { TrainResult } from '../train';
 import { attackColumn } from '../eval/table';
@@ -54,11 +52,7 @@ export function activationName(activation: string): string {
   return ACTIVATION_NAMES[activation] ?? activation;
 }
 
-/** Bottleneck ResNets small enough to train on a CPU: blocks per stage (ResNet-50 has [3, 4, 6, 3]). */
-export const SMALL_RESNETS: Record<string, number[]> = { resnet14: [1, 1, 1, 1], resnet26: [2, 2, 2, 2] };
-for (const [name, blocks] of Object.entries(SMALL_RESNETS)) {
-  registerModel(name, (opts) => resNet(opts, { blocks, groups: 1, widthPerGroup: 64 }, name), { inputShape: [32, 32, 3], numClasses: 10 });
-}
+// resnet14 and resnet26, the CPU-sized bottleneck ResNets below, are resolved by name in lib/models.
 
 export const IMAGENET_EPS = 4 / 255;
 

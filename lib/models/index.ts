@@ -1,4 +1,6 @@
-// The model registry: build any model by name, with the input it was published for.
+// The model registry: build any model by name, with the input it was published for. Names are
+// fixed (MODELS) or follow a pattern (MODEL_PATTERNS, e.g. resnet14): a run's config.json alone
+// rebuilds its model, without importing the experiment that trained it.
 import { EFFICIENTNETS, efficientNet } from './efficientnet';
 import { mnistCnn } from './mnist-cnn';
 import { preActResNet } from './preact-resnet';
@@ -32,8 +34,26 @@ for (const [name, scaling] of Object.entries(EFFICIENTNETS)) {
   MODELS.set(name, { build: (opts) => efficientNet(opts, scaling, name), defaults: imagenet(scaling.resolution) });
 }
 
+/**
+ * Bottleneck ResNets of 4 stages with b blocks each (depth 12b + 2): resnet14 (b = 1) and
+ * resnet26 (b = 2) are the CPU-sized members of the ImageNet notebooks (ResNet-50 has
+ * [3, 4, 6, 3]); 32x32 inputs, 10 classes by default.
+ */
+function smallResNet(name: string): Registered | undefined {
+  const m = /^resnet(\d+)$/.exec(name);
+  const depth = m ? Number(m[1]) : NaN;
+  if (!(depth >= 14 && (depth - 2) % 12 === 0)) return undefined;
+  const b = (depth - 2) / 12;
+  return { build: (opts) => resNet(opts, { blocks: [b, b, b, b], groups: 1, widthPerGroup: 64 }, name), defaults: { inputShape: [32, 32, 3], numClasses: 10 } };
+}
+
+/** Resolvers for families of names, tried in order after the fixed names. */
+const MODEL_PATTERNS: { example: string[]; resolve: (name: string) => Registered | undefined }[] = [
+  { example: ['resnet14', 'resnet26'], resolve: smallResNet },
+];
+
 export function modelNames(): string[] {
-  return [...MODELS.keys()];
+  return [...new Set([...MODELS.keys(), ...MODEL_PATTERNS.flatMap((p) => p.example)])];
 }
 
 /** Registers another architecture; without defaults it is an ImageNet model at 224×224. */
@@ -42,8 +62,8 @@ export function registerModel(name: string, builder: (opts: ModelOptions) => Mod
 }
 
 function entry(name: string): Registered {
-  const registered = MODELS.get(name);
-  if (!registered) throw new Error(`Unknown model '${name}'. Valid models: ${modelNames().join(', ')}.`);
+  const registered = MODELS.get(name) ?? MODEL_PATTERNS.map((p) => p.resolve(name)).find((r) => r !== undefined);
+  if (!registered) throw new Error(`Unknown model '${name}'. Valid models: ${modelNames().join(', ')} (and resnet<12b+2> for b blocks per stage, mnist-cnn-d<3k> for k convs per stage).`);
   return registered;
 }
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { makeAttack } from '../attacks';
-import { batches, disposeBatch, loadDataset, numBatches, take, type DataSplits, type ImageDataset } from '../data';
+import { batches, disposeBatch, loadDataset, numBatches, prepareDataset, take, type DataSplits, type ImageDataset } from '../data';
 import { accuracy, evaluate, type ResultRecord } from '../eval';
 import { buildModel, type Model } from '../models';
 import { isDecayed } from '../models/layers';
@@ -107,6 +107,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     if (run.hasCheckpoint() && !finished && !resume && !opts.force) {
       throw new Error(`${dir} already holds a checkpoint of an earlier run. Pass --resume to continue it (same options), or --force to discard it and train from scratch.`);
     }
+    await prepareDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit });
     const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed, valSize: c.valSize });
     checkAttacksFitInput([c.attack, ...c.evaluation.attacks], data.train);
     model = modelFor(c, data);
