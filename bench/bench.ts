@@ -5,6 +5,7 @@
 // the forward pass that counts the right answers (lib/eval correctOnBatch).
 // Usage: tsx bench/bench.ts [--models reference,mnist-cnn,preact-resnet18] [--batch 64]
 //        [--runs 5] [--eval-runs N (default --runs; 0 skips PGD-10)] [--backend wasm|cpu|tensorflow] [--clock wall|cpu] [--profile] [--json]
+//        [--pytorch auto|off] [--threads 1,2]  (the PyTorch column: bench/pytorch.ts, where torch imports)
 // --clock cpu times by this process's CPU time: steadier than wall time on a busy machine, and
 // the same on an idle one for the single-threaded wasm and cpu backends (not for tensorflow).
 // SAT_WASM_KERNELS=0 runs wasm without our gradient kernels (conv training then fails).
@@ -12,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeActivation } from '../lib/activations';
 import { makeAttack } from '../lib/attacks';
 import { describeBackend, initBackend } from '../lib/backend';
-import { oneOf, parse, parseInteger, UsageError } from '../lib/cli/args';
+import { oneOf, parse, parseInteger, parseList, UsageError } from '../lib/cli/args';
 import { wasmKernelsEnabled } from '../lib/kernels';
 import { buildModel, modelNames, type Model } from '../lib/models';
 import { correctOnBatch } from '../lib/eval';
@@ -195,6 +196,7 @@ function rowPrinter(models: string[], backend: string): (cells: string[]) => str
 
 async function main(): Promise<void> {
   if (process.argv.includes('--grid')) return (await import('./grid')).gridBench(process.argv.slice(2).filter((a) => a !== '--grid'));
+  if (process.argv.includes('--pipeline')) return (await import('./pipeline')).pipelineBench(process.argv.slice(2).filter((a) => a !== '--pipeline'));
   const { values } = parse(process.argv.slice(2), {
     models: { type: 'string' },
     batch: { type: 'string' },
@@ -204,6 +206,8 @@ async function main(): Promise<void> {
     clock: { type: 'string' },
     profile: { type: 'boolean' },
     json: { type: 'boolean' },
+    pytorch: { type: 'string' },
+    threads: { type: 'string' },
   });
   const models = values.models ? values.models.split(',').map((m) => m.trim()) : DEFAULT_MODELS;
   const batch = parseInteger('batch', values.batch) ?? 64;
@@ -211,6 +215,9 @@ async function main(): Promise<void> {
   const evalRuns = parseInteger('eval-runs', values['eval-runs']) ?? runs;
   if (batch < 1 || runs < 1 || evalRuns < 0) throw new UsageError('--batch and --runs must be at least 1, --eval-runs at least 0.');
   const clock = oneOf('clock', values.clock, ['wall', 'cpu'] as const) ?? 'wall';
+  const pytorch = oneOf('pytorch', values.pytorch, ['auto', 'off'] as const) ?? 'auto';
+  const threads = parseList('threads', values.threads) ?? [1, 2];
+  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new UsageError('--threads takes positive integers, e.g. 1,2.');
   const info = await initBackend(values.backend, true);
   const backend = info.name === 'wasm' && !wasmKernelsEnabled() ? 'wasm-tfjs-kernels' : info.name;
   const kernels = info.name === 'wasm' ? (wasmKernelsEnabled() ? '; our wasm kernels on' : '; our wasm kernels OFF (SAT_WASM_KERNELS)') : '';
@@ -223,6 +230,9 @@ async function main(): Promise<void> {
     console.log(values.json ? JSON.stringify(result) : line(cells(result)));
     if (result.error && !values.json) console.log(`${name}: the SAT step fails: ${result.error}`);
     if (values.profile) console.error(`${name}: time per SAT step by kernel\n${profileModel(name, info.name, batch, runs)}`);
+  }
+  if (pytorch === 'auto') {
+    await (await import('./pytorch')).pytorchColumn({ models, batch, runs, clock, threads, json: Boolean(values.json), makeStep: (name) => runner(makeModel(name), batch) });
   }
 }
 

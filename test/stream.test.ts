@@ -10,6 +10,7 @@ import { generateJpegFolder } from '../lib/data/stream/generate';
 import {
   bicubicResize, efficientnetOfficialCrop, preprocessToBytes, resnetOfficialEval, resnetOfficialGeometry, type RgbImage,
 } from '../lib/data/stream/image-ops';
+import { runImageTask } from '../lib/data/stream/task';
 import { makeRng } from '../lib/util/rng';
 import { testBackend } from './helpers/backend';
 
@@ -103,6 +104,21 @@ describe('streaming image pipeline', () => {
       for (let i = 0; i < a.data.length; i++) diff += Math.abs(a.data[i] - b.data[i]);
       assert.ok(diff / a.data.length < 2, `mean difference ${diff / a.data.length} levels`);
       await assert.rejects(decode(Buffer.from('not a jpeg at all'), 'bad.JPEG', 'sharp'), /cannot decode image bad\.JPEG/);
+    });
+
+    it('sharp and jpeg-js training crops cut the same box and flip (only the resampler differs)', async () => {
+      const file = scanImageFolder({ root, split: 'train' }).files[2];
+      const spec = { size: 24, mode: 'train' as const, cropScale: [0.3, 1] as [number, number] };
+      for (const seed of [1, 2, 3]) {
+        const [a, b] = [await runImageTask({ file, spec, seed, decoder: 'sharp' }), await runImageTask({ file, spec, seed, decoder: 'jpeg-js' })];
+        let diff = 0;
+        for (let i = 0; i < a.length; i++) diff += Math.abs(a[i] - b[i]);
+        // The generated images carry ±15 levels of pixel noise, which two resamplers average differently.
+        assert.ok(diff / a.length < 8, `seed ${seed}: mean difference ${diff / a.length} levels`);
+      }
+      // A different seed gives a different crop.
+      const [c, d] = [await runImageTask({ file, spec, seed: 1, decoder: 'sharp' }), await runImageTask({ file, spec, seed: 9, decoder: 'sharp' })];
+      assert.notDeepEqual(c, d);
     });
 
     it('gives the same batches with 0, 1 or 2 workers, a shuffled order per epoch, and resumes at any batch', async () => {
