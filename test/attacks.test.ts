@@ -121,6 +121,10 @@ describe('attacks', () => {
     assert.ok(Math.abs(a.stepSize - 0.2) < 1e-12, 'APGD starts with step 2·eps');
     const sq = resolveAttackConfig({ type: 'square', eps: 0.1 });
     assert.deepEqual([sq.queries, sq.pInit, sq.steps], [5000, 0.8, 5000]);
+    for (const t of ['fgsm', 'pgd-l2', 'apgd-dlr', 'apgd-t', 'fab-t', 'square'] as const) {
+      const r = resolveAttackConfig({ type: t, eps: 0.5, norm: t === 'pgd-l2' ? 'l2' : undefined });
+      assert.deepEqual(resolveAttackConfig(r), r, `${t}: a resolved config resolves to itself`);
+    }
   });
 
   it('a targeted PGD without target labels is an error that names the fix', () => {

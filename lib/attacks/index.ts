@@ -22,7 +22,7 @@ function fixedNorm(type: AttackType): AttackNorm | undefined {
   return undefined;
 }
 
-/** Fills defaults and checks ranges; every error names the field and the valid range. */
+/** Fills defaults and checks ranges; every error names the field and the valid range. Idempotent: a resolved config resolves to itself. */
 export function resolveAttackConfig(c: AttackConfig): Required<AttackConfig> {
   if (!ATTACK_TYPES.includes(c.type)) {
     throw new Error(`Unknown attack '${c.type}'. Valid attacks: ${ATTACK_TYPES.join(', ')}.`);
@@ -43,11 +43,11 @@ export function resolveAttackConfig(c: AttackConfig): Required<AttackConfig> {
   // Query budget: 5,000 (Andriushchenko et al., ECCV 2020, and AutoAttack's standard version,
   // fra31/auto-attack autoattack.py set_version('standard'): square.n_queries = 5000).
   const queries = t === 'square' ? c.queries ?? 5000 : 0;
-  if (t !== 'square' && c.queries !== undefined) throw new Error(`Attack field queries is for square only ('${t}' counts steps); drop it.`);
+  if (t !== 'square' && c.queries !== undefined && c.queries !== 0) throw new Error(`Attack field queries is for square only ('${t}' counts steps); drop it.`);
   if (!Number.isInteger(queries) || queries < 0 || (t === 'square' && queries < 1)) throw new Error(`Attack queries must be a positive integer, got ${c.queries}.`);
   // p_init 0.8: the value AutoAttack passes to Square for L∞ and L2 (autoattack.py, SquareAttack(p_init=.8)).
   const pInit = t === 'square' ? c.pInit ?? 0.8 : 0;
-  if (t !== 'square' && c.pInit !== undefined) throw new Error(`Attack field pInit is for square only; drop it.`);
+  if (t !== 'square' && c.pInit !== undefined && c.pInit !== 0) throw new Error(`Attack field pInit is for square only; drop it.`);
   if (t === 'square' && !(pInit > 0 && pInit <= 1)) throw new Error(`Attack pInit must be in (0, 1], got ${c.pInit}.`);
 
   // Iterations: PGD 10 (this library's evaluation default); APGD and FAB 100 (Croce & Hein,
@@ -63,7 +63,7 @@ export function resolveAttackConfig(c: AttackConfig): Required<AttackConfig> {
   // Step size: FGSM eps; PGD 2.5·eps/steps (Madry et al. 2018, sec. 5); APGD's initial step
   // 2·eps for L∞ and L2 (Croce & Hein 2020, Alg. 1: eta(0) = 2·eps; autopgd_base.py step_size = 2·eps).
   // FAB-T and Square have none.
-  if ((t === 'fab-t' || t === 'square') && c.stepSize !== undefined) throw new Error(`Attack '${t}' has no step size; drop stepSize.`);
+  if ((t === 'fab-t' || t === 'square') && c.stepSize !== undefined && c.stepSize !== 0) throw new Error(`Attack '${t}' has no step size; drop stepSize.`);
   const stepSize = t === 'fgsm' ? c.eps : t === 'fab-t' || t === 'square' ? 0 : c.stepSize ?? (isApgd ? 2 * c.eps : (2.5 * c.eps) / steps);
   if (!Number.isFinite(stepSize) || stepSize < 0) throw new Error(`Attack step size must be a number >= 0, got ${c.stepSize}.`);
 
@@ -74,14 +74,12 @@ export function resolveAttackConfig(c: AttackConfig): Required<AttackConfig> {
 
   // Target classes: 9 (autoattack.py set_version('standard'): n_target_classes = 9 for APGD-T and FAB-T).
   const targets = SELF_TARGETED.includes(t) ? c.targets ?? 9 : 0;
-  if (!SELF_TARGETED.includes(t) && c.targets !== undefined) throw new Error(`Attack field targets is for apgd-t and fab-t only; drop it.`);
+  if (!SELF_TARGETED.includes(t) && c.targets !== undefined && c.targets !== 0) throw new Error(`Attack field targets is for apgd-t and fab-t only; drop it.`);
   if (SELF_TARGETED.includes(t) && (!Number.isInteger(targets) || targets < 1)) throw new Error(`Attack targets must be a positive integer (number of target classes), got ${c.targets}.`);
 
-  if (c.targeted && !(t === 'fgsm' || t === 'pgd-linf' || t === 'pgd-l2')) {
+  if (c.targeted && !(t === 'fgsm' || t === 'pgd-linf' || t === 'pgd-l2' || SELF_TARGETED.includes(t))) {
     throw new Error(
-      SELF_TARGETED.includes(t)
-        ? `Attack '${t}' is targeted by construction (it picks its own ${targets} target classes); drop targeted.`
-        : `Attack '${t}' has no targeted form here; use apgd-t or fab-t for a targeted attack, or drop targeted.`,
+      `Attack '${t}' has no targeted form here; use apgd-t or fab-t for a targeted attack, or drop targeted.`,
     );
   }
   // Random start: PGD and APGD start at a random point (Madry et al.; autopgd_base.py

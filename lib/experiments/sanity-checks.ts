@@ -1,12 +1,25 @@
-// Gradient-masking sanity checks for a ReLU model and a SAT (SiLU) model: robust accuracy
-// against PGD steps (must level off), against eps (must reach 0), with random restarts (must
-// agree), and under a transfer attack from a separately trained model (must be weaker than
-// white-box). The ReLU models are the ReLU baseline runs of the relu-vs-smooth-backward study
-// (seeds 0 and 1) with identical configs, so they are reused when that notebook has run.
+// Gradient-masking sanity checks (lib/eval/sanity.ts) for the model families the notebooks
+// report (ReLU, SAT with SiLU and with parametric Softplus, the smooth-gradient arm), beside a
+// model that masks its gradients on purpose. The models are runs of the relu-vs-smooth-backward
+// study with identical configs (seed 0), so they are reused when notebook 01 has run at this
+// profile; the transfer source is trained separately with another activation (ELU, seed 1).
 import { makeActivation, parseActivation } from '../activations';
 import type { AttackConfig } from '../attacks';
 import { loadDataset, take } from '../data';
-import type { CheckTarget } from '../eval/sanity';
+import { autoAttack, type AutoAttackOptions, type AutoAttackResult } from '../eval/autoattack';
+import {
+  autoAttackGap,
+  type CheckTarget,
+  largeEpsZero,
+  maskedTarget,
+  type MaskKind,
+  modelTarget,
+  robustFlags,
+  type SanityCheck,
+  squareNotStronger,
+  stepsCurve,
+  transferWeaker,
+} from '../eval/sanity';
 import { train, type TrainOptions, type TrainResult } from '../train';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
@@ -15,75 +28,111 @@ import { EXPERIMENT as STUDY, VARIANTS, studySettings, variantConfig } from './r
 export const EXPERIMENT = 'sanity-checks';
 
 export interface SanitySettings {
-  /** Test images every check uses. */
+  /** Test images every check uses (the first n of the test set). */
   size: number;
-  /** The white-box attack at the training eps (restarts and transfer use it as it is). */
-  attack: AttackConfig;
-  /** PGD steps for the steps-level-off check (step size 2.5·eps/steps each). */
+  /** The evaluation attack the checks judge: PGD-20 at the study's eps, as the notebooks report. */
+  pgd: AttackConfig;
+  /** PGD steps for check (d); starts at 1. */
   steps: number[];
-  /** eps values for the large-eps check; the largest must let any attacker win. */
-  eps: number[];
-  /** Extra random restarts for the restarts check. */
-  restarts: number;
+  /** Square for check (b). */
+  square: AttackConfig;
+  /** AutoAttack for check (a): the standard version, or (smoke only) a cut-down custom one. */
+  autoattack: Pick<AutoAttackOptions, 'version' | 'attacks'>;
+  /** The study variants checked (keys of relu-vs-smooth-backward's VARIANTS). */
+  variants: string[];
+  /** The masked model: which masking, applied to the first variant's model. */
+  mask: MaskKind;
 }
 
 export function sanitySettings(profile: Profile): SanitySettings {
   const eps = studySettings(profile).eps;
-  const attack: AttackConfig = { type: 'pgd-linf', eps, steps: 20 };
+  const pgd: AttackConfig = { type: 'pgd-linf', eps, steps: 20 };
+  const variants = ['baseline', 'sat-silu', 'sat-psoftplus', 'both-smooth'];
   switch (profile) {
     case 'smoke':
-      return { size: 50, attack: { ...attack, steps: 5 }, steps: [1, 2, 5, 10, 20], eps: [0, 0.1, 0.2, 0.3, 0.5], restarts: 2 };
+      return {
+        size: 20, pgd: { ...pgd, steps: 5 }, steps: [1, 2, 5], square: { type: 'square', eps, queries: 50 },
+        autoattack: { version: 'custom', attacks: [{ type: 'apgd-ce', eps, steps: 10 }, { type: 'apgd-t', eps, steps: 10, targets: 3 }, { type: 'fab-t', eps, steps: 10, targets: 3 }, { type: 'square', eps, queries: 50 }] },
+        variants: ['baseline', 'sat-silu'], mask: 'saturate',
+      };
     case 'small':
-      // The same 300 test images as notebook 01's evaluation; about 6 minutes of attacks in all
-      // on 2 CPU cores (measured: 4 minutes for 200 images).
-      return { size: 300, attack, steps: [1, 2, 5, 10, 20, 50, 100, 200], eps: [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5], restarts: 4 };
-    case 'paper':
-      return { size: 1000, attack: { ...attack, steps: 50 }, steps: [1, 2, 5, 10, 20, 50, 100, 200], eps: [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6], restarts: 9 };
+      // Sized for 2 shared CPU cores: the standard AutoAttack on 150 images costs minutes per model.
+      return { size: 150, pgd, steps: [1, 2, 5, 10, 20, 50, 100], square: { type: 'square', eps, queries: 1000 }, autoattack: { version: 'standard' }, variants, mask: 'saturate' };
+    default:
+      return { size: 1000, pgd, steps: [1, 2, 5, 10, 20, 50, 100, 200], square: { type: 'square', eps, queries: 5000 }, autoattack: { version: 'standard' }, variants, mask: 'saturate' };
   }
 }
 
-const BASELINE = VARIANTS.find((v) => v.key === 'baseline')!;
+function variant(key: string) {
+  const v = VARIANTS.find((x) => (x.key as string) === key);
+  if (!v) throw new Error(`sanity checks: no variant '${key}' in ${STUDY}; valid: ${VARIANTS.map((x) => x.key).join(', ')}.`);
+  return v;
+}
 
-/** The configs of the three models: ReLU and SiLU under test, and a ReLU transfer source. */
-export function sanityConfigs(profile: Profile): { relu: Partial<TrainConfig>; silu: Partial<TrainConfig>; source: Partial<TrainConfig> } {
-  const relu = { ...variantConfig(BASELINE, profile, 0), experiment: STUDY, profile };
-  return {
-    relu,
-    silu: { ...relu, activation: 'silu', experiment: EXPERIMENT },
-    // Same recipe, another seed: a separately trained model whose examples are transferred.
-    source: { ...variantConfig(BASELINE, profile, 1), experiment: STUDY, profile },
-  };
+/** The configs: one per checked variant (seed 0, the study's run) and the transfer source. */
+export function sanityConfigs(profile: Profile): { variants: { key: string; label: string; config: Partial<TrainConfig> }[]; source: Partial<TrainConfig> } {
+  const s = sanitySettings(profile);
+  const variants = s.variants.map((key) => {
+    const v = variant(key);
+    return { key, label: v.label, config: { ...variantConfig(v, profile, 0), experiment: STUDY, profile } };
+  });
+  // Another activation and another seed: an independently trained model whose examples transfer.
+  const source = { ...variantConfig(variant('baseline'), profile, 1), activation: 'elu', experiment: EXPERIMENT, profile };
+  return { variants, source };
 }
 
 export interface SanityModels {
-  relu: CheckTarget;
-  silu: CheckTarget;
+  targets: CheckTarget[];
+  /** The masked model (the first target with its gradients masked). */
+  masked: CheckTarget;
   source: CheckTarget;
-  /** The training results (reused or trained); dispose() frees the three models. */
-  runs: { relu: TrainResult; silu: TrainResult; source: TrainResult };
-  /** Where the check images come from, for titles. */
+  runs: TrainResult[];
   dataset: string;
   dispose(): void;
 }
 
-/** Trains (or reuses) the three models and returns them as check targets on the same test images. */
+/** Trains (or reuses) the models and returns them as check targets on the same test images. */
 export async function sanityModels(profile: Profile, opts: Omit<TrainOptions, 'runDir'> = {}): Promise<SanityModels> {
   const configs = sanityConfigs(profile);
   const settings = sanitySettings(profile);
-  const runs = {
-    relu: await train(configs.relu, opts),
-    silu: await train(configs.silu, opts),
-    source: await train(configs.source, opts),
-  };
-  const data = loadDataset(configs.relu.dataset!, { testLimit: settings.size });
+  const runs: TrainResult[] = [];
+  for (const v of configs.variants) runs.push(await train(v.config, opts));
+  const sourceRun = await train(configs.source, opts);
+  const data = loadDataset(configs.source.dataset!, { testLimit: settings.size });
   const test = take(data.test, settings.size);
-  const target = (r: TrainResult): CheckTarget => ({ model: r.model, act: makeActivation(parseActivation(r.config.activation)), data: test, seed: r.config.seed });
+  const target = (name: string, r: TrainResult) => modelTarget(name, r.model, makeActivation(parseActivation(r.config.activation)), test, r.config.seed);
+  const targets = configs.variants.map((v, i) => target(v.label, runs[i]));
   return {
-    relu: target(runs.relu),
-    silu: target(runs.silu),
-    source: target(runs.source),
-    runs,
+    targets,
+    masked: maskedTarget(targets[0], settings.mask),
+    source: target('ELU model (seed 1)', sourceRun),
+    runs: [...runs, sourceRun],
     dataset: `${test.name}${test.synthetic ? ' (SYNTHETIC)' : ''}`,
-    dispose: () => Object.values(runs).forEach((r) => r.model.dispose()),
+    dispose: () => [...runs, sourceRun].forEach((r) => r.model.dispose()),
   };
+}
+
+export interface CheckReport {
+  name: string;
+  clean: number;
+  pgd: number;
+  autoattack: AutoAttackResult;
+  checks: SanityCheck[];
+}
+
+/** Runs checks (a)-(e) on one target; `label` prefixes the progress bars (none: quiet). */
+export function runChecks(t: CheckTarget, source: CheckTarget, settings: SanitySettings, label?: string): CheckReport {
+  const clean = robustFlags(t, null);
+  const pgdFlags = robustFlags(t, settings.pgd, { label: label && `${label} PGD` });
+  const pgd = pgdFlags.reduce((s, v) => s + v, 0) / t.data.n;
+  const eps = settings.pgd.eps;
+  const aa = autoAttack(t.logits, t.data, { eps, ...settings.autoattack, seed: t.seed, label: label && `${label} AA`, warn: () => {} });
+  const checks = [
+    autoAttackGap(pgd, settings.pgd, aa),
+    squareNotStronger(t, settings.pgd, settings.square, pgdFlags, label && `${label} Square`),
+    largeEpsZero(t, settings.pgd),
+    stepsCurve(t, settings.pgd, settings.steps),
+    transferWeaker(source, t, settings.pgd, pgd),
+  ];
+  return { name: t.name, clean: clean.reduce((s, v) => s + v, 0) / t.data.n, pgd, autoattack: aa, checks };
 }
