@@ -115,7 +115,9 @@ describe('grid: executors', function () {
       assert.ok(isFinished(r.runDir, r.config), `${r.runDir} finished`);
       assert.equal(readOutcome(r.configFile)?.status, 'trained');
       assert.ok(!fs.existsSync(path.join(r.runDir, RUN_FILES.lock)), 'the lock is released');
-      assert.match(fs.readFileSync(runSideFiles(r.configFile).log, 'utf8'), /epoch 1\/1/);
+      const log = fs.readFileSync(runSideFiles(r.configFile).log, 'utf8');
+      assert.match(log, /epoch 1\/1/);
+      assert.match(log, new RegExp(`SAT_THREADS=${threadsPerWorker(2)}\\b`), 'each worker gets its share of the cores');
     }
     assert.ok(lines.some((l) => /^run 1\/2: relu, seed 0 \(worker \d\)$/.test(l)), `progress lines name the variant:\n${lines.join('\n')}`);
     assert.ok(lines.some((l) => /2\/2 done, 0 running, 0 failed, 0 waiting/.test(l)), lines.join('\n'));

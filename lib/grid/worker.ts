@@ -97,7 +97,7 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
   logFd = fs.openSync(side.log, 'a');
   try {
     writeFileAtomic(side.outcome, JSON.stringify(outcome, null, 2));
-    console.error(`[sat grid] ${startedAt.toISOString()} ${os.hostname()} pid ${process.pid}: ${configFile}`);
+    console.error(`[sat grid] ${startedAt.toISOString()} ${os.hostname()} pid ${process.pid}: ${configFile}; ${backendLine}; SAT_THREADS=${process.env.SAT_THREADS ?? 'unset'}`);
     const config = readConfig(configFile);
     await ensureDataset(config);
     current = new AbortController();
@@ -131,9 +131,12 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
 }
 
 /** The backend as every computing `sat` command chooses it (SAT_BACKEND, inherited). */
+let backendLine = 'backend not initialised';
 async function workerBackend() {
   await initComputeBackend([], { print: false });
-  return initBackend();
+  const b = await initBackend();
+  backendLine = describeBackend(b);
+  return b;
 }
 
 async function poolWorker(): Promise<void> {
@@ -148,7 +151,6 @@ async function poolWorker(): Promise<void> {
     if (!req) return;
     if (req.type === 'exit') return process.disconnect();
     busy = true;
-    console.error(`[sat grid] ${describeBackend(backend)}`);
     const outcome = await runOne(req.configFile, {
       reuse: req.reuse,
       force: req.force,
@@ -168,8 +170,7 @@ async function poolWorker(): Promise<void> {
 
 async function oneRun(configFile: string): Promise<number> {
   teeOutput(true);
-  const backend = await workerBackend();
-  console.error(`[sat grid] ${describeBackend(backend)}; SAT_THREADS=${process.env.SAT_THREADS ?? 'unset'}`);
+  await workerBackend();
   const o = await runOne(configFile);
   const codes: Record<RunOutcome['status'], number> = {
     trained: WORKER_EXIT.ok, reused: WORKER_EXIT.ok, running: WORKER_EXIT.failed, failed: WORKER_EXIT.failed,
