@@ -242,41 +242,56 @@ export function square(config: Required<AttackConfig>): Attack {
     const [n, h, w, c] = x.shape;
     if (y.shape[0] !== n) throw new Error(`Square: ${n} images but ${y.shape[0]} labels.`);
     if (norm === 'l2' && (h < 5 || w < 5)) throw new Error(`Square L2 needs images of at least 5x5 pixels (its start is a 5x5 grid of blocks), got ${h}x${w}.`);
+    if (eps === 0 || n === 0) return tf.clone(x);
     const g: Geometry = { h, w, c, d: h * w * c };
     const xs = x.dataSync() as Float32Array;
     const labels = Int32Array.from(y.dataSync());
-    const best = Float32Array.from(xs);
-    const broken = new Uint8Array(n);
-    if (eps === 0 || n === 0) return tf.clone(x);
-    const rng = makeRng(deriveSeed(opts.seed ?? 0, 0x5a));
+    // Points not broken come back as the input (square.py perturb keeps x for them).
+    const out = Float32Array.from(xs);
 
     // Only correctly classified points are attacked (square.py perturb: acc = predict(x) == y);
     // the clean pass is bookkeeping, not counted against the budget.
     const clean = margins(logits, xs, [n, h, w, c], labels);
-    let active = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => clean[i] > 0));
-    const margin = new Float32Array(n).fill(Infinity);
+    let robust = Int32Array.from(Array.from({ length: n }, (_, i) => i).filter((i) => clean[i] > 0));
     let spent = 0;
-
-    const batch = (idx: Int32Array) => new Float32Array(idx.length * g.d);
-    // Query 1: the start points (square.py attack_single_run before its loop).
-    if (active.length > 0) {
-      const cand = batch(active);
-      active.forEach((i, j) => rule.init(xs, i, g, rng, cand, j * g.d));
-      const m = margins(logits, cand, [active.length, h, w, c], labelsOf(labels, active));
-      active.forEach((i, j) => {
-        best.set(cand.subarray(j * g.d, (j + 1) * g.d), i * g.d);
-        margin[i] = m[j];
-      });
-      spent += active.length;
+    const total = (config.restarts + 1) * queries;
+    for (let r = 0; r <= config.restarts && robust.length > 0; r++) {
+      // Each restart attacks the points no earlier one broke, with fresh random draws (square.py perturb).
+      const run = searchOnce(logits, xs, labels, robust, g, makeRng(deriveSeed(opts.seed ?? 0, 0x5a, r)), (q) => opts.onProgress?.(r * queries + q, total));
+      spent += run.queries;
+      for (const i of robust) if (run.margin[i] <= 0) out.set(run.best.subarray(i * g.d, (i + 1) * g.d), i * g.d);
+      robust = robust.filter((i) => run.margin[i] > 0);
+      opts.onProgress?.((r + 1) * queries, total);
     }
+    if (opts.diagnostics) opts.diagnostics.queries = (opts.diagnostics.queries ?? 0) + spent;
+    return tf.tensor4d(out, [n, h, w, c]);
+  }
+
+  /** One random search of `queries` forward passes per point over the points `start`; state indexed like x. */
+  function searchOnce(logits: LogitsFn, xs: Float32Array, labels: Int32Array, start: Int32Array, g: Geometry, rng: Rng, progress: (q: number) => void) {
+    const best = new Float32Array(xs.length);
+    const margin = new Float32Array(labels.length).fill(Infinity);
+    const shape = (k: number): [number, number, number, number] => [k, g.h, g.w, g.c];
+    let spent = 0;
+    // Query 1: the start points (square.py attack_single_run before its loop).
+    let active = start;
+    let cand = new Float32Array(active.length * g.d);
+    active.forEach((i, j) => rule.init(xs, i, g, rng, cand, j * g.d));
+    let m = margins(logits, cand, shape(active.length), labelsOf(labels, active));
+    active.forEach((i, j) => {
+      best.set(cand.subarray(j * g.d, (j + 1) * g.d), i * g.d);
+      margin[i] = m[j];
+    });
+    spent += active.length;
     // Queries 2..budget: the first query is the start, as in the authors' attack.py
-    // (`for i_iter in range(n_iters - 1)`), so no example gets more than `queries` forward passes.
+    // (`for i_iter in range(n_iters - 1)`), so no point gets more than `queries` forward passes.
     for (let it = 0; it < queries - 1; it++) {
+      // A point leaves the search as soon as it is misclassified (square.py idx_to_fool = margin_min > 0).
       active = active.filter((i) => margin[i] > 0);
       if (active.length === 0) break;
-      const cand = batch(active);
+      cand = new Float32Array(active.length * g.d);
       active.forEach((i, j) => rule.step(xs, best, i, g, it, rng, cand, j * g.d));
-      const m = margins(logits, cand, [active.length, h, w, c], labelsOf(labels, active));
+      m = margins(logits, cand, shape(active.length), labelsOf(labels, active));
       active.forEach((i, j) => {
         // Margin loss: the loss and the margin are the same number, so "loss improved or
         // misclassified" (square.py) is just "margin decreased".
@@ -286,15 +301,9 @@ export function square(config: Required<AttackConfig>): Attack {
         }
       });
       spent += active.length;
-      opts.onProgress?.(it + 2, queries);
+      progress(it + 2);
     }
-    if (opts.diagnostics) opts.diagnostics.queries = (opts.diagnostics.queries ?? 0) + spent;
-
-    // Points not broken come back as the input (square.py perturb keeps x for them).
-    for (let i = 0; i < n; i++) broken[i] = margin[i] <= 0 ? 1 : 0;
-    const out = Float32Array.from(xs);
-    for (let i = 0; i < n; i++) if (broken[i]) out.set(best.subarray(i * g.d, (i + 1) * g.d), i * g.d);
-    return tf.tensor4d(out, [n, h, w, c]);
+    return { best, margin, queries: spent };
   }
 
   return { config, perturb };
