@@ -58,6 +58,10 @@ function load(): { addon?: OneDnnAddon; status: NativeStatus } {
   if (!fs.existsSync(ADDON_PATH)) {
     return { status: { available: false, reason: 'native addon not built (`npm run build:native`; needs libdnnl-dev and a C++ compiler)' } };
   }
+  // OpenMP's threads otherwise spin for a while after each conv, taking a core from the JS
+  // thread's element-wise work and from other processes (a grid's workers). libgomp reads this
+  // when the addon loads it; the user's own setting wins.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   let addon: OneDnnAddon;
   try {
     addon = require(ADDON_PATH) as OneDnnAddon;
