@@ -7,14 +7,17 @@ import { CIFAR10_ACTIVATIONS, cifar10Activations, cifarSettings } from '../lib/e
 import { paperNumbers, PAPER_NUMBERS } from '../lib/experiments/paper-numbers';
 import { PROFILES } from '../lib/experiments/profiles';
 import {
-  deltasVsBaseline,
+  convergenceChecks,
   EXPERIMENT,
+  overfittingChecks,
   recordsByVariant,
   reluVsSmoothBackward,
   studySettings,
+  studyTable,
   VARIANTS,
   variantOf,
 } from '../lib/experiments/relu-vs-smooth-backward';
+import { tQuantile975 } from '../lib/report/stats';
 import { sanityConfigs, sanitySettings } from '../lib/experiments/sanity-checks';
 import { walkthroughSettings } from '../lib/experiments/walkthrough';
 import { buildModel, type Model } from '../lib/models';
@@ -34,12 +37,16 @@ describe('experiments: relu-vs-smooth-backward', () => {
       for (const c of configs) {
         const full = asRun(c, EXPERIMENT, profile);
         ids.add(runId(full));
-        assert.equal(full.dataset, 'mnist');
+        assert.equal(full.dataset, profile === 'smoke' ? 'mnist' : 'fashion-mnist', 'Fashion-MNIST except at smoke');
         assert.equal(full.attack?.steps, 1, 'the paper trains with a one-step attack');
+        assert.equal(full.attack?.stepSize, full.attack?.eps, "the official code's step max(step, eps/iterations) = eps for PGD-1");
+        assert.equal(full.attack?.randomStart, true);
+        assert.ok(full.valSize! > 0 && full.epochEvalSize > 0, 'per-epoch numbers come from a validation split');
         const v = variantOf(full, profile);
         assert.equal(full.activation, v.activation);
       }
       assert.equal(ids.size, configs.length, 'every run has its own id');
+      if (profile !== 'smoke') assert.ok(seeds.length >= 5, 'at least 5 paired seeds');
     });
   }
 
@@ -48,7 +55,8 @@ describe('experiments: relu-vs-smooth-backward', () => {
     for (const k of ['baseline', 'attacker-smooth', 'trainer-smooth', 'both-smooth'] as const) assert.equal(byKey[k].activation, 'relu');
     assert.deepEqual([byKey['attacker-smooth'].attackerGradient, byKey['attacker-smooth'].trainerGradient], ['smooth', 'own']);
     assert.deepEqual([byKey['trainer-smooth'].attackerGradient, byKey['trainer-smooth'].trainerGradient], ['own', 'smooth']);
-    assert.equal(byKey['full-sat'].activation, 'psoftplus:10');
+    assert.equal(byKey['sat-psoftplus'].activation, 'psoftplus:10');
+    assert.equal(byKey['sat-silu'].activation, 'silu');
     const runs = reluVsSmoothBackward().runs('small');
     const epochs = (k: string) => runs.find((c) => variantOf(c as TrainConfig, 'small').key === k)!.epochs!;
     assert.equal(epochs('baseline-2x'), 2 * epochs('baseline'));
@@ -58,21 +66,47 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.throws(() => variantOf({ activation: 'gelu', attackerGradient: 'own', trainerGradient: 'own', epochs: 2 }, 'small'), /not a variant/);
   });
 
-  it('labels records by variant and computes paired deltas to the baseline', () => {
-    const rec = (seed: number, accuracy: number) => ({ run: 'r', dataset: 'mnist', model: 'mnist-cnn', activation: 'relu', seed, attack: 'pgd-linf' as const, eps: 0.2, steps: 20, accuracy, n: 10 });
-    const run = (key: string, seed: number, accuracy: number): TrainResult => {
-      const v = VARIANTS.find((x) => x.key === key)!;
-      const config = makeConfig({ ...reluVsSmoothBackward([v]).runs('smoke')[0], seed });
-      return { runDir: '', config, metrics: [], results: [rec(seed, accuracy)], reused: true, model: undefined as unknown as Model };
-    };
-    const runs = [run('baseline', 0, 0.5), run('baseline', 1, 0.6), run('full-sat', 0, 0.55), run('full-sat', 1, 0.75)];
+  const rec = (seed: number, attack: 'clean' | 'pgd-linf', accuracy: number) => ({ run: 'r', dataset: 'mnist', model: 'mnist-cnn', activation: 'relu', seed, attack, eps: attack === 'clean' ? 0 : 0.1, steps: attack === 'clean' ? 0 : 5, accuracy, n: 10 });
+  const run = (key: string, seed: number, robust: number, valCurve: number[] = []): TrainResult => {
+    const v = VARIANTS.find((x) => x.key === key)!;
+    const config = makeConfig({ ...reluVsSmoothBackward([v]).runs('smoke')[0], seed });
+    const metrics = valCurve.map((a, epoch) => ({ epoch, step: epoch, loss: 1, acc: 0.9, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: a }));
+    return { runDir: '', config, metrics, results: [rec(seed, 'clean', 0.9), rec(seed, 'pgd-linf', robust)], reused: true, model: undefined as unknown as Model };
+  };
+
+  it('labels records by variant; the table pairs each arm with ReLU by seed, with a t interval and a verdict', () => {
+    const runs = [
+      run('baseline', 0, 0.5), run('baseline', 1, 0.6), run('baseline', 2, 0.4),
+      run('sat-psoftplus', 0, 0.55), run('sat-psoftplus', 1, 0.66), run('sat-psoftplus', 2, 0.44),
+      run('sat-silu', 0, 0.5), run('sat-silu', 1, 0.7),
+    ];
     const labelled = recordsByVariant(runs, 'smoke');
-    assert.equal(labelled[2].activation, VARIANTS.find((v) => v.key === 'full-sat')!.label);
-    const [d] = deltasVsBaseline(runs, 'smoke', 'PGD-20 0.2');
-    assert.equal(d.variant.key, 'full-sat');
-    assert.ok(Math.abs(d.mean - 0.1) < 1e-9, `mean delta ${d.mean}`);
-    assert.ok(Math.abs(d.std - Math.SQRT2 * 0.05) < 1e-9, `std ${d.std}`);
-    assert.equal(d.seeds, 2);
+    assert.equal(labelled[6].activation, VARIANTS.find((v) => v.key === 'sat-psoftplus')!.label);
+    const rows = studyTable(runs, 'smoke');
+    assert.deepEqual(rows.map((r) => r.variant.key), ['baseline', 'sat-silu', 'sat-psoftplus']);
+    assert.equal(rows[0].robustDelta, undefined, 'no delta for the baseline itself');
+    const sp = rows[2].robustDelta!;
+    assert.ok(Math.abs(sp.mean - 0.05) < 1e-9, `mean delta ${sp.mean}`);
+    const diffs = [0.05, 0.06, 0.04];
+    const sd = Math.sqrt(diffs.reduce((a, d) => a + (d - 0.05) ** 2, 0) / 2);
+    assert.ok(Math.abs(sp.ciLow - (0.05 - tQuantile975(2) * sd / Math.sqrt(3))) < 1e-9, 'Student t with n - 1 = 2 df');
+    assert.equal(sp.verdict, 'higher');
+    const silu = rows[1].robustDelta!;
+    assert.equal(silu.n, 2, 'pairs only the seeds both arms have');
+    assert.equal(silu.verdict, 'no detectable difference at this scale', '+0.0 and +0.1 do not exclude 0 with 2 seeds');
+    assert.equal(rows[1].cleanDelta!.mean, 0);
+  });
+
+  it('checks convergence on the validation curve and flags catastrophic overfitting', () => {
+    const flat = [run('baseline', 0, 0.5, [0.30, 0.50, 0.502, 0.503]), run('baseline', 1, 0.5, [0.3, 0.49, 0.50, 0.499])];
+    const [c] = convergenceChecks(flat, 'smoke');
+    assert.equal(c.variant.key, 'baseline');
+    assert.equal(c.window, 1);
+    assert.ok(c.converged, `change ${c.change.mean}`);
+    const rising = [run('baseline', 0, 0.5, [0.3, 0.4, 0.45, 0.5])];
+    assert.equal(convergenceChecks(rising, 'smoke')[0].converged, false);
+    const co = overfittingChecks([run('baseline', 0, 0.5, [0.3, 0.45, 0.05]), ...flat], 'smoke');
+    assert.deepEqual(co.map((x) => x.flagged), [true, false, false]);
   });
 });
 

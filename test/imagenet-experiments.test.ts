@@ -11,10 +11,10 @@ import {
 import { prepareImageData, randomResizedCropFlip, type ImageDataSpec } from '../lib/experiments/imagenet-data';
 import { PAPER_NUMBERS, SCALING_POINTS } from '../lib/experiments/paper-numbers';
 import { PROFILES } from '../lib/experiments/profiles';
-import { axisTrends, memberOf, memberResults, paperAxisTrends, paperScalingPoints, registerMnistAt, scalingSettings, scalingStudy } from '../lib/experiments/scaling';
+import { axisTrends, memberOf, memberResults, paperAxisTrends, paperScalingPoints, scalingSettings, scalingStudy, siluVsRelu } from '../lib/experiments/scaling';
 import { countModel } from '../lib/models/count';
 import { makeConfig, runId, train, type TrainConfig, type TrainResult } from '../lib/train';
-import type { Model } from '../lib/models';
+import { buildModel, type Model } from '../lib/models';
 import { makeRng } from '../lib/util/rng';
 import { testBackend } from './helpers/backend';
 
@@ -193,47 +193,48 @@ describe('experiments: scaling (notebook 03)', () => {
         assert.equal(c.attack?.steps, 1);
       }
       if (profile !== 'paper') {
-        assert.deepEqual(family.map((m) => m.axis), ['base', 'depth', 'width', 'resolution', 'all']);
+        assert.deepEqual([...new Set(family.map((m) => m.axis))], profile === 'smoke' ? ['base', 'depth'] : ['base', 'depth', 'width', 'all']);
         assert.ok(family.every((m) => m.activations.join() === 'relu,silu'), 'ReLU and SiLU side by side');
-        assert.ok(configs.every((c) => c.dataset.startsWith('mnist')), 'real MNIST');
+        assert.ok(family.every((m) => m.resolution === 28 && m.model.startsWith('mnist-cnn')), 'a model family made for 28 px');
+        assert.ok(configs.every((c) => c.dataset === (profile === 'smoke' ? 'mnist' : 'fashion-mnist')), 'real Fashion-MNIST (MNIST at smoke)');
+        assert.ok(configs.every((c) => c.attack?.stepSize === c.attack?.eps && c.attack?.randomStart), 'PGD-1, step = eps, random start');
       } else {
         assert.ok(family.some((m) => m.model === 'efficientnet-l1') && family.some((m) => m.model === 'resnext152-32x8d'));
       }
     });
   }
 
-  it('resizes real MNIST for the resolution axis', () => {
-    const name = registerMnistAt(20);
-    const d = loadDataset(name, { trainLimit: 10, testLimit: 5 });
-    assert.deepEqual([d.train.height, d.train.width, d.train.n, d.test.n], [20, 20, 10, 5]);
-    assert.ok(d.train.images.every((v) => v >= 0 && v <= 1));
-    assert.equal(registerMnistAt(28), 'mnist');
-  });
-
   it('grows the small family along each axis as named', () => {
-    const family = scalingSettings('small').family;
-    const size = (axis: string) => {
-      const m = family.find((f) => f.axis === axis)!;
+    const family = scalingSettings('medium').family;
+    const size = (label: string) => {
+      const m = family.find((f) => f.label.startsWith(label))!;
       return countModel(m.model, { inputShape: [m.resolution, m.resolution, 1], numClasses: 10, width: m.width });
     };
-    assert.ok(size('depth').params > size('base').params);
-    assert.ok(size('width').params > 3 * size('base').params, 'width doubles every layer');
-    assert.equal(size('resolution').params, size('base').params, 'resolution adds compute, not parameters');
-    assert.ok(size('resolution').macs > size('base').macs);
-    assert.ok(size('all').macs > Math.max(size('depth').macs, size('width').macs, size('resolution').macs));
+    assert.ok(size('2x deeper').params > size('base').params && size('3x deeper').params > size('2x deeper').params);
+    assert.ok(size('2x wider').macs > 3 * size('base').macs, 'width doubles every conv');
+    assert.ok(size('deeper and wider').macs > Math.max(size('2x deeper').macs, size('2x wider').macs));
+    const model = buildModel('mnist-cnn-d6', { inputShape: [28, 28, 1], numClasses: 10, width: 4, seed: 0 });
+    assert.equal([...model.params.keys()].filter((k) => k.endsWith('kernel') && k.startsWith('conv')).length, 6, 'six convs');
+    model.dispose();
+    assert.throws(() => buildModel('mnist-cnn-d5', { inputShape: [28, 28, 1], numClasses: 10 }), /Unknown model/);
   });
 
-  it('computes trends from the base model per activation', () => {
-    const s = scalingSettings('smoke');
-    const runs = s.family.flatMap((m, i) =>
-      m.activations.map((activation) => fakeRun({ ...s.base, dataset: registerMnistAt(m.resolution), model: m.model, width: m.width, activation }, { clean: 0.5, 'PGD-3': 0.1 + 0.1 * i + (activation === 'silu' ? 0.05 : 0) })),
-    );
-    const results = memberResults(runs, 'smoke');
-    assert.equal(results.length, 10);
-    const trends = axisTrends(results, 'PGD-3 0.1');
-    const all = trends.find((t) => t.axis === 'all' && t.activation === 'silu')!;
-    assert.ok(Math.abs(all.delta - 0.4) < 1e-9);
-    assert.ok(all.macsRatio > 1);
+  it('computes trends from the base model and SiLU - ReLU, paired by seed', () => {
+    const s = scalingSettings('medium');
+    const runs = [0, 1, 2].flatMap((seed) => s.family.flatMap((m, i) =>
+      m.activations.map((activation) => fakeRun({ ...s.base, model: m.model, width: m.width, activation, seed }, { clean: 0.8, 'PGD-50': 0.1 + 0.1 * i + (activation === 'silu' ? 0.05 + 0.01 * seed : 0) + 0.02 * seed })),
+    ));
+    const results = memberResults(runs, 'medium');
+    assert.equal(results.length, 12);
+    assert.ok(Math.abs(results[0].accuracy['PGD-50 0.1'].mean - 0.12) < 1e-9);
+    const trends = axisTrends(results, 'PGD-50 0.1');
+    const all = trends.find((t) => t.axis === 'all' && t.activation === 'relu')!;
+    assert.ok(Math.abs(all.delta.mean - 0.5) < 1e-9, `paired delta ${all.delta.mean}`);
+    assert.equal(all.delta.verdict, 'higher', 'a constant difference is detected despite the seed-to-seed spread');
+    const sr = siluVsRelu(results, 'PGD-50 0.1');
+    assert.equal(sr.length, 6);
+    assert.ok(Math.abs(sr[0].delta.mean - 0.06) < 1e-9);
+    assert.equal(sr[0].delta.n, 3);
   });
 
   it("lists the paper's scaling points once each, sized by our model counts", () => {

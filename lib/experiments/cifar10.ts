@@ -39,6 +39,7 @@ export function cifarSettings(profile: Profile, dataset = cifarDataset()): Cifar
         recipe: 'PGD-1 training (random start, step 1.25·eps), eps 8/255; a pipeline check only',
         base: { ...common, trainLimit: 128, testLimit: 50, width: 4, epochs: 1, batchSize: 32, lr: 0.05, attack: oneStep, evaluation: { size: 50, attacks: [pgd(3)] } },
       };
+    case 'medium': // no medium design of its own: the small one
     case 'small':
       // PreAct ResNet-18 at width 8 (1/8 of the paper's 64) on 2,000 images for 8 epochs, about
       // 2.5 minutes per activation on a 2-core CPU (~100 images/s). PGD-1 training as the SAT paper

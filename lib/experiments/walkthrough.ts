@@ -48,6 +48,7 @@ export function walkthroughSettings(profile: Profile): WalkthroughSettings {
   switch (profile) {
     case 'smoke':
       return { standard: standard(1000, 8, 1), sat: sat(512, 8, 2), evalSize: 100, eps: EPS, epsSweep: [0, 0.1, 0.2, 0.3], stepSweep: [1, 2, 5, 10] };
+    case 'medium': // no medium design of its own: the small one
     case 'small':
       return { standard: standard(4000, 16, 2), sat: sat(2000, 16, 3), evalSize: 300, eps: EPS, epsSweep: [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3], stepSweep: [1, 2, 5, 10, 20, 50] };
     case 'paper':

@@ -2,7 +2,7 @@
 // fixed (MODELS) or follow a pattern (MODEL_PATTERNS, e.g. resnet14): a run's config.json alone
 // rebuilds its model, without importing the experiment that trained it.
 import { EFFICIENTNETS, efficientNet } from './efficientnet';
-import { mnistCnn } from './mnist-cnn';
+import { deepMnistCnn, mnistCnn } from './mnist-cnn';
 import { preActResNet } from './preact-resnet';
 import { RESNETS, resNet } from './resnet';
 import type { Model, ModelOptions } from './types';
@@ -50,6 +50,8 @@ function smallResNet(name: string): Registered | undefined {
 /** Resolvers for families of names, tried in order after the fixed names. */
 const MODEL_PATTERNS: { example: string[]; resolve: (name: string) => Registered | undefined }[] = [
   { example: ['resnet14', 'resnet26'], resolve: smallResNet },
+  // mnist-cnn-d<k>: the MNIST CNN with k conv layers (k/3 per stage), the depth axis of the 28-px scaling study.
+  { example: ['mnist-cnn-d6', 'mnist-cnn-d9'], resolve: (name) => { const build = deepMnistCnn(name); return build && { build, defaults: { inputShape: [28, 28, 1], numClasses: 10 } }; } },
 ];
 
 export function modelNames(): string[] {
