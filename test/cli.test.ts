@@ -11,14 +11,18 @@ async function sat(...argv: string[]): Promise<{ code: number; out: string; err:
   const err: string[] = [];
   const log = console.log;
   const error = console.error;
+  const write = process.stderr.write;
   console.log = (...a: unknown[]) => void out.push(a.join(' '));
   console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  // Progress bars write to stderr directly: kept, so a test can see whether work started.
+  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk).trimEnd()), true)) as typeof process.stderr.write;
   try {
     const code = await main(argv);
     return { code, out: out.join('\n'), err: err.join('\n') };
   } finally {
     console.log = log;
     console.error = error;
+    process.stderr.write = write;
   }
 }
 
@@ -72,5 +76,74 @@ describe('sat CLI', () => {
     assert.deepEqual(records.map((r) => r.eps), [0, 0.05, 0.1]);
     const clean = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8'))[0].accuracy;
     assert.equal(records[0].accuracy, clean, 'eval reloads the same weights the run finished with');
+  });
+});
+
+describe('sat CLI: nonsense is refused before any work, naming the fix', () => {
+  let run: string;
+  before(async function () {
+    this.timeout(120_000);
+    await testBackend();
+    run = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sat-cli-bad-')), 'run');
+    const t = await sat('train', '--train-limit', '32', '--test-limit', '16', '--width', '2', '--epochs', '1', '--batch-size', '32',
+      '--eval-size', '16', '--eval-steps', '1', '--out', run, '--quiet');
+    assert.equal(t.code, 0, t.err);
+  });
+
+  // [arguments, what the error must say]; each must fail with a usage-style message and no work.
+  const cases: [string[], RegExp][] = [
+    [['train', '--train-limit', '0'], /--train-limit must be a positive integer \(training images to use; leave it out for all\), got 0/],
+    [['train', '--train-limit=-5'], /--train-limit must be a positive integer .* got -5/],
+    [['train', '--test-limit', '0'], /--test-limit must be a positive integer/],
+    [['train', '--eval-size', '0'], /--eval-size must be a positive integer \(test images evaluated at the end\)/],
+    [['train', '--width', '0'], /--width must be a positive integer .*default/],
+    [['train', 'mnist', 'silu'], /unexpected argument 'mnist': this command takes options only; did you mean --dataset mnist\?/],
+    [['train', 'silu'], /did you mean --activation silu\?/],
+    [['train', '--attack', 'fgsm', '--steps', '7'], /--attack fgsm is one step of size eps, so --steps would be ignored: drop them, or use --attack pgd-linf/],
+    [['train', '--attack', 'none', '--eps', '0.3'], /--attack none trains on clean images, so --eps would be ignored/],
+    [['train', '--milestones', '1,2'], /--milestones and --gamma only apply to --schedule step, not cosine/],
+    [['train', '--schedule', 'step', '--milestones', '5', '--epochs', '3'], /milestones 5 are at or past the last epoch \(epochs=3\)/],
+    [['train', '--attack', 'pgd-l2', '--eps', '1e30', '--train-limit', '32'], /L2 eps 1e\+30 .* exceeds 28\.00 = sqrt\(28x28x1\)/],
+    [['train', '--eps', '-1'], /eps must be a number >= 0, got -1/],
+    [['train', '--backend', 'gpu'], /Unknown --backend 'gpu'\. Valid values: tensorflow, wasm, cpu/],
+    [['eval', '--size', '0', '--run', '<run>'], /--size must be a positive integer \(test images to evaluate\), got 0/],
+    [['eval', '--run', '<run>', '--attack', 'fgsm', '--steps', '5'], /--attack fgsm is one step of size eps, so --steps would be ignored/],
+    [['eval', '--run', '<run>', '--eps', '2'], /L-inf eps 2 is outside \[0, 1\]/],
+    [['eval', '--run', '<run>', 'extra'], /unexpected argument 'extra'/],
+  ];
+  for (const [args, expected] of cases) {
+    it(`sat ${args.join(' ')}`, async () => {
+      const r = await sat(...args.map((a) => (a === '<run>' ? run : a)));
+      assert.notEqual(r.code, 0);
+      assert.match(r.err, expected);
+      assert.doesNotMatch(r.err, /eval clean|epoch 1\//, 'no work started');
+    });
+  }
+
+  it('a corrupt config.json names the file and the fix', async () => {
+    const bad = path.join(path.dirname(run), 'bad-config');
+    fs.cpSync(run, bad, { recursive: true });
+    fs.writeFileSync(path.join(bad, 'config.json'), '{"dataset": "mnist",');
+    const r = await sat('eval', '--run', bad);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, new RegExp(`${path.join(bad, 'config.json')} is not valid JSON .*delete ${bad} and train again`));
+  });
+
+  it('a checkpoint cut by one byte is reported as damaged, not as a Float32Array error', async () => {
+    const cut = path.join(path.dirname(run), 'cut-checkpoint');
+    fs.cpSync(run, cut, { recursive: true });
+    const file = path.join(cut, 'checkpoint.bin');
+    fs.writeFileSync(file, fs.readFileSync(file).subarray(0, fs.statSync(file).size - 1));
+    const r = await sat('eval', '--run', cut);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /checkpoint\.bin is corrupt or not a sat checkpoint \(checksum mismatch/);
+    assert.doesNotMatch(r.err, /Float32Array/);
+  });
+
+  it('training again into a folder with a checkpoint needs --resume or --force', async () => {
+    const r = await sat('train', '--train-limit', '32', '--out', run, '--quiet');
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /already holds a checkpoint .*Pass --resume .* or --force/);
+    assert.match(await fs.promises.readFile(path.join(run, 'metrics.jsonl'), 'utf8'), /"epoch":0/, 'history kept');
   });
 });
