@@ -56,7 +56,7 @@ export async function runExperiment(exp: Experiment, profile: Profile, opts: Run
   const why = executor === 'local' ? inlineReason(exp, grid, opts) : 'executor inline';
   const runs: TrainResult[] = [];
   if (why === null) {
-    const pool = await runPool(grid, { workers, failFast, reuse: opts.reuse, force: opts.force, log, display: opts.log ? 'lines' : undefined });
+    const pool = await runPool(grid, { workers, failFast, reuse: opts.reuse, force: opts.force, log: opts.log });
     // Runs on a data set that only this process knows (registered at run time) train here.
     const here = pool.runs.filter((r) => r.status === 'failed' && r.outcome?.unportable);
     for (const r of here) {

@@ -47,7 +47,7 @@ const FIELD_NAMES: Partial<Record<keyof TrainConfig, (v: unknown) => string>> = 
   model: (v) => String(v),
   width: (v) => `width ${v}`,
   dataset: (v) => String(v),
-  epochs: (v) => `${v} epochs`,
+  epochs: (v) => `${v} epoch${v === 1 ? '' : 's'}`,
 };
 
 /**
@@ -89,6 +89,9 @@ export function planGrid(exp: Experiment, profile: string): Grid {
 
 /** Writes every run's config file (unchanged files are left alone) and grid.json. */
 export function writeGridFiles(grid: Grid): void {
+  // Grid folders are machine output, like data/runs: keep them out of git wherever they are.
+  const ignore = path.join(gridsDir(), '.gitignore');
+  if (!fs.existsSync(ignore)) writeFileAtomic(ignore, '# written by sat grid: grid folders are outputs\n*\n');
   for (const r of grid.runs) {
     const text = JSON.stringify(r.config, null, 2);
     if (!fs.existsSync(r.configFile) || fs.readFileSync(r.configFile, 'utf8') !== text) writeFileAtomic(r.configFile, text);

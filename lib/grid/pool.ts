@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RUN_FILES } from '../train/run-folder';
-import { projectRoot } from '../util/fs';
+import { projectRoot, writeFileAtomic } from '../util/fs';
 import { fmtTime } from '../util/progress';
 import { isFinished, logTail, runSideFiles, writeGridFiles, type Grid, type GridRun, type RunOutcome } from './plan';
 import type { WorkerMessage, WorkerRequest } from './worker';
@@ -251,7 +251,12 @@ export async function runPool(grid: Grid, opts: PoolOptions = {}): Promise<PoolR
       const tail = w.stderrTail.join('\n');
       if (tail) fs.appendFileSync(side.log, `\n[sat grid] worker process output before it ended:\n${tail}\n`);
       const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      finishRun(r, { status: stopped ? 'interrupted' : 'failed', host: os.hostname(), pid: w.child.pid ?? 0, startedAt: new Date(w.startedRunAt).toISOString(), seconds: (Date.now() - w.startedRunAt) / 1000, error: `the worker process ${how}` });
+      const outcome: RunOutcome = {
+        status: stopped ? 'interrupted' : 'failed', host: os.hostname(), pid: w.child.pid ?? 0, startedAt: new Date(w.startedRunAt).toISOString(),
+        endedAt: new Date().toISOString(), seconds: (Date.now() - w.startedRunAt) / 1000, error: `the worker process ${how}`,
+      };
+      writeFileAtomic(side.outcome, JSON.stringify(outcome, null, 2)); // it could not say so itself
+      finishRun(r, outcome);
     }
     if (!w.ready && !stopped) {
       startupFailures++;
@@ -271,12 +276,17 @@ export async function runPool(grid: Grid, opts: PoolOptions = {}): Promise<PoolR
     say(`${tag} ${why}`);
     for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
   };
+  // Ctrl-C reaches this process twice at once when a wrapper (bin/sat.mjs) forwards the signal
+  // it got from the terminal too: only a second press, a moment later, kills the workers.
+  let stoppedAt = 0;
   const onSignal = () => {
     if (stopped) {
+      if (Date.now() - stoppedAt < 1500) return;
       for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
       return;
     }
-    stopAll('stopping: each worker saves nothing new and ends at its next step (press Ctrl-C again to kill them now)');
+    stoppedAt = Date.now();
+    stopAll('stopping: each worker ends at its next step, its files whole (press Ctrl-C again to kill them now)');
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
