@@ -13,7 +13,9 @@ import { fmtTime } from '../lib/util/progress';
 const HELP = `npm run bench -- --grid [--workers 1,2] [--seeds 0,1,2] [--keep]
   Trains the grid of 'sat compare --profile small --seeds 0,1,2' (ReLU and SiLU MNIST CNNs, 3
   epochs of 8,000 digits with PGD-1, PGD-10/20 evaluation: about a minute per run on one core)
-  once per worker count, each time from scratch, and compares wall times.`;
+  once per worker count, each time from scratch, and compares wall times. "cores on average" is
+  the runs' CPU time over the wall time: about 1 and 2 on an idle 2-core machine, less when
+  other processes share the cores (the load average says how busy the machine was).`;
 
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -39,8 +41,10 @@ export async function gridBench(argv: string[]): Promise<void> {
       const records = grid.runs.map((r) => fs.readFileSync(path.join(r.runDir, 'results.json'), 'utf8')).join('\n');
       results.push({ workers: n, pool, records });
       const perRun = pool.runs.map((r) => r.outcome?.seconds ?? 0);
+      const cpu = pool.runs.reduce((s, r) => s + (r.outcome?.cpuSeconds ?? 0), 0);
       console.log(
         `${String(n).padStart(2)} worker${n === 1 ? ' ' : 's'}: ${pool.runs.length} runs in ${fmtTime(pool.seconds)} (${pool.seconds.toFixed(1)} s; a run took ${Math.min(...perRun).toFixed(0)}-${Math.max(...perRun).toFixed(0)} s); ` +
+          `training used ${cpu.toFixed(0)} CPU s, ${(cpu / pool.seconds).toFixed(2)} cores on average; ` +
           `peak memory per worker: ${pool.workers.map((w, i) => `#${i + 1} ${w.maxRssMB} MB (${w.runs} runs)`).join(', ')}; load average after: ${load()}`,
       );
     }

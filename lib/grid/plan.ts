@@ -128,6 +128,8 @@ export interface RunOutcome {
   error?: string;
   /** The process holding the run folder's lock, for 'elsewhere'. */
   holder?: { host: string; pid: number; startedAt: string };
+  /** CPU time (user + system) the worker spent on this run, s: with `seconds`, the share of a core it got. */
+  cpuSeconds?: number;
   /** Peak resident memory of the worker process so far, MB. */
   maxRssMB?: number;
   /** The run's data set exists only in the process that planned the grid (registered at run time). */

@@ -88,9 +88,11 @@ async function ensureDataset(c: TrainConfig): Promise<void> {
 export async function runOne(configFile: string, opts: { reuse?: boolean; force?: boolean; onEpoch?: (epoch: number, epochs: number, seconds: number) => void } = {}): Promise<RunOutcome> {
   const side = runSideFiles(configFile);
   const startedAt = new Date();
+  const cpu0 = process.cpuUsage();
   const outcome: RunOutcome = { status: 'running', host: os.hostname(), pid: process.pid, startedAt: startedAt.toISOString() };
   const finish = (o: Partial<RunOutcome>): RunOutcome => {
-    Object.assign(outcome, o, { endedAt: new Date().toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000, maxRssMB: maxRssMB() });
+    const cpu = process.cpuUsage(cpu0);
+    Object.assign(outcome, o, { endedAt: new Date().toISOString(), seconds: (Date.now() - startedAt.getTime()) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMB: maxRssMB() });
     writeFileAtomic(side.outcome, JSON.stringify(outcome, null, 2));
     return outcome;
   };
