@@ -114,11 +114,10 @@ function convCases(rng: Rng, spec: ConvSpec, depthwise: boolean): KernelCase[] {
       { label, kernel: depthwise ? tf.DepthwiseConv2dNativeBackpropFilter : tf.Conv2DBackpropFilter, inputs: { x, dy }, attrs: { ...common, filterShape: spec.filter } },
     );
   }
-  if (!depthwise) {
-    const activation = (['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const)[int(rng, 0, 5)];
-    const bias = randomData(rng, [info.outChannels]);
-    cases.push({ label: `${label} + bias, ${activation}`, kernel: tf.FusedConv2D, inputs: { x, filter, bias }, attrs: { ...common, activation, leakyreluAlpha: 0.3 } });
-  }
+  const activation = (['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const)[int(rng, 0, 5)];
+  const bias = randomData(rng, [info.outChannels]);
+  const fused = depthwise ? tf.FusedDepthwiseConv2D : tf.FusedConv2D;
+  cases.push({ label: `${label} + bias, ${activation}`, kernel: fused, inputs: { x, filter, bias }, attrs: { ...common, activation, leakyreluAlpha: 0.3 } });
   return cases;
 }
 

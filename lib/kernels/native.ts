@@ -189,6 +189,8 @@ const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => Ou
   [tf.Conv2D, forward(false, false)],
   [tf.FusedConv2D, forward(false, true)],
   [tf.DepthwiseConv2dNative, forward(true, false)],
+  // Batch norm in inference runs as a 1x1 one of these (lib/kernels/batch-norm.ts).
+  [tf.FusedDepthwiseConv2D, forward(true, true)],
   [tf.Conv2DBackpropInput, backwardData(false)],
   [tf.Conv2DBackpropFilter, backwardWeights(false)],
   [tf.DepthwiseConv2dNativeBackpropInput, backwardData(true)],
