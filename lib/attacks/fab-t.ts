@@ -13,8 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, makeRng, type Rng } from '../util/rng';
 import type { Attack, AttackConfig, AttackNorm, LogitsFn, PerturbOptions } from './types';
 
-// Step parameters of fra31/auto-attack fab_base.py (FABAttack.__init__ defaults, which
-// autoattack.py keeps for the standard version), the values of Croce & Hein 2020, sec. 3:
+// The parameters alpha_max, eta and beta of the paper's Algorithm 1, at the defaults of
+// fra31/auto-attack fab_base.py (FABAttack.__init__), which autoattack.py keeps for the standard version:
 /** Largest weight of the projection of the original point in the mix (alpha_max). */
 const ALPHA_MAX = 0.1;
 /** Overshoot past the linearised boundary (eta). */
@@ -261,6 +261,11 @@ function predict(logits: LogitsFn, data: Float32Array, shape: [number, number, n
   return out;
 }
 
+/**
+ * FAB-T: for each of the top `targets` non-true classes in turn (default 9), `restarts` + 1 runs
+ * of `steps` iterations (defaults 100 and 0 extra; set and cited in index.ts resolveAttackConfig
+ * from autoattack.py's standard version) on the points still robust.
+ */
 export function fabT(config: Required<AttackConfig>): Attack {
   const { eps, norm, steps, restarts } = config;
 

@@ -3,7 +3,8 @@
 // patches that uses only the model's scores, never a gradient, so gradient masking cannot fool it.
 //
 // The search state (current best point per example, its margin) lives in plain arrays; the model
-// sees one batch of candidates per query. Randomness comes from lib/util/rng, seeded by
+// sees one batch of candidates per query. Square positions and signs are drawn per image, as in
+// the paper's Algorithm 1 and the authors' code (AutoAttack's port draws one position per batch). Randomness comes from lib/util/rng, seeded by
 // PerturbOptions.seed, so a run repeats exactly on any backend.
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, makeRng, type Rng } from '../util/rng';
@@ -96,6 +97,11 @@ interface Geometry {
   d: number;
 }
 
+/**
+ * Square, untargeted with the margin loss (AutoAttack's choice): `queries` forward passes per point
+ * (default 5,000), squares sized by p_init (default 0.8), `restarts` extra runs on the points still
+ * robust (default 0); the defaults are set and cited in index.ts resolveAttackConfig.
+ */
 export function square(config: Required<AttackConfig>): Attack {
   const { eps, norm, queries, pInit } = config;
   if (config.targeted) throw new Error(`Square here is untargeted (margin loss of the true class); drop targeted.`);
@@ -120,7 +126,8 @@ export function square(config: Required<AttackConfig>): Attack {
       const vw = randInt(rng, g.w - s);
       // Resample the signs while the square would leave the point unchanged, so no query is
       // spent on a copy (the authors' max-andr/square-attack attack.py; AutoAttack's port omits
-      // it). Bounded: with eps > 0 some sign always changes a pixel, but a handful of tries suffice.
+      // it). Bounded at 8 draws: the opposite signs always change a pixel when eps > 0, and 8
+      // draws all repeating the square's current signs has probability 2^-8 or less.
       let signs: number[] = [];
       for (let tries = 0; tries < 8; tries++) {
         signs = Array.from({ length: g.c }, () => sign(rng));
