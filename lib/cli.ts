@@ -12,6 +12,7 @@ const COMMANDS: Record<string, Command> = {
   info: { summary: 'versions and the backend in use', compute: true, run: async () => (await import('./cli/info')).infoCommand() },
   train: { summary: 'train one model with SAT', compute: true, run: async (a) => (await import('./cli/train')).trainCommand(a) },
   eval: { summary: 'evaluate a trained run against clean and PGD attacks', compute: true, run: async (a) => (await import('./cli/eval')).evalCommand(a) },
+  export: { summary: 'write a run\'s weights as safetensors for PyTorch (--run DIR --format safetensors --out FILE)', compute: true, run: async (a) => (await import('./cli/export')).exportCommand(a) },
   checkpoint: { summary: 'inspect a TensorFlow checkpoint (inspect <prefix> [--json])', run: async (a) => (await import('./cli/checkpoint')).checkpointCommand(a) },
   models: { summary: 'parameters and multiply-adds of every model ([<model>...] [--json])', compute: true, run: async (a) => (await import('./cli/models')).modelsCommand(a) },
   data: { summary: 'download and unpack a data set (data cifar10)', run: async (a) => (await import('./cli/data')).dataCommand(a) },

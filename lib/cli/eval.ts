@@ -16,11 +16,15 @@ import { releasedModelFor } from '../checkpoint/released';
 import { findImageFolder } from '../data/image-folder';
 import { evaluateTfCheckpoint } from '../eval/released-models';
 import { oneOf, parse, parseCount, parseInteger, parseList, UsageError } from './args';
+import { attackExtras, AUTOATTACK_HELP, evalAutoAttack } from './eval-autoattack';
 
 export const EVAL_HELP = `sat eval --run DIR [options]      (DIR: a run folder with config.json and checkpoint.bin)
-  --attack TYPE       pgd-linf (default), pgd-l2, fgsm
+  --attack TYPE       pgd-linf (default), pgd-l2, fgsm, apgd-ce, apgd-dlr, apgd-t, fab-t, square
+  --norm linf|l2      threat model of apgd-*, fab-t, square (default linf)
+  --queries Q         square's query budget (default 5000)
+  --autoattack        AutoAttack's standard version instead (sat eval --autoattack --help)
   --eps E1,E2         radii (default: the run's training eps)
-  --steps K1,K2       PGD steps (default 10)
+  --steps K1,K2       PGD steps (default 10; APGD and FAB-T 100)
   --restarts R        extra random restarts (default 0)
   --size N            test images (default 1000)
   --json              print result records as JSON lines
@@ -113,14 +117,16 @@ export async function evalCommand(argv: string[]): Promise<number> {
     steps: { type: 'string' }, restarts: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     arch: { type: 'string' }, activation: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
     'input-size': { type: 'string' }, ema: { type: 'string' }, synsets: { type: 'string' }, seed: { type: 'string' },
+    autoattack: { type: 'boolean' }, version: { type: 'string' }, norm: { type: 'string' }, n: { type: 'string' }, 'pgd-steps': { type: 'string' }, queries: { type: 'string' },
   }, { positionals: false });
-  if (v.help) return console.log(EVAL_HELP), 0;
+  if (v.help) return console.log(v.autoattack ? AUTOATTACK_HELP : EVAL_HELP), 0;
   if (!v.run && v.checkpoint && (v.arch || v.data || isTfCheckpoint(v.checkpoint) || releasedModelFor(v.checkpoint))) return evalTfCheckpoint(v);
   const where = v.run ?? v.checkpoint;
   if (!where) throw new UsageError('sat eval needs --run DIR (a run folder with config.json and checkpoint.bin).');
   const { run, checkpoint } = locateRun(where);
   const dir = run.dir;
   const config = makeConfig(run.readConfig<TrainConfig>());
+  if (v.autoattack) return evalAutoAttack({ dir, checkpoint, config, v });
   // Every option is checked before the data, the model and the clean pass.
   const type = oneOf('attack', v.attack, ATTACK_TYPES) ?? 'pgd-linf';
   const ignored = (['steps', 'restarts'] as const).filter((k) => v[k] !== undefined);
@@ -128,9 +134,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
     throw new UsageError(`--attack fgsm is one step of size eps, so --${ignored.join(', --')} would be ignored: drop them, or use --attack pgd-linf.`);
   }
   const epsList = parseList('eps', v.eps) ?? [config.attack?.eps ?? 0.3];
-  const steps = parseList('steps', v.steps) ?? [10];
+  const steps = parseList('steps', v.steps) ?? [type.startsWith('pgd') ? 10 : undefined];
   const restarts = parseCount('restarts', v.restarts, 'extra random restarts', 0) ?? 0;
-  const attacks = epsList.flatMap((eps): AttackConfig[] => (type === 'fgsm' ? [{ type, eps }] : steps.map((k) => ({ type, eps, steps: k, restarts }))));
+  const extra = attackExtras(type, v);
+  const attacks = epsList.flatMap((eps): AttackConfig[] => (type === 'fgsm' ? [{ type, eps }] : steps.map((k) => ({ type, eps, steps: k, restarts, ...extra }))));
   for (const a of attacks) resolveAttackConfig(a);
   const size = parseCount('size', v.size, 'test images to evaluate') ?? 1000;
   await initBackend(); // chosen and printed by lib/cli.ts

@@ -5,7 +5,10 @@ import type { ResultRecord } from './index';
 export function attackColumn(r: Pick<ResultRecord, 'attack' | 'eps' | 'steps'>): string {
   if (r.attack === 'clean') return 'clean';
   const eps = formatEps(r.eps);
-  return r.attack === 'fgsm' ? `FGSM ${eps}` : `PGD-${r.steps} ${r.attack === 'pgd-l2' ? 'L2 ' : ''}${eps}`;
+  if (r.attack === 'fgsm') return `FGSM ${eps}`;
+  if (r.attack === 'pgd-linf' || r.attack === 'pgd-l2') return `PGD-${r.steps} ${r.attack === 'pgd-l2' ? 'L2 ' : ''}${eps}`;
+  // APGD, FAB-T, Square: the attack's own name (its norm is in the record's config, not here).
+  return `${r.attack.toUpperCase()}${r.attack === 'square' ? '' : `-${r.steps}`} ${eps}`;
 }
 
 /** One row per (model, activation, gradient modes, seed), one column per attack. */

@@ -1,8 +1,8 @@
 // Gradient-masking sanity checks (lib/eval/sanity.ts) for the model families the notebooks
 // report (ReLU, SAT with SiLU and with parametric Softplus, the smooth-gradient arm), beside a
-// model that masks its gradients on purpose. The models are runs of the relu-vs-smooth-backward
-// study with identical configs (seed 0), so they are reused when notebook 01 has run at this
-// profile; the transfer source is trained separately with another activation (ELU, seed 1).
+// model that masks its gradients on purpose. The models have the configs of the
+// relu-vs-smooth-backward study (seed 0); the transfer source is trained separately with
+// another activation (ELU, seed 1).
 import { makeActivation, parseActivation } from '../activations';
 import type { AttackConfig } from '../attacks';
 import { loadDataset, take } from '../data';
@@ -74,7 +74,9 @@ export function sanityConfigs(profile: Profile): { variants: { key: string; labe
   const s = sanitySettings(profile);
   const variants = s.variants.map((key) => {
     const v = variant(key);
-    return { key, label: v.label, config: { ...variantConfig(v, profile, 0), experiment: STUDY, profile } };
+    // Notebook 01's configuration, trained under this experiment's name: the same seed gives the
+    // same model, and the run folder is never one notebook 01 may be training at the same time.
+    return { key, label: v.label, config: { ...variantConfig(v, profile, 0), experiment: EXPERIMENT, profile } };
   });
   // Another activation and another seed: an independently trained model whose examples transfer.
   const source = { ...variantConfig(variant('baseline'), profile, 1), activation: 'elu', experiment: EXPERIMENT, profile };

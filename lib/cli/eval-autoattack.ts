@@ -1,0 +1,102 @@
+// `sat eval --run DIR --autoattack`: AutoAttack's standard version on a trained run, with its
+// breakdown table and PGD-20 on the same images beside it; the result is written to the run
+// folder as autoattack-<norm>-<eps>.json.
+import * as path from 'node:path';
+import { activationLabel, makeActivation, parseActivation } from '../activations';
+import { attackLabel, type AttackConfig, type AttackNorm, type LogitsFn } from '../attacks';
+import { initBackend } from '../backend';
+import { loadDataset, prepareDataset, take } from '../data';
+import { autoAttack, type AutoAttackResult, formatAutoAttack } from '../eval/autoattack';
+import type { ResultRecord } from '../eval';
+import { robustFlags } from '../eval/sanity';
+import { checkAttacksFitInput, type TrainConfig } from '../train/config';
+import { loadCheckpoint } from '../train/run-checkpoint';
+import { modelFor } from '../train/trainer';
+import { writeFileAtomic } from '../util/fs';
+import { oneOf, parseCount, parseList, UsageError } from './args';
+
+export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (AutoAttack, Croce & Hein 2020)
+  --version standard  APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square (5,000 queries),
+                      each on the points still robust (the only version here)
+  --eps E             radius (default: the run's training eps)
+  --norm linf|l2      threat model (default linf)
+  --n N               test images (default 1000)
+  --pgd-steps K       PGD-K on the same images beside it, 0 for none (default 20)
+  --json              print the result as JSON
+  Writes DIR/autoattack-<norm>-<eps>.json (breakdown and result records).`;
+
+export interface AutoAttackCliInput {
+  dir: string;
+  checkpoint: string;
+  config: TrainConfig;
+  v: Record<string, string | boolean | undefined>;
+}
+
+export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackCliInput): Promise<number> {
+  const str = (k: string) => v[k] as string | undefined;
+  const clash = ['attack', 'steps', 'restarts', 'size'].filter((k) => v[k] !== undefined);
+  if (clash.length) throw new UsageError(`--autoattack fixes its attacks: drop --${clash.join(', --')} (use --n for the number of images, --pgd-steps for the PGD beside it).`);
+  oneOf('version', str('version'), ['standard'] as const);
+  const norm: AttackNorm = oneOf('norm', str('norm'), ['linf', 'l2'] as const) ?? 'linf';
+  const epsList = parseList('eps', str('eps'));
+  if (epsList && epsList.length !== 1) throw new UsageError(`--autoattack takes one --eps, got ${epsList.length}; run it once per radius.`);
+  const eps = epsList?.[0] ?? config.attack?.eps;
+  if (eps === undefined) throw new UsageError(`The run was trained without an attack, so there is no training eps: pass --eps.`);
+  if (norm === 'linf' && !(eps > 0 && eps <= 1)) throw new UsageError(`--eps ${eps} is outside (0, 1] for L-inf: pixels are in [0,1], so write 8/255 as ${(8 / 255).toFixed(5)}.`);
+  const n = parseCount('n', str('n'), 'test images') ?? 1000;
+  const pgdSteps = parseCount('pgd-steps', str('pgd-steps'), 'PGD steps beside AutoAttack', 0) ?? 20;
+  const pgd: AttackConfig | null = pgdSteps > 0 ? { type: norm === 'linf' ? 'pgd-linf' : 'pgd-l2', eps, steps: pgdSteps } : null;
+
+  await initBackend();
+  const limits = { trainLimit: config.trainLimit, testLimit: config.testLimit };
+  await prepareDataset(config.dataset, limits);
+  const data = loadDataset(config.dataset, limits);
+  if (pgd) checkAttacksFitInput([pgd], data.test);
+  if (data.test.numClasses < 4) throw new UsageError(`AutoAttack needs at least 4 classes; '${config.dataset}' has ${data.test.numClasses}. Use sat eval --attack pgd-linf.`);
+  const test = take(data.test, n);
+  const model = modelFor(config, data);
+  try {
+    loadCheckpoint(checkpoint, { params: model.params, state: model.state });
+    const spec = parseActivation(config.activation);
+    const act = makeActivation(spec);
+    const logits: LogitsFn = (x) => model.apply(x, { training: false, act });
+    const result = autoAttack(logits, test, { eps, norm, version: 'standard', seed: config.seed, label: 'autoattack' });
+    let pgdAcc: number | undefined;
+    if (pgd) {
+      const flags = robustFlags({ name: 'run', logits, data: test, seed: config.seed }, pgd, { label: attackLabel(pgd) });
+      pgdAcc = flags.reduce((s, f) => s + f, 0) / test.n;
+    }
+    const base = { run: path.basename(dir), experiment: config.experiment, dataset: test.name, synthetic: test.synthetic, model: config.model, activation: activationLabel(spec), attackerGradient: config.attackerGradient, trainerGradient: config.trainerGradient, seed: config.seed, profile: config.profile };
+    const records = autoAttackRecords(result, base, pgd, pgdAcc);
+    const file = path.join(dir, `autoattack-${norm}-${+eps.toFixed(5)}.json`);
+    const { robust, ...summary } = result;
+    writeFileAtomic(file, JSON.stringify({ ...summary, robust: Array.from(robust), pgd: pgd && { ...pgd, accuracy: pgdAcc }, records }, null, 1) + '\n');
+    if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgd && { ...pgd, accuracy: pgdAcc } }));
+    else console.log(formatAutoAttack(result, pgd && pgdAcc !== undefined ? [{ label: attackLabel(pgd), accuracy: pgdAcc }] : []));
+    console.error(`[sat] wrote ${file}`);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** One record per stage (cumulative robust accuracy) and one for PGD beside it. */
+export function autoAttackRecords(r: AutoAttackResult, base: Omit<ResultRecord, 'attack' | 'eps' | 'steps' | 'accuracy' | 'n'>, pgd: AttackConfig | null, pgdAcc?: number): (ResultRecord & { evaluation: string; seconds?: number; broken?: number })[] {
+  const evaluation = `autoattack-${r.version}`;
+  return [
+    { ...base, evaluation, attack: 'clean', eps: 0, steps: 0, accuracy: r.clean, n: r.n },
+    ...r.stages.map((s) => ({ ...base, evaluation, attack: s.attack, eps: r.eps, steps: 0, accuracy: s.robustAccuracy, n: r.n, seconds: s.seconds, broken: s.broken })),
+    ...(pgd && pgdAcc !== undefined ? [{ ...base, evaluation: 'pgd', attack: pgd.type, eps: r.eps, steps: pgd.steps ?? 0, accuracy: pgdAcc, n: r.n }] : []),
+  ];
+}
+
+/** --norm and --queries for the attacks that take them (errors name the attacks that do). */
+export function attackExtras(type: AttackConfig['type'], v: Record<string, string | boolean | undefined>): Partial<AttackConfig> {
+  const hasNorm = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab-t', 'square'].includes(type);
+  const norm = oneOf('norm', v.norm as string | undefined, ['linf', 'l2'] as const);
+  if (norm && !hasNorm) throw new UsageError(`--norm is for apgd-ce, apgd-dlr, apgd-t, fab-t and square; '${type}' fixes its norm by name (pgd-linf, pgd-l2).`);
+  const queries = parseCount('queries', v.queries as string | undefined, "Square's query budget");
+  if (queries !== undefined && type !== 'square') throw new UsageError(`--queries is for --attack square only.`);
+  if (type === 'square' && v.steps !== undefined) throw new UsageError(`Square counts queries, not steps: use --queries instead of --steps.`);
+  return { ...(norm ? { norm } : {}), ...(queries !== undefined ? { queries } : {}) };
+}
