@@ -112,23 +112,26 @@ describe('experiments: relu-vs-smooth-backward', () => {
 
 describe('experiments: sanity-checks', () => {
   for (const profile of PROFILES) {
-    it(`reuses the study's ReLU baseline runs at '${profile}' (same run id)`, () => {
+    it(`checks the study's models at '${profile}' (same configs); the transfer source is another activation and seed`, () => {
       const c = sanityConfigs(profile);
       const study = reluVsSmoothBackward().runs(profile);
       const ids = new Set(study.map((s) => runId(asRun(s, EXPERIMENT, profile))));
-      assert.ok(ids.has(runId(makeConfig(c.relu))), 'ReLU model is a study run');
-      assert.ok(ids.has(runId(makeConfig(c.source))), 'transfer source is a study run');
-      assert.notEqual(makeConfig(c.source).seed, makeConfig(c.relu).seed, 'the transfer source is trained separately');
-      assert.equal(makeConfig(c.silu).activation, 'silu');
+      for (const v of c.variants) assert.ok(ids.has(runId(makeConfig({ ...v.config, experiment: EXPERIMENT }))), `${v.key} has a study run's config`);
+      const src = makeConfig(c.source);
+      assert.ok(!ids.has(runId(src)), 'the transfer source is trained separately');
+      assert.notEqual(src.activation, makeConfig(c.variants[0].config).activation, 'another activation');
+      assert.notEqual(src.seed, makeConfig(c.variants[0].config).seed, 'another seed');
       const s = sanitySettings(profile);
+      assert.equal(s.steps[0], 1, 'check (d) starts at one step');
       assert.ok(s.steps.every((k, i) => i === 0 || k > s.steps[i - 1]), 'steps increase');
-      assert.ok(Math.max(...s.eps) >= 0.5, 'the largest eps lets the attacker win on [0,1] images');
     });
   }
 
-  it('checkRows gives one PASS/FAIL row per check', () => {
-    const check = (passed: boolean): SanityCheck => ({ name: 'n', criterion: 'c', passed, points: [], detail: 'd' });
-    assert.deepEqual(checkRows('m', [check(true), check(false)]).map((r) => r.verdict), ['PASS', 'FAIL']);
+  it('checkRows gives one PASS/FAIL row per check, with its threshold', () => {
+    const check = (passed: boolean): SanityCheck => ({ name: 'n', criterion: 'c', threshold: 't', passed, points: [], detail: 'd' });
+    const rows = checkRows('m', [check(true), check(false)]);
+    assert.deepEqual(rows.map((r) => r.verdict), ['PASS', 'FAIL']);
+    assert.equal(rows[0].threshold, 't');
   });
 });
 
