@@ -61,7 +61,7 @@ function runCase(c: KernelCase): Data | Error {
   }
 }
 
-type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+type Pad = 'same' | 'valid' | number | [[0, 0], [number, number], [number, number], [0, 0]];
 
 interface ConvSpec {
   x: [number, number, number, number];
@@ -69,6 +69,7 @@ interface ConvSpec {
   strides: [number, number];
   dilations: [number, number];
   pad: Pad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
 }
 
 /** A random conv with a non-empty output: strides, dilations, all three kinds of padding, 1x1. */
@@ -98,14 +99,18 @@ function modelSpecs(): ConvSpec[] {
     { x: [4, 32, 32, 32], filter: [3, 3, 32, 32], strides: [1, 1], dilations: [1, 1], pad: 'same' },
     { x: [4, 16, 16, 32], filter: [1, 1, 32, 64], strides: [2, 2], dilations: [1, 1], pad: 'valid' },
     { x: [2, 15, 15, 24], filter: [5, 5, 24, 1], strides: [2, 2], dilations: [1, 1], pad: 'same' },
+    // tfjs's rounding modes: the output size, not the padding, decides the padding after.
+    { x: [2, 8, 8, 3], filter: [2, 2, 3, 5], strides: [3, 3], dilations: [1, 1], pad: 2, dimRoundingMode: 'ceil' },
+    { x: [2, 7, 7, 3], filter: [5, 5, 3, 4], strides: [2, 2], dilations: [1, 1], pad: 1, dimRoundingMode: 'floor' },
+    { x: [2, 9, 8, 6], filter: [3, 3, 6, 1], strides: [2, 2], dilations: [1, 1], pad: 1, dimRoundingMode: 'round' },
   ];
 }
 
 function convCases(rng: Rng, spec: ConvSpec, depthwise: boolean): KernelCase[] {
-  const info = tf.backend_util.computeConv2DInfo(spec.x, spec.filter, spec.strides, spec.dilations, spec.pad, undefined, depthwise);
+  const info = tf.backend_util.computeConv2DInfo(spec.x, spec.filter, spec.strides, spec.dilations, spec.pad, spec.dimRoundingMode, depthwise);
   const [x, filter, dy] = [randomData(rng, spec.x), randomData(rng, spec.filter), randomData(rng, info.outShape)];
   const label = `x[${spec.x}] f[${spec.filter}] s[${spec.strides}] d[${spec.dilations}] pad ${JSON.stringify(spec.pad)}`;
-  const common = { strides: spec.strides, pad: spec.pad, dataFormat: 'NHWC', dilations: spec.dilations };
+  const common = { strides: spec.strides, pad: spec.pad, dataFormat: 'NHWC', dilations: spec.dilations, dimRoundingMode: spec.dimRoundingMode };
   const cases: KernelCase[] = [{ label, kernel: depthwise ? tf.DepthwiseConv2dNative : tf.Conv2D, inputs: { x, filter }, attrs: common }];
   // tfjs differentiates undilated convs only; its cpu gradient kernels assume it.
   if (spec.dilations[0] === 1 && spec.dilations[1] === 1) {

@@ -58,14 +58,23 @@ function heapOf(backend: BackendWasm): ArrayBuffer {
   return (wasm.asm?.memory?.buffer ?? wasm.HEAPU8.buffer) as ArrayBuffer;
 }
 
+/**
+ * The addon's geometry. The bottom and right padding are the ones the output size implies:
+ * oneDNN checks out = (in + before + after - extent) / stride + 1, and tfjs's 'ceil' rounding or
+ * 'valid' slack can disagree with its padInfo; zeros past the input are what tfjs computes.
+ */
 function geometry(info: Conv2DInfo, groups: number, act = 0, hasBias = false): Int32Array {
   const p = info.padInfo;
+  const after = (out: number, stride: number, filter: number, dilation: number, size: number, before: number) => (out - 1) * stride + (filter - 1) * dilation + 1 - size - before;
   const g = new Int32Array(GEOMETRY_SLOTS.length);
   g.set([
     info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
     info.filterHeight, info.filterWidth, info.outHeight, info.outWidth,
     info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    p.top, p.left, p.bottom, p.right, groups, act, hasBias ? 1 : 0,
+    p.top, p.left,
+    after(info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, info.inHeight, p.top),
+    after(info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth, info.inWidth, p.left),
+    groups, act, hasBias ? 1 : 0,
   ]);
   return g;
 }
