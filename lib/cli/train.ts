@@ -34,7 +34,12 @@ export const TRAIN_HELP = `sat train [options]
   --seed N               --experiment NAME  --quiet
   --out DIR              run folder (default data/runs/<run-id>, named by the options)
   --resume               continue the run in the folder from its checkpoint
-  --force                discard the run already in the folder and train from scratch`;
+  --force                discard the run already in the folder and train from scratch
+  --max-steps N          train at most N steps in all, then evaluate (a truncated run; part of its config)
+  --max-minutes M        stop after M minutes with a checkpoint; continue later with --resume
+  --checkpoint-every-steps N, --checkpoint-every-minutes M
+                         also checkpoint inside an epoch (resume continues at that step exactly)
+  --attack-clean-start P share of batches whose attack starts at the clean image (SAT's official code: 0.2)`;
 
 /** For a bare word like `sat train mnist silu`: the option the user probably meant. */
 function suggestOption(word: string): string | undefined {
@@ -57,6 +62,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     augment: { type: 'boolean' }, 'eval-steps': { type: 'string' }, 'eval-eps': { type: 'string' }, 'eval-size': { type: 'string' },
     seed: { type: 'string' }, experiment: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, force: { type: 'boolean' },
     quiet: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean' },
+    'max-steps': { type: 'string' }, 'max-minutes': { type: 'string' }, 'checkpoint-every-steps': { type: 'string' },
+    'checkpoint-every-minutes': { type: 'string' }, 'attack-clean-start': { type: 'string' },
   }, { positionals: false, suggest: suggestOption });
   if (v.help) return console.log(TRAIN_HELP), 0;
   const c: Partial<TrainConfig> = {};
@@ -82,6 +89,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
   set('augment', v.augment);
   set('seed', parseInteger('seed', v.seed));
   set('experiment', v.experiment);
+  set('maxSteps', parseCount('max-steps', v['max-steps'], 'training steps in all'));
+  set('attackCleanStart', parseNumber('attack-clean-start', v['attack-clean-start']));
   const type = oneOf('schedule', v.schedule, ['cosine', 'step', 'constant'] as const) ?? 'cosine';
   const warmupEpochs = parseNumber('warmup', v.warmup) ?? 0;
   if (type !== 'step' && (v.milestones !== undefined || v.gamma !== undefined)) {
@@ -114,12 +123,22 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const stop = stopOnSignals();
   let r: Awaited<ReturnType<typeof train>>;
   try {
-    r = await train(c, { runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, reuse: false, quiet: v.quiet, signal: stop.signal });
+    r = await train(c, {
+      runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, reuse: false, quiet: v.quiet, signal: stop.signal,
+      maxMinutes: parseNumber('max-minutes', v['max-minutes']),
+      checkpointEverySteps: parseCount('checkpoint-every-steps', v['checkpoint-every-steps'], 'steps between mid-epoch checkpoints'),
+      checkpointEveryMinutes: parseNumber('checkpoint-every-minutes', v['checkpoint-every-minutes']),
+    });
   } catch (e) {
     const received = stop.received();
     if (e instanceof TrainingInterrupted && received) {
       console.error(`sat train: ${e.message}`);
       return SIGNAL_EXIT_CODES[received];
+    }
+    if (e instanceof TrainingInterrupted) {
+      // --max-minutes: a planned stop, resumable; exit 3 tells a job script to resubmit.
+      console.error(`sat train: ${e.message}`);
+      return 3;
     }
     throw e;
   } finally {

@@ -57,6 +57,12 @@ export interface BatchOptions {
   keepLast?: boolean;
   augment?: Augment;
   augmentSeed?: number;
+  /**
+   * Start at this batch (a run resumed mid-epoch). The batches before it are still augmented and
+   * dropped, because augmentation draws from one generator per epoch: the batches that follow
+   * are exactly those of an uninterrupted epoch.
+   */
+  fromBatch?: number;
 }
 
 export function numBatches(ds: ImageDataset, opts: Pick<BatchOptions, 'batchSize' | 'keepLast'>): number {
@@ -76,7 +82,9 @@ export function* batches(ds: ImageDataset, opts: BatchOptions): Generator<Batch>
   const size = imageSize(ds);
   const count = numBatches(ds, opts);
   const augRng = makeRng(opts.augmentSeed ?? opts.shuffleSeed ?? 0);
-  for (let b = 0; b < count; b++) {
+  const from = opts.fromBatch ?? 0;
+  if (!(Number.isInteger(from) && from >= 0 && from <= count)) throw new Error(`fromBatch must be in 0..${count}, got ${from}`);
+  for (let b = opts.augment ? 0 : from; b < count; b++) {
     const start = b * opts.batchSize;
     const m = Math.min(opts.batchSize, ds.n - start);
     const pixels = new Float32Array(m * size);
@@ -87,6 +95,7 @@ export function* batches(ds: ImageDataset, opts: BatchOptions): Generator<Batch>
       labels[i] = ds.labels[j];
     }
     if (opts.augment) opts.augment(pixels, { ...ds, n: m }, augRng);
+    if (b < from) continue;
     yield {
       x: tf.tensor4d(pixels, [m, ds.height, ds.width, ds.channels]),
       y: tf.tensor1d(labels, 'int32'),

@@ -9,6 +9,7 @@ import { holdOutValidation, VAL_SEED } from './split';
 import { syntheticCifar10 } from './synthetic';
 import { isImageFolderDatasetName, loadedImageFolderDataset, prepareImageFolderDataset } from './image-folder-dataset';
 import { loadMnistAt, parseMnistResolution } from './mnist-resized';
+import { isStreamDatasetName, preparedStreamDataset, prepareStreamDataset, type StreamSplits } from './stream/dataset';
 
 export * from './dataset';
 
@@ -21,6 +22,12 @@ export interface DataSplits {
   augment?: Augment;
   /** A line for logs and notebooks: where the data came from. */
   source: string;
+  /**
+   * Set for data sets streamed from disk (ImageNet): the full splits, read batch by batch. `train`
+   * and `test` then hold only small in-memory samples (the input shape, a probe, per-epoch
+   * evaluation); the trainer streams `stream.train` and evaluates on `stream.test`.
+   */
+  stream?: StreamSplits;
 }
 
 export interface LoadOptions {
@@ -87,6 +94,18 @@ const PATTERNS: { example: string; resolve: (name: string) => Loader | undefined
       };
     },
   },
+  {
+    example: '<image folder>[-c<classes>]-<size>px-rrc<min>_<max>-<standard|resnet-official|efficientnet-official>-stream',
+    resolve: (name) => {
+      if (!isStreamDatasetName(name)) return undefined;
+      return (o) => {
+        if (o.valSize !== undefined) throw new Error(`Data set '${name}' is streamed: it has no held-out validation split (valSize); its 'test' split is the folder's val/.`);
+        const d = preparedStreamDataset(name, o);
+        if (!d) throw new Error(`Data set '${name}' is streamed from an image folder: await prepareDataset('${name}', limits) before loadDataset (train() does).`);
+        return d;
+      };
+    },
+  },
 ];
 
 function findLoader(name: string): Loader | undefined {
@@ -99,6 +118,7 @@ function findLoader(name: string): Loader | undefined {
  */
 export async function prepareDataset(name: string, opts: Pick<LoadOptions, 'trainLimit' | 'testLimit'> = {}): Promise<void> {
   if (!LOADERS[name] && isImageFolderDatasetName(name)) await prepareImageFolderDataset(name, { trainLimit: opts.trainLimit, testLimit: opts.testLimit });
+  if (!LOADERS[name] && isStreamDatasetName(name)) await prepareStreamDataset(name, { trainLimit: opts.trainLimit, testLimit: opts.testLimit });
 }
 
 export function datasetNames(): string[] {

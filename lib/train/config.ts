@@ -48,6 +48,17 @@ export interface TrainConfig {
   /** Evaluation written to results.json at the end. */
   evaluation: { size: number; attacks: AttackConfig[] };
   profile?: string;
+  /**
+   * Share of training batches whose attack starts from the clean image instead of a random point
+   * in the eps-ball (SAT's official code: 0.2, ResNet/adv_model.py prob_start_from_clean); drawn
+   * per batch from (seed, epoch, step). Default 0: every batch as `attack.randomStart` says.
+   */
+  attackCleanStart?: number;
+  /**
+   * Train at most this many steps in all, then evaluate: a truncated run of the same schedule
+   * (the learning rate follows the full schedule), e.g. to prove a `paper` profile end to end.
+   */
+  maxSteps?: number;
 }
 
 export const DEFAULT_CONFIG: TrainConfig = {
@@ -94,6 +105,10 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   optionalPositiveInt('train limit', c.trainLimit, 'leave it out to use every training image');
   optionalPositiveInt('test limit', c.testLimit, 'leave it out to use every test image');
   optionalPositiveInt('width', c.width, "leave it out for the model's default width");
+  optionalPositiveInt('max steps', c.maxSteps, 'leave it out to train every epoch');
+  if (c.attackCleanStart !== undefined && !(c.attackCleanStart >= 0 && c.attackCleanStart <= 1 && c.attack)) {
+    throw new Error(`attack clean-start share must be in [0, 1] and needs a training attack, got ${c.attackCleanStart}${c.attack ? '' : ' with no attack'}.`);
+  }
   if (!Number.isInteger(c.epochEvalSize) || c.epochEvalSize < 0) throw new Error(`epoch eval size must be an integer >= 0 (0: no per-epoch evaluation), got ${c.epochEvalSize}.`);
   positiveInt('evaluation size (test images evaluated at the end)', c.evaluation.size);
   if (!(c.lr > 0 && Number.isFinite(c.lr))) throw new Error(`learning rate must be a positive number, got ${c.lr}.`);

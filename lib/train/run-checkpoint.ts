@@ -20,9 +20,24 @@ export class NonFiniteWeightsError extends Error {
   }
 }
 
+/**
+ * Where inside an epoch a mid-epoch checkpoint was written: steps done in epoch `epoch` (the
+ * epochs before it are complete) and the running sums of that epoch's metrics, so that a resumed
+ * run continues the epoch's data order, augmentation, learning rate and metrics line exactly.
+ */
+export interface EpochPosition {
+  step: number;
+  lossSum: number;
+  correct: number;
+  seen: number;
+  seconds: number;
+}
+
 export interface CheckpointContents {
   /** Epochs completed. */
   epoch: number;
+  /** Set for a checkpoint written inside epoch `epoch` (H16: mid-epoch checkpoints). */
+  position?: EpochPosition;
   groups: Record<string, Map<string, tf.Variable>>;
 }
 
@@ -46,7 +61,7 @@ export function saveCheckpoint(file: string, c: CheckpointContents): void {
       offset += data.length;
     }
   }
-  const header = Buffer.from(JSON.stringify({ epoch: c.epoch, entries }));
+  const header = Buffer.from(JSON.stringify({ epoch: c.epoch, ...(c.position ? { position: c.position } : {}), entries }));
   const base = MAGIC.length + 8 + header.length;
   const out = new Uint8Array(base + offset * 4);
   out.set(Buffer.from(MAGIC), 0);
@@ -62,6 +77,11 @@ export function saveCheckpoint(file: string, c: CheckpointContents): void {
 
 /** Loads into existing variables; shapes and names must match exactly. Returns the epoch. */
 export function loadCheckpoint(file: string, groups: Record<string, Map<string, tf.Variable>>): number {
+  return loadCheckpointState(file, groups).epoch;
+}
+
+/** loadCheckpoint, also returning the position inside the epoch of a mid-epoch checkpoint. */
+export function loadCheckpointState(file: string, groups: Record<string, Map<string, tf.Variable>>): { epoch: number; position?: EpochPosition } {
   if (!fs.existsSync(file)) throw new Error(`No checkpoint at ${file}. Train first, or pass the run folder that holds checkpoint.bin.`);
   const buf = fs.readFileSync(file);
   const bad = (why: string) =>
@@ -76,7 +96,7 @@ export function loadCheckpoint(file: string, groups: Record<string, Map<string, 
     const actual = crc32cExtend(0, buf.subarray(prefix));
     if (stored !== actual) throw bad(`checksum mismatch: the file is truncated or damaged (${buf.length} bytes)`);
   }
-  let header: { epoch: number; entries: Entry[] };
+  let header: { epoch: number; position?: EpochPosition; entries: Entry[] };
   try {
     header = JSON.parse(buf.subarray(prefix, prefix + headerLen).toString());
   } catch {
@@ -103,5 +123,5 @@ export function loadCheckpoint(file: string, groups: Record<string, Map<string, 
       if (!seen.has(`${group}/${name}`)) throw new Error(`Checkpoint ${file} lacks ${group}/${name}: was it trained with another model?`);
     }
   }
-  return header.epoch;
+  return { epoch: header.epoch, ...(header.position ? { position: header.position } : {}) };
 }

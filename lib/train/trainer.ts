@@ -5,8 +5,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { makeAttack } from '../attacks';
-import { batches, disposeBatch, loadDataset, numBatches, prepareDataset, take, type DataSplits, type ImageDataset } from '../data';
+import { disposeBatch, loadDataset, prepareDataset, take, type DataSplits, type ImageDataset } from '../data';
 import { accuracy, evaluate, type ResultRecord } from '../eval';
+import { evaluateStream } from '../eval/stream';
 import { buildModel, type Model } from '../models';
 import { isDecayed } from '../models/layers';
 import { runsDir } from '../util/fs';
@@ -14,7 +15,8 @@ import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
 import { checkAttacksFitInput, makeConfig, runId, type TrainConfig } from './config';
 import { Sgd } from './optimizer';
-import { loadCheckpoint, NonFiniteWeightsError, saveCheckpoint } from './run-checkpoint';
+import { batchAttack, type CheckpointSchedule, epochBatches, StepClock, stepsPerEpoch, validateCheckpointSchedule } from './mid-epoch';
+import { loadCheckpoint, loadCheckpointState, NonFiniteWeightsError, saveCheckpoint, type EpochPosition } from './run-checkpoint';
 import { RunFolder } from './run-folder';
 import { learningRate } from './schedule';
 import { satStep } from './step';
@@ -35,7 +37,7 @@ export interface EpochMetrics {
   val_adv_acc?: number;
 }
 
-export interface TrainOptions {
+export interface TrainOptions extends CheckpointSchedule {
   /** Folder of the run (default data/runs/<runId>). */
   runDir?: string;
   /**
@@ -69,10 +71,12 @@ export interface TrainResult {
 
 /** Training stopped on request (TrainOptions.signal); the last checkpoint and the logs are whole. */
 export class TrainingInterrupted extends Error {
-  constructor(readonly runDir: string, readonly epochsDone: number) {
+  constructor(readonly runDir: string, readonly epochsDone: number, readonly stepInEpoch?: number, why = 'Training stopped') {
     super(
-      epochsDone > 0
-        ? `Training stopped; the checkpoint after epoch ${epochsDone} is in ${runDir}. Continue with --resume --out ${runDir}.`
+      stepInEpoch !== undefined
+        ? `${why}; the checkpoint at epoch ${epochsDone + 1}, step ${stepInEpoch} is in ${runDir}. Continue with --resume --out ${runDir}.`
+        : epochsDone > 0
+        ? `${why}; the checkpoint after epoch ${epochsDone} is in ${runDir}. Continue with --resume --out ${runDir}.`
         : `Training stopped before the first epoch ended; nothing was checkpointed in ${runDir}.`,
     );
     this.name = 'TrainingInterrupted';
@@ -94,6 +98,7 @@ export function modelFor(c: TrainConfig, data: DataSplits): Model {
 
 export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions = {}): Promise<TrainResult> {
   const c = makeConfig(overrides);
+  validateCheckpointSchedule(opts);
   const dir = opts.runDir ?? path.join(runsDir(), runId(c));
   const log = (s: string) => opts.quiet || console.error(s);
   // The lock first: a second process into the same folder fails before any work or any write.
@@ -110,6 +115,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     await prepareDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit });
     const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed, valSize: c.valSize });
     checkAttacksFitInput([c.attack, ...c.evaluation.attacks], data.train);
+    if (data.stream && !c.augment) throw new Error(`Data set '${c.dataset}' is streamed, and streamed training always uses the random-resized crop and flip: set augment (--augment).`);
     model = modelFor(c, data);
     optimizer = new Sgd(model.params, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay, decays: isDecayed });
     const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
@@ -119,14 +125,15 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
       return { runDir: dir, config: c, metrics: run.readMetrics(), results: run.readResults(), reused: true, model };
     }
     let start = 0;
+    let position: EpochPosition | undefined;
     let metrics: EpochMetrics[] = [];
     if (resume && run.hasCheckpoint() && !opts.force) {
       if (!sameConfig(run, c)) throw new Error(`Cannot resume ${dir}: its config.json differs from this run's config. Use the same options, or another --out.`);
-      start = loadCheckpoint(files.checkpoint, groups);
+      ({ epoch: start, position } = loadCheckpointState(files.checkpoint, groups));
       // Drop metrics of an epoch that ran past the checkpoint before an interruption.
       metrics = run.readMetrics<EpochMetrics>().filter((m) => m.epoch < start);
       run.writeMetrics(metrics);
-      log(`[sat] resuming ${dir} after epoch ${start}`);
+      log(`[sat] resuming ${dir} ${position ? `at epoch ${start + 1}, step ${position.step}` : `after epoch ${start}`}`);
     } else {
       if (opts.force) run.discard();
       run.writeConfig(c);
@@ -138,12 +145,15 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     const trainerAct = makeActivation(spec, { gradient: c.trainerGradient, surrogateA: c.surrogateA });
     const evalAct = makeActivation(spec);
     const attack = c.attack ? makeAttack(c.attack) : null;
+    const cleanStartAttack = c.attack && c.attackCleanStart ? makeAttack({ ...c.attack, randomStart: false }) : null;
     const augment = c.augment ? data.augment : undefined;
-    const steps = numBatches(data.train, { batchSize: c.batchSize });
+    const steps = stepsPerEpoch(data, c.batchSize);
+    const totalSteps = Math.min(c.maxSteps ?? Infinity, c.epochs * steps);
+    const clock = new StepClock(opts);
     // Per-epoch numbers come from the validation split when there is one: the test set only gives final numbers.
     const epochEval = c.epochEvalSize > 0 ? take(data.val ?? data.test, c.epochEvalSize) : null;
     const epochAttack = c.epochEvalAttack ?? c.attack;
-    const last = Math.min(c.epochs, start + (opts.stopAfterEpochs ?? Infinity));
+    const last = Math.min(Math.ceil(totalSteps / steps), start + (opts.stopAfterEpochs ?? Infinity));
     const lastGood = () => (run.hasCheckpoint() ? files.checkpoint : 'not written yet');
     // A few training images: the weights must give finite outputs before they are checkpointed.
     const probe = take(data.train, Math.min(8, data.train.n));
@@ -151,19 +161,22 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     for (let epoch = start; epoch < last; epoch++) {
       const t0 = Date.now();
       const progress = new Progress({ label: `epoch ${epoch + 1}/${c.epochs}`, total: steps, unit: 'img', quiet: opts.quiet });
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
+      // A run resumed inside this epoch continues its step, its metric sums and its clock.
+      const at = epoch === start && position ? position : { step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
+      let { step, lossSum, correct, seen } = at;
       let lr = c.lr;
-      let step = 0;
-      for (const b of batches(data.train, { batchSize: c.batchSize, shuffleSeed: deriveSeed(c.seed, epoch), augment })) {
+      const seconds = () => at.seconds + (Date.now() - t0) / 1000;
+      let stopWhy: string | undefined; // set when a stop falls on the epoch's last step: stop after its checkpoint
+      for await (const b of epochBatches(data, c, epoch, step, augment)) {
         await yieldToEventLoop();
-        if (opts.signal?.aborted) {
+        if (opts.signal?.aborted || epoch * steps + step >= totalSteps) {
           disposeBatch(b);
-          throw new TrainingInterrupted(dir, epoch);
+          if (opts.signal?.aborted) throw new TrainingInterrupted(dir, epoch);
+          break; // c.maxSteps reached
         }
         lr = learningRate(c.schedule, c.lr, epoch + step / steps, c.epochs);
-        const r = satStep(model, optimizer, b.x, b.y, { attack, attackerAct, trainerAct, labelSmoothing: c.labelSmoothing, lr, seed: deriveSeed(c.seed, epoch, step, 1) });
+        const stepAttack = batchAttack(attack, cleanStartAttack, c.attackCleanStart ?? 0, c.seed, epoch, step);
+        const r = satStep(model, optimizer, b.x, b.y, { attack: stepAttack, attackerAct, trainerAct, labelSmoothing: c.labelSmoothing, lr, seed: deriveSeed(c.seed, epoch, step, 1) });
         const n = b.y.shape[0];
         disposeBatch(b);
         if (!Number.isFinite(r.loss)) {
@@ -178,15 +191,24 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
         seen += n;
         step++;
         progress.update(step, seen, { loss: lossSum / seen, acc: correct / seen, lr: lr.toPrecision(3) });
+        const due = clock.afterStep();
+        if (due.checkpoint && step < steps) {
+          const unhealthy = nonFiniteOutputs(model, probe, evalAct);
+          if (unhealthy) throw new Error(`At epoch ${epoch + 1}, step ${step} ${unhealthy}: training diverged; lower the learning rate (--lr). The last good checkpoint is ${lastGood()}.`);
+          saveCheckpoint(files.checkpoint, { epoch, position: { step, lossSum, correct, seen, seconds: seconds() }, groups });
+          clock.checkpointed();
+        }
+        stopWhy = due.stop && (due.stop === 'max-minutes' ? `Stopped after --max-minutes ${opts.maxMinutes}` : 'Stopped');
+        if (stopWhy && step < steps) throw new TrainingInterrupted(dir, epoch, step, stopWhy);
       }
       const m: EpochMetrics = {
         epoch,
-        step: (epoch + 1) * steps,
+        step: epoch * steps + step,
         loss: lossSum / seen,
         acc: correct / seen,
         lr,
-        images_per_s: seen / ((Date.now() - t0) / 1000),
-        seconds: (Date.now() - t0) / 1000,
+        images_per_s: seen / seconds(),
+        seconds: seconds(),
       };
       if (epochEval) {
         const clean = accuracy(model, epochEval, null, { act: evalAct, seed: c.seed });
@@ -210,30 +232,31 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
       } catch (e) {
         throw e instanceof NonFiniteWeightsError ? diverged(`${e.variable} is NaN or infinite`) : e;
       }
+      clock.checkpointed();
       await opts.onEpoch?.(m);
+      if (stopWhy && epoch + 1 < last) throw new TrainingInterrupted(dir, epoch + 1, undefined, stopWhy);
     }
 
     let results: ResultRecord[] = [];
-    if (last === c.epochs) {
-      const test = take(data.test, c.evaluation.size);
-      results = evaluate(
-        model,
-        test,
-        c.evaluation.attacks,
-        {
-          run: path.basename(dir),
-          experiment: c.experiment,
-          dataset: data.test.name,
-          synthetic: data.test.synthetic,
-          model: c.model,
-          activation: activationLabel(spec),
-          attackerGradient: c.attackerGradient,
-          trainerGradient: c.trainerGradient,
-          seed: c.seed,
-          profile: c.profile,
-        },
-        { act: evalAct, seed: c.seed, label: opts.quiet ? undefined : 'eval' },
-      );
+    if (last === Math.ceil(totalSteps / steps)) {
+      const base = {
+        run: path.basename(dir),
+        experiment: c.experiment,
+        dataset: data.test.name,
+        synthetic: data.test.synthetic,
+        model: c.model,
+        activation: activationLabel(spec),
+        attackerGradient: c.attackerGradient,
+        trainerGradient: c.trainerGradient,
+        seed: c.seed,
+        profile: c.profile,
+      };
+      const evalOpts = { act: evalAct, seed: c.seed, label: opts.quiet ? undefined : 'eval' };
+      // A streamed data set is evaluated batch by batch from disk (ImageNet val holds 50,000 images).
+      const limit = { batchSize: c.batchSize, limit: c.evaluation.size };
+      results = data.stream
+        ? await evaluateStream(model, data.stream.test.batches(limit), c.evaluation.attacks, base, { ...evalOpts, totalBatches: data.stream.test.numBatches(c.batchSize, limit) })
+        : evaluate(model, take(data.test, c.evaluation.size), c.evaluation.attacks, base, evalOpts);
       run.writeResults(results);
     }
     return { runDir: dir, config: c, metrics, results, reused: false, model };

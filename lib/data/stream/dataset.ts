@@ -142,3 +142,38 @@ export async function streamSample(stream: ImageFolderStream, n: number, name: s
     numClasses: stream.index.classNames.length, classNames: stream.index.classNames, ...(synthetic ? { synthetic: true } : {}),
   };
 }
+
+/** What a streamed data set gives the trainer: samples in memory (see streamSample) and the full splits streamed. */
+export interface PreparedStream {
+  train: ImageDataset;
+  test: ImageDataset;
+  stream: StreamSplits;
+  source: string;
+}
+
+const prepared = new Map<string, PreparedStream>();
+const preparedKey = (name: string, l: { trainLimit?: number; testLimit?: number }) => `${name}|${l.trainLimit ?? 'all'}|${l.testLimit ?? 'all'}`;
+
+/** In-memory images of a streamed data set's samples: 8 training images (a probe), 64 validation images (per-epoch evaluation). */
+export const SAMPLE_SIZES = { train: 8, test: 64 };
+
+/** Opens a streamed data set and reads its samples (asynchronous), once per process and limits. */
+export async function prepareStreamDataset(name: string, limits: { trainLimit?: number; testLimit?: number }): Promise<PreparedStream> {
+  const key = preparedKey(name, limits);
+  const done = prepared.get(key);
+  if (done) return done;
+  const stream = openStreamDataset(name, limits);
+  const p: PreparedStream = {
+    train: await streamSample(stream.train, SAMPLE_SIZES.train, name, stream.synthetic),
+    test: await streamSample(stream.test, SAMPLE_SIZES.test, name, stream.synthetic),
+    stream,
+    source: `${stream.synthetic ? 'SYNTHETIC generated image folder (not real data)' : 'real images from the folder'} ${stream.root}, streamed from disk ` +
+      `(${stream.train.n} training, ${stream.test.n} validation images, ${stream.train.opts.spec.size}px, ${stream.train.decoder} decoding on ${stream.train.workers} worker${stream.train.workers === 1 ? '' : 's'})`,
+  };
+  prepared.set(key, p);
+  return p;
+}
+
+export function preparedStreamDataset(name: string, limits: { trainLimit?: number; testLimit?: number }): PreparedStream | undefined {
+  return prepared.get(preparedKey(name, limits));
+}
