@@ -5,7 +5,7 @@ import { activationLabel, makeActivation, parseActivation } from '../activations
 import { ATTACK_TYPES, resolveAttackConfig, type AttackConfig } from '../attacks';
 import { initBackend } from '../backend';
 import { loadDataset, prepareDataset, take } from '../data';
-import { evaluate } from '../eval';
+import { evaluate, type ResultRecord } from '../eval';
 import { formatResults } from '../eval/table';
 import { checkAttacksFitInput, makeConfig, type TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
@@ -15,6 +15,7 @@ import { resolveCheckpointPrefix } from '../checkpoint';
 import { releasedModelFor } from '../checkpoint/released';
 import { findImageFolder } from '../data/image-folder';
 import { evaluateTfCheckpoint } from '../eval/released-models';
+import { PartialEvaluationError } from '../eval/stream';
 import { oneOf, parse, parseCount, parseInteger, parseList, UsageError } from './args';
 import { attackExtras, AUTOATTACK_HELP, evalAutoAttack } from './eval-autoattack';
 
@@ -47,6 +48,8 @@ sat eval --checkpoint PREFIX --data DIR [options]   (a released SAT TensorFlow c
                        efficientnet-bL1-enhanced, as the README evaluates it)
   --synsets FILE       the 1000 WordNet IDs in class order, for folders with a subset of classes
   --seed S             seed of PGD's random starts (default 0)
+  --on-bad-image fail|skip  an unreadable image ends the evaluation (fail, default; what was
+                       measured before is printed) or is left out and named in the records (skip)
   --json               print result records as JSON lines`;
 
 /** Finds the run folder and its checkpoint from a run folder or a checkpoint file. */
@@ -86,7 +89,9 @@ async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>)
     throw new UsageError('sat eval --checkpoint needs ImageNet validation images: pass --data DIR (DIR/val/<wnid>/*.JPEG) or set IMAGENET_DIR; data/imagenet does not exist.');
   }
   const ema = oneOf('ema', str('ema'), ['on', 'off'] as const);
+  const onBadImage = oneOf('on-bad-image', str('on-bad-image'), ['fail', 'skip'] as const) ?? 'fail';
   await initBackend(); // chosen and printed by lib/cli.ts
+  const print = (records: ResultRecord[]) => console.log(v.json ? records.map((rec) => JSON.stringify(rec)).join('\n') : formatResults(records));
   const result = await evaluateTfCheckpoint({
     checkpoint: str('checkpoint')!,
     arch: str('arch'),
@@ -100,14 +105,22 @@ async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>)
     synsets: str('synsets'),
     seed: parseInteger('seed', str('seed')),
     label: 'eval',
+    onBadImage,
+  }).catch((e) => {
+    // What was measured before a bad image stopped the evaluation is still printed.
+    if (!(e instanceof PartialEvaluationError)) throw e;
+    if (e.records.length) print(e.records);
+    throw new Error(`${e.message}; pass --on-bad-image skip to leave unreadable images out (they are named in the records).`);
   });
+  const skipped = result.records[0]?.skippedFiles ?? [];
+  if (skipped.length) console.error(`[sat] skipped ${skipped.length} unreadable image(s): ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}`);
   const r = result.report;
   console.error(`[sat] loaded ${r.mapping.length} variables (${(r.elements / 1e6).toFixed(2)}M values) into ${r.arch}; ignored ${r.ignored.length} training-only variables; input ${result.inputSize}x${result.inputSize}; labels: ${result.labelSource}; ${result.seconds.toFixed(0)} s`);
   if (result.released?.readme) {
     const m = result.released.readme;
     console.error(`[sat] README (${result.released.name}, full 50k val): clean ${m.clean}%${m.pgd10 !== undefined ? `, PGD-10 ${m.pgd10}%, PGD-20 ${m.pgd20}%, PGD-50 ${m.pgd50}%` : ''}`);
   }
-  console.log(v.json ? result.records.map((rec) => JSON.stringify(rec)).join('\n') : formatResults(result.records));
+  print(result.records);
   return 0;
 }
 
@@ -116,7 +129,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
     run: { type: 'string' }, checkpoint: { type: 'string' }, attack: { type: 'string' }, eps: { type: 'string' },
     steps: { type: 'string' }, restarts: { type: 'string' }, size: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
     arch: { type: 'string' }, activation: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
-    'input-size': { type: 'string' }, ema: { type: 'string' }, synsets: { type: 'string' }, seed: { type: 'string' },
+    'input-size': { type: 'string' }, ema: { type: 'string' }, synsets: { type: 'string' }, seed: { type: 'string' }, 'on-bad-image': { type: 'string' },
     autoattack: { type: 'boolean' }, version: { type: 'string' }, norm: { type: 'string' }, n: { type: 'string' }, 'pgd-steps': { type: 'string' }, queries: { type: 'string' },
   }, { positionals: false });
   if (v.help) return console.log(v.autoattack ? AUTOATTACK_HELP : EVAL_HELP), 0;

@@ -27,6 +27,9 @@ export interface ResultRecord {
   restarts?: number;
   accuracy: number;
   n: number;
+  /** Images of the data set left out because they could not be read (image folders with --on-bad-image skip). */
+  skipped?: number;
+  skippedFiles?: string[];
 }
 
 export interface EvalOptions {

@@ -11,7 +11,7 @@ import { numImageFolderBatches, scanImageFolder } from '../data/image-folder';
 import { ImageFolderStream } from '../data/stream/folder-stream';
 import { imagenetLabels } from '../data/imagenet-labels';
 import type { ResultRecord } from './index';
-import { evaluateStream } from './stream';
+import { evaluateStream, PartialEvaluationError } from './stream';
 
 export interface CheckpointEvalOptions {
   /** Checkpoint prefix (or its folder, or its .index file). */
@@ -35,6 +35,8 @@ export interface CheckpointEvalOptions {
   seed?: number;
   /** Progress label; none prints no progress. */
   label?: string;
+  /** An image that cannot be read: 'fail' ends the evaluation (default), 'skip' leaves it out and names it in the records. */
+  onBadImage?: 'fail' | 'skip';
 }
 
 export interface CheckpointEvalResult {
@@ -84,9 +86,13 @@ export async function evaluateTfCheckpoint(opts: CheckpointEvalOptions): Promise
     const size = loaded.inputSize;
     const evalCrop = loaded.report.family === 'resnet' ? 'resnet-official' : 'efficientnet-official';
     stream = new ImageFolderStream({ ...index, labels }, { spec: { size, mode: 'eval', evalCrop } });
+    const skipped: string[] = [];
+    const onBadImage = opts.onBadImage === 'skip' ? (file: string) => void skipped.push(file) : undefined;
+    // Every record says which images it does not cover.
+    const noteSkipped = (rs: ResultRecord[]) => (skipped.length ? rs.map((r) => Object.assign(r, { skipped: skipped.length, skippedFiles: [...skipped] })) : rs);
     const records = await evaluateStream(
       loaded.model,
-      stream.batches({ batchSize }),
+      stream.batches({ batchSize, onBadImage }),
       (opts.steps ?? [10, 20, 50]).map(officialAttack),
       {
         run: path.basename(checkpoint.prefix),
@@ -98,7 +104,10 @@ export async function evaluateTfCheckpoint(opts: CheckpointEvalOptions): Promise
         seed: opts.seed ?? 0,
       },
       { act: loaded.act, seed: opts.seed ?? 0, label: opts.label, totalBatches: numImageFolderBatches(index, { batchSize }) },
-    );
+    ).then(noteSkipped, (e) => {
+      if (e instanceof PartialEvaluationError) noteSkipped(e.records);
+      throw e;
+    });
     return { records, released: which.released, report: loaded.report, inputSize: size, labelSource: source, seconds: (Date.now() - started) / 1000 };
   } finally {
     loaded.model.dispose();

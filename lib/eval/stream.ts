@@ -10,6 +10,14 @@ import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
 import type { EvalOptions, RecordBase, ResultRecord } from './index';
 
+/** The stream failed part-way (e.g. a corrupt image): `records` hold what was measured before. */
+export class PartialEvaluationError extends Error {
+  constructor(readonly cause: Error, readonly records: ResultRecord[]) {
+    super(`${cause.message} (stopped after ${records[0]?.n ?? 0} images; the records hold what was measured before)`);
+    this.name = 'PartialEvaluationError';
+  }
+}
+
 export interface StreamEvalOptions extends EvalOptions {
   /** Batches expected, for the progress bar. */
   totalBatches?: number;
@@ -25,7 +33,21 @@ export async function evaluateStream(model: Model, stream: AsyncIterable<Batch>,
   const names = ['clean', ...resolved.map((r) => `k${r.steps}`)];
   let seen = 0;
   let i = 0;
-  for await (const b of stream) {
+  const acc = (a: number) => correct[a] / Math.max(seen, 1);
+  const records = (): ResultRecord[] => [
+    { ...base, attack: 'clean', eps: 0, steps: 0, accuracy: acc(0), n: seen },
+    ...resolved.map((r, a): ResultRecord => ({ ...base, attack: r.type, eps: r.eps, steps: r.steps, restarts: r.restarts, accuracy: acc(a + 1), n: seen })),
+  ];
+  const iterator = stream[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<Batch>;
+    try {
+      next = await iterator.next();
+    } catch (e) {
+      throw new PartialEvaluationError(e as Error, seen > 0 ? records() : []);
+    }
+    if (next.done) break;
+    const b = next.value;
     try {
       for (let a = 0; a <= made.length; a++) {
         const c = tf.tidy(() => {
@@ -41,9 +63,5 @@ export async function evaluateStream(model: Model, stream: AsyncIterable<Batch>,
     }
     progress.update(++i, seen, Object.fromEntries(names.map((n, a) => [n, correct[a] / seen])));
   }
-  const acc = (a: number) => correct[a] / Math.max(seen, 1);
-  return [
-    { ...base, attack: 'clean', eps: 0, steps: 0, accuracy: acc(0), n: seen },
-    ...resolved.map((r, a): ResultRecord => ({ ...base, attack: r.type, eps: r.eps, steps: r.steps, restarts: r.restarts, accuracy: acc(a + 1), n: seen })),
-  ];
+  return records();
 }

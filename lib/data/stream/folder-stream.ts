@@ -39,6 +39,8 @@ export interface EpochOptions {
   limit?: number;
   /** Keep a last batch smaller than batchSize (default true). */
   keepLast?: boolean;
+  /** Called for an image that cannot be read or decoded, which is then left out of its batch; default: its error ends the stream. */
+  onBadImage?: (file: string, error: Error) => void;
 }
 
 /** Default decoding workers: the cores the training thread leaves free (at least 1, at most 8). */
@@ -100,14 +102,14 @@ export class ImageFolderStream {
     const load = async (b: number) => {
       const start = b * opts.batchSize;
       const m = Math.min(opts.batchSize, n - start);
-      const images = await Promise.all(Array.from({ length: m }, (_, i) => this.pool.run({
-        file: this.index.files[order[start + i]],
-        spec: this.opts.spec,
-        seed: deriveSeed(seed, epoch, start + i),
-        decoder: this.decoder,
-      })));
-      const labels = Int32Array.from({ length: m }, (_, i) => this.index.labels[order[start + i]]);
-      return { images, labels };
+      const decoded = await Promise.all(Array.from({ length: m }, (_, i) => {
+        const file = this.index.files[order[start + i]];
+        const image = this.pool.run({ file, spec: this.opts.spec, seed: deriveSeed(seed, epoch, start + i), decoder: this.decoder });
+        const onBad = opts.onBadImage;
+        return onBad ? image.catch((e: Error) => (onBad(file, e), null)) : image;
+      }));
+      const kept = decoded.flatMap((img, i) => (img ? [i] : []));
+      return { images: kept.map((i) => decoded[i]!), labels: Int32Array.from(kept, (i) => this.index.labels[order[start + i]]) };
     };
     const inFlight: Promise<{ images: Uint8Array[]; labels: Int32Array }>[] = [];
     let next = from;
@@ -123,6 +125,7 @@ export class ImageFolderStream {
       const { images, labels } = await inFlight.shift()!;
       refill();
       const m = labels.length;
+      if (m === 0) continue; // every image of the batch was left out
       const pixels = new Float32Array(m * size * size * 3);
       images.forEach((img, i) => {
         const o = i * size * size * 3;
