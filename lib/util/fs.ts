@@ -27,9 +27,9 @@ export function projectRoot(): string {
   return dir;
 }
 
-/** The project's data folder (data/ under the project root). */
+/** The project's data folder: data/ under the project root, or SAT_DATA_DIR (tests use a scratch folder). */
 export function dataDir(): string {
-  return path.join(projectRoot(), 'data');
+  return process.env.SAT_DATA_DIR ? path.resolve(process.env.SAT_DATA_DIR) : path.join(projectRoot(), 'data');
 }
 
 /** `data/runs` under the project root, or SAT_RUNS_DIR. */
