@@ -12,6 +12,7 @@ tslab sends no execute_input either, so execution counts are taken from the repl
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -33,6 +34,37 @@ class EchoingClient(NotebookClient):
         return super().output(outs, msg, display_id, cell_index)
 
 
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# lib/util/progress.ts's line: "label [####....] 3/10 | ... | 812.3 img/s | ETA 4s" (or "took 9s").
+# Its rate and times differ on every run: the terminal shows it (--echo), the saved notebook not.
+PROGRESS_LINE = re.compile(r"\[[#.]{24}\] \d+/\d+ \|.*/s \| (took|ETA) ")
+
+
+def tidy_outputs(nb, interactive_figures=False):
+    """What a saved notebook keeps, so that a run whose numbers did not change writes the same bytes.
+
+    - Progress lines are dropped (see PROGRESS_LINE); a stream output left empty goes.
+    - Figures keep their PNG (what GitHub, nbconvert and classic Notebook show) and lose the plotly
+      JSON unless interactive_figures: JupyterLab's plotly renderer redraws a figure on hover and
+      then writes its own PNG into the output, which marks the notebook modified and changes the
+      file. Figures drawn while you run cells yourself stay interactive; only saved runs are static.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                text = "".join(line for line in out.get("text", "").splitlines(True) if not PROGRESS_LINE.search(line))
+                if not text:
+                    continue
+                out["text"] = text
+            elif not interactive_figures and PLOTLY_MIME in out.get("data", {}) and "image/png" in out["data"]:
+                del out["data"][PLOTLY_MIME]
+            kept.append(out)
+        cell.outputs = kept
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("input")
@@ -42,6 +74,7 @@ def main():
     ap.add_argument("--cwd", required=True)
     ap.add_argument("--timeout", type=float, default=0, help="seconds per cell; 0 = no limit")
     ap.add_argument("--echo", action="store_true", help="copy printed cell output to stderr")
+    ap.add_argument("--interactive-figures", action="store_true", help="keep the plotly JSON of figures (see tidy_outputs)")
     args = ap.parse_args()
 
     nb = nbformat.read(args.input, as_version=4)
@@ -49,6 +82,7 @@ def main():
     for i in code_cells:  # no stale outputs may survive in cells that do not run
         nb.cells[i].outputs = []
         nb.cells[i].execution_count = None
+        nb.cells[i].metadata.pop("execution", None)  # time stamps of an earlier run (record_timing)
     if os.environ.get("SAT_PROFILE"):
         nb.metadata["sat"] = {"profile": os.environ["SAT_PROFILE"]}
 
@@ -73,6 +107,7 @@ def main():
         kernel_name=args.kernel,
         timeout=args.timeout or None,
         allow_errors=False,
+        record_timing=False,  # no time stamps in cell metadata: a rerun must write the same file
         resources={"metadata": {"path": args.cwd}},
         on_cell_start=on_cell_start,
         on_cell_executed=on_cell_executed,
@@ -89,6 +124,7 @@ def main():
     except Exception as e:  # kernel missing, failed to start, ...
         fail(report, current["index"], f"{type(e).__name__}: {e}")
     finally:
+        tidy_outputs(nb, args.interactive_figures)
         nbformat.write(nb, args.output)
         with open(args.report, "w") as f:
             json.dump(report, f)

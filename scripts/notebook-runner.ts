@@ -45,6 +45,8 @@ export interface RunOptions {
   env?: Record<string, string>;
   /** Do not copy the cells' printed output to the terminal. */
   quiet?: boolean;
+  /** Keep figures' plotly JSON in the saved notebook (default: PNG only; see scripts/execute-notebook.py). */
+  interactiveFigures?: boolean;
 }
 
 export interface NotebookResult {
@@ -139,6 +141,7 @@ export function executeNotebook(file: string, opts: RunOptions): NotebookResult 
         '--timeout',
         String(opts.timeoutS ?? 0),
         ...(opts.quiet ? [] : ['--echo']),
+        ...(opts.interactiveFigures ? ['--interactive-figures'] : []),
       ],
       { cwd: root, env: jupyterEnv(root, { SAT_PROFILE: opts.profile, ...opts.env }), stdio: ['ignore', 'inherit', 'inherit'] },
     );

@@ -21,6 +21,11 @@ Options:
   --timeout <seconds>          limit per cell (default: none)
   --html                       also write an HTML rendering next to each executed notebook
   --quiet                      do not copy the cells' printed output to the terminal
+  --interactive-figures        keep the figures' plotly JSON in the saved notebooks: interactive
+                               in JupyterLab with pip's plotly, but JupyterLab then rewrites each
+                               figure's PNG on hover (the notebook shows as modified). Default:
+                               saved figures are PNG only; figures you draw in Jupyter stay
+                               interactive.
   -h, --help                   this text`;
 
 function main(): number {
@@ -33,6 +38,7 @@ function main(): number {
       timeout: { type: 'string' },
       html: { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
+      'interactive-figures': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -56,7 +62,7 @@ function main(): number {
     console.log(`▶ ${rel(notebook)} (profile ${profile})`);
     // Smoke-profile figures are pipeline checks: keep them out of figures/ unless updating in place.
     const env = profile === 'smoke' && !values['in-place'] ? { SAT_FIGURES_DIR: path.resolve(outDir, 'figures') } : undefined;
-    const r = executeNotebook(notebook, { profile, outDir, inPlace: values['in-place'], timeoutS, html: values.html, quiet: values.quiet, env });
+    const r = executeNotebook(notebook, { profile, outDir, inPlace: values['in-place'], timeoutS, html: values.html, quiet: values.quiet, interactiveFigures: values['interactive-figures'], env });
     results.push(r);
     if (r.ok) {
       console.log(`✓ ${rel(notebook)}: ${r.seconds.toFixed(1)} s -> ${rel(r.output)}`);

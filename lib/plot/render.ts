@@ -252,6 +252,12 @@ async function launch(): Promise<Session> {
     await page.setContent('<!doctype html><html><head><meta charset="utf-8"></head><body></body></html>');
     await page.addScriptTag({ content: SEEDED_RANDOM });
     await page.addScriptTag({ path: require.resolve('plotly.js-dist-min') });
+    // One throw-away rendering with text: in a test on a busy machine the first PNG a fresh
+    // browser made once came out a few bytes different from later ones (fonts being set up,
+    // we think), and every saved notebook's first figure would then change between runs.
+    await page.evaluate(() =>
+      (globalThis as unknown as PlotlyGlobal).Plotly.toImage({ data: [{ type: 'scatter', x: [0, 1], y: [0, 1], name: 'warm-up' }], layout: { title: { text: 'warm-up' } } }, { format: 'png', width: 300, height: 200, scale: 1 }),
+    );
     return { browser, page };
   } catch (e) {
     await browser.close();
