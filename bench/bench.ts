@@ -196,6 +196,7 @@ function rowPrinter(models: string[], backend: string): (cells: string[]) => str
 
 async function main(): Promise<void> {
   if (process.argv.includes('--grid')) return (await import('./grid')).gridBench(process.argv.slice(2).filter((a) => a !== '--grid'));
+  if (process.argv.includes('--autoattack')) return (await import('./autoattack')).autoattackBench(process.argv.slice(2).filter((a) => a !== '--autoattack'));
   if (process.argv.includes('--pipeline')) return (await import('./pipeline')).pipelineBench(process.argv.slice(2).filter((a) => a !== '--pipeline'));
   const { values } = parse(process.argv.slice(2), {
     models: { type: 'string' },
