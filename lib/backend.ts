@@ -101,6 +101,44 @@ export async function initBackend(requested = process.env.SAT_BACKEND, quiet = f
   return info;
 }
 
+/** What the `tensorflow` backend runs on: libtensorflow's version and whether ops go to a GPU. */
+export interface NativeDevice {
+  libtensorflow?: string;
+  /** tfjs-node's binding.isUsingGpuDevice(); undefined when the binding cannot tell. */
+  gpu?: boolean;
+  /** A warning to print loudly, when the GPU package runs on the CPU. */
+  warning?: string;
+}
+
+/**
+ * Asks the native binding (tfjs-node/-node-gpu: binding.TF_Version, binding.isUsingGpuDevice())
+ * whether a GPU is in use. tfjs-node-gpu 4.22 loads libtensorflow 2.9.1, which needs CUDA 11.2 and
+ * cuDNN 8.1; without them it fails to load (libcudart.so.11.0 missing, tensorflow/tfjs#8362) or
+ * silently runs on the CPU (tensorflow/tfjs#8269): that second case is the warning.
+ */
+export function nativeDevice(pkg: string | undefined, binding: { TF_Version?: string; isUsingGpuDevice?: () => boolean } | undefined): NativeDevice {
+  const libtensorflow = binding?.TF_Version;
+  let gpu: boolean | undefined;
+  try {
+    gpu = typeof binding?.isUsingGpuDevice === 'function' ? Boolean(binding.isUsingGpuDevice()) : undefined;
+  } catch {
+    gpu = undefined;
+  }
+  const warning = pkg === '@tensorflow/tfjs-node-gpu' && gpu !== true
+    ? `WARNING: ${pkg} loaded, but TensorFlow ${gpu === false ? 'runs on the CPU' : 'does not say whether it uses a GPU'}. ` +
+      `libtensorflow ${libtensorflow ?? '2.9.1'} needs CUDA 11.2 and cuDNN 8.1 (libcudart.so.11.0, libcudnn.so.8) on the library path; ` +
+      'with CUDA 12 alone it falls back to the CPU silently (tensorflow/tfjs#8269). Check nvidia-smi, LD_LIBRARY_PATH and CUDA_VISIBLE_DEVICES; see the README\'s GPU section.'
+    : undefined;
+  return { ...(libtensorflow ? { libtensorflow } : {}), ...(gpu !== undefined ? { gpu } : {}), ...(warning ? { warning } : {}) };
+}
+
+/** nativeDevice() of the running backend, when it is `tensorflow`. */
+export function currentNativeDevice(info: BackendInfo): NativeDevice | undefined {
+  if (info.name !== 'tensorflow') return undefined;
+  const backend = tf.backend() as unknown as { binding?: { TF_Version?: string; isUsingGpuDevice?: () => boolean } };
+  return nativeDevice(info.nativePackage, backend.binding);
+}
+
 /** One line for logs and notebooks: which backend runs and why. */
 export function describeBackend(info: BackendInfo): string {
   return `backend: ${info.name} (${info.reason})`;

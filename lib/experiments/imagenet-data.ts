@@ -13,7 +13,9 @@ import {
   type SyntheticFolderSpec,
 } from '../data/image-folder-dataset';
 import { scanImageFolder } from '../data/image-folder';
+import type { EvalCrop } from '../data/stream/dataset';
 import { dataDir } from '../util/fs';
+import { prepareStreamedImageData } from './imagenet-stream';
 
 export { findRealImageFolder, imageDatasetName, randomResizedCropFlip, syntheticFolderFor, type RealFolder, type SyntheticFolderSpec } from '../data/image-folder-dataset';
 
@@ -35,6 +37,8 @@ export interface ImageDataSpec {
   synthetic: SyntheticFolderSpec;
   /** Fail instead of generating the stand-in (the paper's settings on generated data would be hours of meaningless work). */
   requireReal?: boolean;
+  /** Stream from disk instead of reading into memory (the paper profile), with this evaluation crop. */
+  stream?: EvalCrop;
 }
 
 export interface ImageData {
@@ -70,13 +74,14 @@ export async function prepareImageData(spec: ImageDataSpec, opts: PrepareOptions
         'or set IMAGENET_DIR; for a CPU-sized run use the small profile (--profile small or SAT_PROFILE=small).',
     );
   }
+  if (spec.stream) return prepareStreamedImageData({ ...spec, stream: spec.stream }, real, parent);
   const root = real?.root ?? syntheticFolderFor(spec.synthetic, parent);
   const trainCount = Math.min(spec.trainLimit ?? Infinity, scanImageFolder({ root, split: 'train' }).files.length);
   const bytes = trainCount * spec.size * spec.size * 3 * 4;
   if (bytes > MAX_IN_MEMORY_BYTES) {
     throw new Error(
       `${trainCount} training images at ${spec.size}px need ${(bytes / 1024 ** 3).toFixed(0)} GB in memory, and the trainer keeps data sets in memory. ` +
-        'Set a trainLimit, or train at ImageNet scale with a trainer that streams batches from the folder (lib/data/image-folder.ts: imageFolderBatches).',
+        'Set a trainLimit, or stream the folder from disk (ImageDataSpec.stream, as the paper profile does).',
     );
   }
   const d = await loadImageFolderDataset(

@@ -41,6 +41,27 @@ export function validateCheckpointSchedule(s: CheckpointSchedule): void {
   }
 }
 
+/** A streamed data set (ImageNet: hours per epoch) is checkpointed this often unless told otherwise. */
+export const STREAMED_CHECKPOINT_MINUTES = 30;
+
+function envNumber(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`${name} must be a positive number, got '${v}'.`);
+  return n;
+}
+
+/**
+ * The options, else SAT_CHECKPOINT_EVERY_STEPS / SAT_CHECKPOINT_EVERY_MINUTES from the environment
+ * (for runs that notebooks and the grid start), else every 30 minutes for a streamed data set.
+ */
+export function withCheckpointDefaults(s: CheckpointSchedule, streamed: boolean): CheckpointSchedule {
+  const steps = s.checkpointEverySteps ?? envNumber('SAT_CHECKPOINT_EVERY_STEPS');
+  const minutes = s.checkpointEveryMinutes ?? envNumber('SAT_CHECKPOINT_EVERY_MINUTES') ?? (streamed && steps === undefined ? STREAMED_CHECKPOINT_MINUTES : undefined);
+  return { ...s, checkpointEverySteps: steps, checkpointEveryMinutes: minutes };
+}
+
 /** Decides after each step whether a mid-epoch checkpoint is due and whether to stop. */
 export class StepClock {
   private steps = 0;

@@ -15,7 +15,7 @@ import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
 import { checkAttacksFitInput, makeConfig, runId, type TrainConfig } from './config';
 import { Sgd } from './optimizer';
-import { batchAttack, type CheckpointSchedule, epochBatches, StepClock, stepsPerEpoch, validateCheckpointSchedule } from './mid-epoch';
+import { batchAttack, type CheckpointSchedule, epochBatches, StepClock, stepsPerEpoch, validateCheckpointSchedule, withCheckpointDefaults } from './mid-epoch';
 import { loadCheckpoint, loadCheckpointState, NonFiniteWeightsError, saveCheckpoint, type EpochPosition } from './run-checkpoint';
 import { RunFolder } from './run-folder';
 import { learningRate } from './schedule';
@@ -98,7 +98,7 @@ export function modelFor(c: TrainConfig, data: DataSplits): Model {
 
 export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions = {}): Promise<TrainResult> {
   const c = makeConfig(overrides);
-  validateCheckpointSchedule(opts);
+  validateCheckpointSchedule(withCheckpointDefaults(opts, false));
   const dir = opts.runDir ?? path.join(runsDir(), runId(c));
   const log = (s: string) => opts.quiet || console.error(s);
   // The lock first: a second process into the same folder fails before any work or any write.
@@ -149,7 +149,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     const augment = c.augment ? data.augment : undefined;
     const steps = stepsPerEpoch(data, c.batchSize);
     const totalSteps = Math.min(c.maxSteps ?? Infinity, c.epochs * steps);
-    const clock = new StepClock(opts);
+    const clock = new StepClock(withCheckpointDefaults(opts, Boolean(data.stream)));
     // Per-epoch numbers come from the validation split when there is one: the test set only gives final numbers.
     const epochEval = c.epochEvalSize > 0 ? take(data.val ?? data.test, c.epochEvalSize) : null;
     const epochAttack = c.epochEvalAttack ?? c.attack;
