@@ -45,7 +45,7 @@ function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   return `usage: sat <command> [options]   (sat <command> --help for its options)\n\n${Object.entries(COMMANDS)
     .map(([k, c]) => `  ${k.padEnd(w)}  ${c.summary}`)
-    .join('\n')}`;
+    .join('\n')}\n\nCommands that compute take --backend ${BACKENDS.join('|')} (or SAT_BACKEND; default: the fastest that loads).`;
 }
 
 export async function main(argv: string[]): Promise<number> {
