@@ -35,6 +35,8 @@ export const TRAIN_HELP = `sat train [options]
   --out DIR              run folder (default data/runs/<run-id>, named by the options)
   --resume               continue the run in the folder from its checkpoint
   --force                discard the run already in the folder and train from scratch
+  --backend NAME         tensorflow, wasm or cpu (default: the fastest that loads; or SAT_BACKEND)
+                         Ctrl-C stops after the current step (whole files; continue with --resume)
   --max-steps N          train at most N steps in all, then evaluate (a truncated run; part of its config)
   --max-minutes M        stop after M minutes with a checkpoint; continue later with --resume
   --checkpoint-every-steps N, --checkpoint-every-minutes M
