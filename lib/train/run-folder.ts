@@ -173,7 +173,13 @@ export function acquireLock(dir: string, warn: (s: string) => void = (s) => cons
 /** Removes temporary files that a crash during an atomic write left behind (the lock holder only). */
 export function removeStaleTemporaryFiles(dir: string, log: (s: string) => void = () => {}): string[] {
   if (!fs.existsSync(dir)) return [];
-  const removed = fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') || /\.stale\.\d+\.new$/.test(f));
+  const host = os.hostname();
+  // A lock draft (lock.<host>.<pid>.new) is another process's attempt while that process lives.
+  const deadDraft = (f: string) => {
+    const m = /^lock\.(.+)\.(\d+)\.new$/.exec(f);
+    return m !== null && m[1] === host && !processAlive(Number(m[2]));
+  };
+  const removed = fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') || /\.stale\.\d+\.new$/.test(f) || deadDraft(f));
   for (const f of removed) fs.rmSync(path.join(dir, f), { force: true });
   if (removed.length) log(`[sat] removed ${removed.length} temporary file(s) left by an interrupted write in ${dir}: ${removed.join(', ')}`);
   return removed;
