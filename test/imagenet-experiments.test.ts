@@ -5,8 +5,8 @@ import * as path from 'node:path';
 import { loadDataset } from '../lib/data';
 import { SYNTHETIC_MARKER } from '../lib/data/synthetic';
 import {
-  ACTIVATION_NAMES, EXPERIMENT, IMAGENET_EPS, TEASER_ACTIVATIONS, activationPoints, activationStudySettings, deltaVsReluFigure, differenceBand,
-  imagenetActivations, measuredBand, paperActivationPoints, runCost, teaserFigure, unsourcedActivations, verdict,
+  ACTIVATION_NAMES, EXPERIMENT, IMAGENET_EPS, TEASER_ACTIVATIONS, activationPoints, activationStudySettings, deltaVsReluFigure,
+  imagenetActivations, paperActivationPoints, paperTeaserFigure, runCost, teaserFigure, teaserPaperPoints, unsourcedActivations, versusRelu,
 } from '../lib/experiments/imagenet-activations';
 import { prepareImageData, randomResizedCropFlip, type ImageDataSpec } from '../lib/experiments/imagenet-data';
 import { PAPER_NUMBERS, SCALING_POINTS } from '../lib/experiments/paper-numbers';
@@ -73,23 +73,43 @@ describe('experiments: imagenet-activations (notebook 02)', () => {
     for (const a of TEASER_ACTIVATIONS) assert.ok(ACTIVATION_NAMES[a], `display name for ${a}`);
   });
 
-  it('turns runs into points and figures with ours as circles and the paper as diamonds', () => {
+  it('turns runs into points and figures: one legend entry per activation, ours circles, the paper diamonds, CI bars, ReLU marked', () => {
     const base = { ...activationStudySettings('smoke').base, dataset: 'x' };
-    const runs = [fakeRun({ ...base, activation: 'relu' }, { clean: 0.8, 'PGD-3': 0.3 }), fakeRun({ ...base, activation: 'silu' }, { clean: 0.82, 'PGD-3': 0.4 })];
+    const runs = [0, 1, 2].flatMap((seed) => [
+      fakeRun({ ...base, activation: 'relu', seed }, { clean: 0.8 + 0.01 * seed, 'PGD-3': 0.3 + 0.05 * seed }),
+      fakeRun({ ...base, activation: 'silu', seed }, { clean: 0.82 + 0.01 * seed, 'PGD-3': 0.4 + 0.05 * seed + (seed === 1 ? 0.01 : 0) }),
+    ]);
     const ours = activationPoints(runs);
     assert.deepEqual(ours.map((p) => p.activation), ['relu', 'silu']);
-    assert.equal(ours[1].robust['PGD-3 4/255'], 0.4);
-    const input = { ours, robustColumn: 'PGD-3 4/255', oursLabel: 'ours (SYNTHETIC)', paper: paperActivationPoints(), title: 'SYNTHETIC t' };
+    assert.ok(Math.abs(ours[1].robust['PGD-3 4/255'] - (0.45 + 0.01 / 3)) < 1e-9);
+    const [d] = versusRelu(ours, 'PGD-3 4/255');
+    assert.equal(d.activation, 'silu');
+    assert.equal(d.delta.n, 3);
+    assert.equal(d.delta.verdict, 'higher', 'paired by seed: the spread between seeds cancels');
+    const input = { ours, robustColumn: 'PGD-3 4/255', oursLabel: 'ours (SYNTHETIC)', paper: teaserPaperPoints(), title: 'SYNTHETIC t' };
     const fig = teaserFigure(input);
     assert.equal(fig.data.length, 2);
+    assert.equal(fig.data[0].name, 'ours (SYNTHETIC): ReLU (reference)');
     assert.equal((fig.data[0].marker as { symbol: string }).symbol, 'circle');
-    assert.equal((fig.data[1].marker as { symbol: string }).symbol, 'diamond');
-    assert.equal(fig.data[1].name, 'paper (ImageNet, ResNet-50)');
-    assert.deepEqual(fig.data[0].y, [30, 40]);
+    assert.ok(((fig.data[1].error_y as { array: number[] }).array[0]) > 0, 'CI bars with 3 seeds');
+    const paper = paperTeaserFigure('t');
+    assert.equal(paper.data.length, 7);
+    assert.ok(paper.data.every((t) => (t.marker as { symbol: string }).symbol === 'diamond'));
+    assert.match(String(paper.data[1].name), /read off the paper's teaser figure/);
     const delta = deltaVsReluFigure(input);
-    // ReLU is the origin: only SiLU of ours, at (+2, +10) points.
+    // ReLU is the origin: only SiLU of ours, at (+2, +10.3) points.
     assert.ok(Math.abs((delta.data[0].x as number[])[0] - 2) < 1e-9);
-    assert.ok(Math.abs((delta.data[0].y as number[])[0] - 10) < 1e-9);
+    assert.ok(Math.abs((delta.data[0].y as number[])[0] - (10 + 1 / 3)) < 1e-9);
+    assert.equal(delta.data.length, 1 + 6, 'ours SiLU and the paper\'s six smooth activations');
+    const one = activationPoints(runs.filter((r) => r.config.seed === 0));
+    assert.equal(teaserFigure({ ...input, ours: one }).data[1].error_y, undefined, 'one seed: no bars');
+  });
+
+  it('shows the teaser points read off the figure, ReLU and SiLU from the abstract', () => {
+    const pts = teaserPaperPoints();
+    assert.deepEqual(pts.map((p) => p.activation), ['relu', 'softplus', 'psoftplus:10', 'smoothrelu', 'elu', 'gelu', 'silu']);
+    assert.deepEqual([pts[0].clean, pts[0].robust, pts[6].clean, pts[6].robust], [68.8, 33.0, 69.7, 42.3]);
+    assert.ok(pts.slice(1, 6).every((p) => /read off the paper's teaser figure/.test(p.source)));
   });
 
   it('estimates GPU cost as FLOPs of (attack steps + 1) forward-backward passes', () => {
@@ -101,16 +121,6 @@ describe('experiments: imagenet-activations (notebook 02)', () => {
     assert.ok(runCost({ ...item, attackSteps: 3 }).trainFlops === 2 * c.trainFlops);
   });
 
-  it('judges differences against binomial noise, never zero', () => {
-    assert.equal(differenceBand(0, 0, 50), 2, 'one image in fifty');
-    assert.ok(Math.abs(differenceBand(0.5, 0.5, 500) - 2 * Math.sqrt(0.5 / 500) * 100) < 1e-9);
-    const seedSpread = { mean: 0.5, std: 0.1, seeds: 2 };
-    assert.ok(Math.abs(measuredBand(seedSpread, seedSpread, 500) - 20) < 1e-9, 'the seed-to-seed spread dominates');
-    assert.ok(Math.abs(measuredBand({ ...seedSpread, std: NaN }, seedSpread, 500) - differenceBand(0.5, 0.5, 1000)) < 1e-9, 'one seed: binomial only');
-    assert.equal(verdict(0, 0), 'within noise');
-    assert.equal(verdict(5, 2), 'more robust');
-    assert.equal(verdict(-5, 2), 'less robust');
-  });
 });
 
 describe('experiments: imagenet-data', function () {

@@ -29,8 +29,9 @@ import { countModel } from '../models/count';
 import type { TrainConfig } from '../train/config';
 import type { TrainResult } from '../train';
 import { attackColumn } from '../eval/table';
+import { pairedDifference, summarize, type PairedDifference, type Summary } from '../report/stats';
 import type { ImageDataSpec } from './imagenet-data';
-import { PAPER_NUMBERS } from './paper-numbers';
+import { PAPER_NUMBERS, TEASER_POINTS } from './paper-numbers';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
 
@@ -189,32 +190,40 @@ export interface ActivationPoint {
   /** Accuracies in [0, 1], mean over seeds. */
   clean: number;
   robust: Record<string, number>;
-  /** Sample standard deviation over seeds (NaN with one seed), by column ('clean', 'PGD-20 4/255'). */
-  std: Record<string, number>;
+  /** Over seeds, by column ('clean', 'PGD-20 4/255'): lib/report/stats summaries. */
+  summaries: Record<string, Summary>;
+  /** Accuracy by column and seed, for paired comparisons. */
+  bySeed: Record<string, Map<number, number>>;
   seeds: number;
 }
 
-/** Mean and sample standard deviation (NaN for one value). */
-export function meanAndStd(values: number[]): { mean: number; std: number } {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  const std = values.length > 1 ? Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1)) : NaN;
-  return { mean, std };
-}
-
-/** Clean and robust accuracy per activation (mean and std over seeds), in the order of `activations`. */
+/** Clean and robust accuracy per activation (summarized over seeds), in the order of `activations`. */
 export function activationPoints(runs: TrainResult[], activations: readonly string[] = TEASER_ACTIVATIONS): ActivationPoint[] {
   return activations.flatMap((activation) => {
     const mine = runs.filter((r) => r.config.activation === activation);
     if (mine.length === 0) return [];
     const columns = [...new Set(mine.flatMap((r) => r.results.map((x) => attackColumn(x))))];
-    const stats = Object.fromEntries(columns.map((c) => [c, meanAndStd(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => x.accuracy)))]));
+    const bySeed = Object.fromEntries(columns.map((c) => [c, new Map(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => [r.config.seed, x.accuracy] as [number, number])))]));
+    const summaries = Object.fromEntries(columns.map((c) => [c, summarize([...bySeed[c].values()])]));
     return [{
       activation,
-      clean: stats.clean.mean,
-      robust: Object.fromEntries(columns.filter((c) => c !== 'clean').map((c) => [c, stats[c].mean])),
-      std: Object.fromEntries(columns.map((c) => [c, stats[c].std])),
+      clean: summaries.clean.mean,
+      robust: Object.fromEntries(columns.filter((c) => c !== 'clean').map((c) => [c, summaries[c].mean])),
+      summaries, bySeed,
       seeds: mine.length,
     }];
+  });
+}
+
+/** Each activation minus ReLU in `column`, paired by seed (the seeds both have), with its t interval and verdict. */
+export function versusRelu(points: ActivationPoint[], column: string): { activation: string; delta: PairedDifference }[] {
+  const relu = points.find((p) => p.activation === 'relu');
+  if (!relu || !relu.bySeed[column]) return [];
+  return points.flatMap((p) => {
+    if (p === relu || !p.bySeed[column]) return [];
+    const seeds = [...p.bySeed[column].keys()].filter((s) => relu.bySeed[column].has(s)).sort((a, b) => a - b);
+    if (seeds.length === 0) return [];
+    return [{ activation: p.activation, delta: pairedDifference(seeds.map((s) => p.bySeed[column].get(s)!), seeds.map((s) => relu.bySeed[column].get(s)!)) }];
   });
 }
 
@@ -243,61 +252,88 @@ export function unsourcedActivations(metric = 'PGD-20'): string[] {
   return TEASER_ACTIVATIONS.filter((a) => !sourced.has(a));
 }
 
-/** Where each activation's label goes, so that the paper's tight cluster of points stays readable. */
-const LABEL_POSITION: Record<string, string> = {
-  relu: 'top center', silu: 'top center', gelu: 'middle right', elu: 'middle left', smoothrelu: 'bottom center', softplus: 'bottom right', 'psoftplus:10': 'bottom left',
-};
+/** The paper's teaser-figure points (ReLU and SiLU from the abstract, the rest read off the figure). */
+export function teaserPaperPoints(): PaperPoint[] {
+  return TEASER_POINTS.map((p) => ({ activation: p.activation, clean: p.clean, robust: p.robust, metric: 'PGD (teaser figure)', source: p.source }));
+}
 
 export interface TeaserInput {
   ours: ActivationPoint[];
   /** Our robust column, e.g. 'PGD-20 4/255'. */
   robustColumn: string;
-  /** Legend entry of our points (say SYNTHETIC when it is). */
+  /** Legend prefix of our points (say SYNTHETIC when it is). */
   oursLabel: string;
   paper: PaperPoint[];
+  /** Legend prefix of the paper's points, e.g. "paper, read off the teaser figure". */
+  paperLabel?: string;
   title: string;
 }
 
-const PAPER_LEGEND = 'paper (ImageNet, ResNet-50)';
+/** One colour per activation, the same for ours and the paper's. */
+const ACTIVATION_COLORS: Record<string, string> = {
+  relu: '#000000', softplus: '#8c564b', 'psoftplus:10': '#e377c2', smoothrelu: '#2ca02c', elu: '#ff7f0e', gelu: '#9467bd', silu: '#d62728',
+};
 
-/** Labelled points of two groups (ours: circles, the paper's: diamonds), legend below the plot. */
-function activationScatter(title: string, xTitle: string, yTitle: string, groups: { name: string; points: { activation: string; x: number; y: number }[] }[]): Figure {
-  const used = groups.filter((g) => g.points.length > 0);
-  const fig = scatterChart({
-    title,
-    points: used.flatMap((g) => g.points.map((p) => ({ x: p.x, y: p.y, label: activationName(p.activation), group: g.name }))),
-    xTitle,
-    yTitle,
-    width: 900,
-    height: 600,
-  });
+interface ActivationMark { activation: string; x: number; y: number; ex?: number; ey?: number }
+
+/**
+ * One trace per activation and group (ours: circles, the paper's: diamonds; ReLU, the
+ * reference, drawn larger with an outline): legend entries instead of text labels, so no label
+ * can overlap another or sit by the wrong point. Error bars where given (95% CI half-widths).
+ */
+function activationScatter(title: string, xTitle: string, yTitle: string, groups: { name: string; symbol: 'circle' | 'diamond'; points: ActivationMark[] }[]): Figure {
+  const marks = groups.flatMap((g) => g.points.map((p) => ({ ...p, group: g.name, symbol: g.symbol })));
+  const fig = scatterChart({ title, points: marks.map((m) => ({ x: m.x, y: m.y, group: `${m.group}: ${activationName(m.activation)}${m.activation === 'relu' ? ' (reference)' : ''}` })), xTitle, yTitle, width: 900, height: 640 });
   fig.data.forEach((trace, i) => {
-    trace.marker = { size: 11, symbol: used[i].name === PAPER_LEGEND ? 'diamond' : 'circle' };
-    trace.textposition = used[i].points.map((p) => LABEL_POSITION[p.activation] ?? 'top center');
+    const m = marks[i];
+    const relu = m.activation === 'relu';
+    trace.marker = { size: relu ? 15 : 11, symbol: m.symbol, color: ACTIVATION_COLORS[m.activation] ?? '#7f7f7f', line: relu ? { color: '#000000', width: 2 } : { width: 0 } };
+    if (m.ex !== undefined) trace.error_x = { type: 'data', array: [m.ex], visible: true, color: ACTIVATION_COLORS[m.activation] };
+    if (m.ey !== undefined) trace.error_y = { type: 'data', array: [m.ey], visible: true, color: ACTIVATION_COLORS[m.activation] };
   });
   fig.layout.showlegend = true;
-  fig.layout.legend = { orientation: 'h', x: 0, y: -0.18 };
+  fig.layout.legend = { orientation: 'v', x: 1.02, y: 1 };
   return fig;
 }
 
-/** Clean (x) against robust (y) accuracy in percent: ours as circles, the paper's as diamonds. */
+/** Half-width of a 95% interval in points; undefined with one seed (no bar: the title says "one seed"). */
+function bar(s: Summary | undefined): number | undefined {
+  return s && s.n >= 2 ? 100 * (s.ciHigh - s.mean) : undefined;
+}
+
+/** Our points: clean (x) against robust (y) accuracy in percent, 95% CI bars over seeds. */
 export function teaserFigure(opts: TeaserInput): Figure {
-  return activationScatter(opts.title, 'clean accuracy (%)', `robust accuracy (%): ours ${opts.robustColumn}, paper ${opts.paper[0]?.metric ?? ''} 4/255`, [
-    { name: opts.oursLabel, points: opts.ours.map((p) => ({ activation: p.activation, x: 100 * p.clean, y: 100 * (p.robust[opts.robustColumn] ?? NaN) })) },
-    { name: PAPER_LEGEND, points: opts.paper.map((p) => ({ activation: p.activation, x: p.clean, y: p.robust })) },
+  const c = opts.robustColumn;
+  return activationScatter(opts.title, 'clean accuracy (%)', `robust accuracy (%), ${c}`, [
+    { name: opts.oursLabel, symbol: 'circle', points: opts.ours.map((p) => ({ activation: p.activation, x: 100 * p.clean, y: 100 * (p.robust[c] ?? NaN), ex: bar(p.summaries.clean), ey: bar(p.summaries[c]) })) },
   ]);
 }
 
-/** Each smooth activation's change against ReLU (same group) in clean (x) and robust (y) accuracy, percentage points. */
+/** The paper's points alone (its own plot: another data set, model and scale). */
+export function paperTeaserFigure(title: string, paper: PaperPoint[] = teaserPaperPoints(), label = "paper, read off the paper's teaser figure"): Figure {
+  return activationScatter(title, 'ImageNet clean accuracy (%)', `ImageNet robust accuracy (%), ${paper[0]?.metric ?? ''}`, [
+    { name: label, symbol: 'diamond', points: paper.map((p) => ({ activation: p.activation, x: p.clean, y: p.robust })) },
+  ]);
+}
+
+/**
+ * Each smooth activation's change against ReLU in clean (x) and robust (y) accuracy, in points:
+ * ours paired by seed with 95% CI bars, the paper's (one run each) without.
+ */
 export function deltaVsReluFigure(opts: TeaserInput): Figure {
-  const oursRelu = opts.ours.find((p) => p.activation === 'relu');
+  const c = opts.robustColumn;
+  const dClean = versusRelu(opts.ours, 'clean');
+  const dRobust = versusRelu(opts.ours, c);
   const paperRelu = opts.paper.find((p) => p.activation === 'relu');
-  const fig = activationScatter(opts.title, 'Δ clean accuracy vs ReLU (points)', `Δ robust accuracy vs ReLU (points): ours ${opts.robustColumn}, paper ${opts.paper[0]?.metric ?? ''}`, [
+  const fig = activationScatter(opts.title, 'Δ clean accuracy vs ReLU (points)', `Δ robust accuracy vs ReLU (points): ours ${c}, paper ${opts.paper[0]?.metric ?? ''}`, [
     {
-      name: opts.oursLabel,
-      points: oursRelu ? opts.ours.filter((p) => p !== oursRelu).map((p) => ({ activation: p.activation, x: 100 * (p.clean - oursRelu.clean), y: 100 * (p.robust[opts.robustColumn] - oursRelu.robust[opts.robustColumn]) })) : [],
+      name: opts.oursLabel, symbol: 'circle',
+      points: dRobust.flatMap((d) => {
+        const x = dClean.find((e) => e.activation === d.activation);
+        return x ? [{ activation: d.activation, x: 100 * x.delta.mean, y: 100 * d.delta.mean, ex: bar(x.delta), ey: bar(d.delta) }] : [];
+      }),
     },
-    { name: PAPER_LEGEND, points: paperRelu ? opts.paper.filter((p) => p !== paperRelu).map((p) => ({ activation: p.activation, x: p.clean - paperRelu.clean, y: p.robust - paperRelu.robust })) : [] },
+    { name: opts.paperLabel ?? PAPER_LEGEND, symbol: 'diamond', points: paperRelu ? opts.paper.filter((p) => p !== paperRelu).map((p) => ({ activation: p.activation, x: p.clean - paperRelu.clean, y: p.robust - paperRelu.robust })) : [] },
   ]);
   // ReLU sits at the origin: dotted axes through it.
   fig.layout.shapes = [
@@ -306,6 +342,8 @@ export function deltaVsReluFigure(opts: TeaserInput): Figure {
   ];
   return fig;
 }
+
+const PAPER_LEGEND = 'paper (ImageNet, ResNet-50)';
 
 // ---------------------------------------------------------------------------------------------
 // How long the paper profile takes on one GPU
@@ -368,45 +406,4 @@ export function imagenetRunCost(config: Partial<TrainConfig>, inputSize: number)
 export function formatHours(hours: number): string {
   if (hours >= 48) return `about ${(hours / 24).toFixed(1)} days`;
   return `about ${hours.toFixed(hours < 10 ? 1 : 0)} hours`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading differences of accuracies
-
-/**
- * Two binomial standard deviations of the difference of two accuracies (in [0, 1]) measured on
- * `n` images each, in percentage points; at least one image's worth (100/n), so that 0% or 100%
- * accuracies do not claim zero noise.
- */
-export function differenceBand(a: number, b: number, n: number): number {
-  const p = (a + b) / 2;
-  return Math.max(2 * Math.sqrt((2 * p * (1 - p)) / n) * 100, 100 / n);
-}
-
-/** An accuracy in [0, 1] measured over `seeds` runs: mean and sample std (NaN with one seed). */
-export interface Measured {
-  mean: number;
-  std: number;
-  seeds: number;
-}
-
-/**
- * The noise band (points) of the difference of two mean accuracies, each on `n` images per seed:
- * the binomial band, or, with several seeds, two standard errors of the seed-to-seed spread if larger.
- */
-export function measuredBand(a: Measured, b: Measured, n: number): number {
-  const binomial = differenceBand(a.mean, b.mean, n * Math.min(a.seeds, b.seeds));
-  const seedBand = Number.isFinite(a.std) && Number.isFinite(b.std) ? 2 * Math.sqrt(a.std ** 2 / a.seeds + b.std ** 2 / b.seeds) * 100 : 0;
-  return Math.max(binomial, seedBand);
-}
-
-/** measuredBand of two activations' accuracies in `column` ('clean' or e.g. 'PGD-20 4/255'). */
-export function pointsBand(a: ActivationPoint, b: ActivationPoint, column: string, n: number): number {
-  const m = (p: ActivationPoint): Measured => ({ mean: column === 'clean' ? p.clean : p.robust[column], std: p.std[column], seeds: p.seeds });
-  return measuredBand(m(a), m(b), n);
-}
-
-/** 'within noise', or `more`/`less` when the difference `d` (points) leaves the band. */
-export function verdict(d: number, band: number, more = 'more robust', less = 'less robust'): string {
-  return Math.abs(d) <= band ? 'within noise' : d > 0 ? more : less;
 }

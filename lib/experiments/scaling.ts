@@ -93,11 +93,12 @@ export function scalingSettings(profile: Profile): ScalingSettings {
       };
     case 'small':
       // What 2 CPU cores shared with other work finish beside notebook 01: 24 runs (4 models x
-      // ReLU/SiLU x 3 seeds) of 2 epochs on 5,000 images, PGD-10 on 500 test images. Training
-      // costs scale with the multiply-adds (6 convs at width 16: ~4x the MNIST CNN at width 16).
+      // ReLU/SiLU x 3 seeds) of 2 epochs on 2,500 images, PGD-10 on 300 test images. Training
+      // costs scale with the multiply-adds (6 convs at width 16: ~4x the MNIST CNN at width 16);
+      // on this shared machine a run took 3-10 minutes of wall time.
       return {
-        family: smallFamily().filter((m) => !m.label.startsWith('3x')), seeds: [0, 1, 2], data: 'real Fashion-MNIST (5,000 training images, 500 test images), 28 px',
-        base: { ...ours, dataset: 'fashion-mnist', trainLimit: 5000, testLimit: 500, epochs: 2, evaluation: { size: 500, attacks: [pgd(10)] } },
+        family: smallFamily().filter((m) => !m.label.startsWith('3x')), seeds: [0, 1, 2], data: 'real Fashion-MNIST (2,500 training images, 300 test images), 28 px',
+        base: { ...ours, dataset: 'fashion-mnist', trainLimit: 2500, testLimit: 300, epochs: 2, evaluation: { size: 300, attacks: [pgd(10)] } },
       };
     case 'medium':
       // The powered design: 5 seeds, all 55,000 training images (5,000 held out for
@@ -262,19 +263,39 @@ const AXIS_COLORS: Record<ScalingAxis, string> = {
 };
 const DASHES = ['solid', 'dash', 'dot', 'dashdot'] as const;
 
+
 export interface AxisPoint {
   axis: ScalingAxis;
   x: number;
   y: number;
   /** What is measured or who measured it, e.g. 'PGD-50' or 'SiLU'; one dash style per series. */
   series: string;
+  /** Half-width of the point's 95% confidence interval (drawn as an error bar); absent: no bar. */
+  error?: number;
+}
+
+/** Tick values 1, 2, 5 x 10^k covering [min, max]: log-axis labels that read as numbers. */
+export function logTicks(min: number, max: number): number[] {
+  if (!(min > 0 && max >= min)) throw new Error(`logTicks: need 0 < min <= max, got ${min}, ${max}`);
+  const ticks: number[] = [];
+  for (let k = Math.floor(Math.log10(min)) - 1; k <= Math.ceil(Math.log10(max)); k++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** k).toPrecision(1));
+      if (v >= min / 1.5 && v <= max * 1.5) ticks.push(v);
+    }
+  }
+  return ticks;
 }
 
 /**
  * One line per (series, axis) from the base model through the models scaled along that axis,
  * in order of x; colour says the axis, dash the series. EfficientNet points form their own line.
  */
-export function scalingFigure(opts: { title: string; xTitle: string; yTitle: string; points: AxisPoint[]; logX?: boolean; width?: number; height?: number }): Figure {
+export function scalingFigure(opts: {
+  title: string; xTitle: string; yTitle: string; points: AxisPoint[]; logX?: boolean; width?: number; height?: number;
+  /** Legend name of the 'all' axis: the paper's grows depth, width and resolution ('all three', the default); ours depth and width. */
+  allName?: string;
+}): Figure {
   const seriesNames = [...new Set(opts.points.map((p) => p.series))];
   const axes: ScalingAxis[] = ['depth', 'width', 'resolution', 'all', 'efficientnet'];
   const lines = seriesNames.flatMap((series, si) =>
@@ -283,10 +304,16 @@ export function scalingFigure(opts: { title: string; xTitle: string; yTitle: str
       const along = opts.points.filter((p) => p.series === series && p.axis === axis);
       if (along.length === 0) return [];
       const pts = [...base, ...along].sort((a, b) => a.x - b.x);
-      return [{ name: `${series}: ${axis === 'all' ? 'all three' : axis}`, x: pts.map((p) => p.x), y: pts.map((p) => p.y), color: AXIS_COLORS[axis], dash: DASHES[si % DASHES.length], markers: true }];
+      const errors = pts.some((p) => p.error !== undefined) ? { errors: pts.map((p) => p.error ?? 0) } : {};
+      return [{ name: `${series}: ${axis === 'all' ? opts.allName ?? 'all three' : axis}`, x: pts.map((p) => p.x), y: pts.map((p) => p.y), color: AXIS_COLORS[axis], dash: DASHES[si % DASHES.length], markers: true, ...errors }];
     }),
   );
-  return lineChart({ title: opts.title, xTitle: opts.xTitle, yTitle: opts.yTitle, series: lines, logX: opts.logX ?? true, width: opts.width ?? 900, height: opts.height ?? 560 });
+  const logX = opts.logX ?? true;
+  const xs = opts.points.map((p) => p.x);
+  return lineChart({
+    title: opts.title, xTitle: opts.xTitle, yTitle: opts.yTitle, series: lines, logX, width: opts.width ?? 900, height: opts.height ?? 560,
+    ...(logX ? { xTickValues: logTicks(Math.min(...xs), Math.max(...xs)) } : {}),
+  });
 }
 
 /** Points of the paper's SAT ResNets: clean accuracy and robustness at `robust` over params or MACs. */
@@ -312,6 +339,7 @@ export function efficientNetFigure(x: 'params' | 'macs', title: string): Figure 
     xTitle: x === 'params' ? 'parameters (millions, log)' : 'multiply-adds per image (GMACs, log)',
     yTitle: 'ImageNet accuracy (%)',
     logX: true,
+    xTickValues: logTicks(Math.min(...pts.map(xv)), Math.max(...pts.map(xv))),
     width: 900,
     height: 560,
     series: [

@@ -6,6 +6,7 @@ import path from 'path';
 import type { DataFrame } from 'danfojs-node';
 import { attackColumn } from '../eval/table';
 import type { ResultRecord } from './runs';
+import { summarize } from './stats';
 
 export type { DataFrame };
 
@@ -67,9 +68,10 @@ export interface MeanStdOptions {
 }
 
 /**
- * Mean and sample standard deviation over seeds for each setting: columns `by...`, mean, std
- * (NaN with one seed: no spread to report), seeds, and `text` ("71.3 ± 1.2", in percent for
- * accuracies).
+ * Mean and sample standard deviation over seeds for each setting (lib/report/stats summarize):
+ * columns `by...`, mean, std (NaN with one seed: no spread to report), seeds, and `text`
+ * ("71.3 ± 1.2", in percent for accuracies). Comparisons between settings go through
+ * stats.pairedDifference, not through these columns.
  */
 export async function meanStd(records: ResultRecord[], opts: MeanStdOptions = {}): Promise<DataFrame> {
   const by = opts.by ?? ['dataset', 'model', 'activation', 'attackLabel'];
@@ -78,15 +80,19 @@ export async function meanStd(records: ResultRecord[], opts: MeanStdOptions = {}
   for (const c of [...by, value]) {
     if (!df.columns.includes(c)) throw new Error(`meanStd: no column '${c}' (columns: ${df.columns.join(', ')})`);
   }
-  const g = df.groupby(by).agg({ [value]: ['mean', 'std', 'count'] });
+  // Groups in order of first appearance, summarized by the statistics module.
+  const groups = new Map<string, { keys: unknown[]; values: number[] }>();
+  const cols = df.columns;
+  for (const row of df.values as unknown[][]) {
+    const keys = by.map((c) => row[cols.indexOf(c)]);
+    const k = JSON.stringify(keys);
+    if (!groups.has(k)) groups.set(k, { keys, values: [] });
+    groups.get(k)!.values.push(Number(row[cols.indexOf(value)]));
+  }
   const { DataFrame } = await loadDanfo();
-  const cols = g.columns;
-  const rows = (g.values as unknown[][]).map((row) => {
-    const get = (c: string) => row[cols.indexOf(c)];
-    const mean = Number(get(`${value}_mean`));
-    const seeds = Number(get(`${value}_count`));
-    const std = seeds > 1 ? Number(get(`${value}_std`)) : NaN;
-    return [...by.map(get), mean, std, seeds, formatMeanStd(mean, std, value === 'accuracy' ? 100 : 1)];
+  const rows = [...groups.values()].map(({ keys, values }) => {
+    const s = summarize(values);
+    return [...keys, s.mean, s.sd, s.n, formatMeanStd(s.mean, s.sd, value === 'accuracy' ? 100 : 1)];
   });
   return new DataFrame(rows, { columns: [...by, 'mean', 'std', 'seeds', 'text'] });
 }
