@@ -130,7 +130,7 @@ export async function pipelineBench(argv: string[]): Promise<void> {
   // A slow backend (wasm, cpu: seconds per image) is measured at a small batch; say so.
   const modelBatch = parseCount('model-batch', values['model-batch'], 'images') ?? (info.name === 'tensorflow' ? 32 : 2);
   const decoders: Decoder[] = loadSharp() ? ['sharp', 'jpeg-js'] : ['jpeg-js'];
-  const out = (r: Row) => console.log(values.json ? JSON.stringify(r) : `${r.what.padEnd(48)} ${r.images_per_s.toFixed(1).padStart(8)} img/s${r.cpu_ms_per_image === undefined ? '' : `  ${r.cpu_ms_per_image.toFixed(1).padStart(6)} CPU-ms/img`}${r.note ? `  (${r.note})` : ''}`);
+  const out = (r: Row) => console.log(values.json ? JSON.stringify(r) : `${r.what.padEnd(48)} ${(r.images_per_s < 10 ? r.images_per_s.toPrecision(2) : r.images_per_s.toFixed(1)).padStart(8)} img/s${r.cpu_ms_per_image === undefined ? '' : `  ${r.cpu_ms_per_image.toFixed(1).padStart(6)} CPU-ms/img`}${r.note ? `  (${r.note})` : ''}`);
 
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sat-pipeline-'));
   try {
