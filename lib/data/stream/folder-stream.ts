@@ -5,8 +5,8 @@
 // in worker threads; up to `prefetchBatches` batches are in flight while the model works, and
 // batches become tensors on the calling thread.
 //
-// Memory bound, whatever the number of images: the file list (one path string per image, about
-// 100-150 bytes each: ~170 MB for ImageNet's 1.28 M) and, independent of the data set size,
+// Memory bound, whatever the number of images: the file list (one flat path string per image,
+// about 80 bytes each: 103 MB for ImageNet's 1.28 M paths) and, independent of the data set size,
 // (prefetchBatches + 1) × batch × size² × 3 bytes of finished 8-bit images, one float32 batch being
 // assembled (batch × size² × 12 bytes), and per worker IN_FLIGHT_PER_WORKER files and decoded
 // images (a few MB each at ImageNet sizes). See streamMemoryBound().
