@@ -145,6 +145,7 @@ struct Entry {
 };
 
 std::unordered_map<std::string, std::unique_ptr<Entry>> cache;
+constexpr size_t kMaxEntries = 512;
 
 Entry& entryFor(int op, const Geometry& g, float alpha) {
   const std::string key = g.key(op, alpha);
@@ -192,6 +193,8 @@ Entry& entryFor(int op, const Geometry& g, float alpha) {
     e->reorder = op == BWD_WEIGHTS ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), e->weightsMd, engine(), e->userWeightsMd))
                                    : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), e->userWeightsMd, engine(), e->weightsMd));
   }
+  // Shapes are few per model; a process that sees ever new ones (varying batch sizes) starts over.
+  if (cache.size() >= kMaxEntries) cache.clear();
   Entry& ref = *e;
   cache.emplace(key, std::move(e));
   return ref;
