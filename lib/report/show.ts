@@ -71,18 +71,19 @@ export function numericColumns(columns: string[], rows: string[][]): boolean[] {
 
 /**
  * An HTML table: text columns left-aligned, number columns right-aligned, and a number never
- * wraps inside "94.1 ± 0.4". Jupyter's own CSS right-aligns every cell, so each cell says its
- * alignment in a style (Jupyter) and an `align` attribute (viewers that strip styles, such as
- * GitHub); the spaces around ± are non-breaking for viewers that drop `white-space` too.
+ * wraps ("94.1 ± 0.4" stays on one line). Jupyter's CSS right-aligns every cell and outranks a
+ * cell's `align`, and untrusted notebooks (every freshly cloned one) lose `style` attributes and
+ * `<style>` (measured in classic Notebook 6), so each cell holds a `<div align=...>`: the div's
+ * own alignment beats the alignment it would inherit from the cell. Spaces inside numbers are
+ * non-breaking, which needs no CSS at all.
  */
 export function tableHTML(columns: string[], rows: string[][], title?: string): string {
   const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const numeric = numericColumns(columns, rows);
   const cell = (tag: string, s: string, j: number) => {
     const align = numeric[j] ? 'right' : 'left';
-    const style = `text-align:${align}${numeric[j] ? ';white-space:nowrap' : ''}`;
-    const body = numeric[j] ? esc(s).replace(/ ± /g, '\u00a0±\u00a0') : esc(s);
-    return `<${tag} align="${align}" style="${style}">${body}</${tag}>`;
+    const body = numeric[j] ? esc(s).replace(/ /g, '\u00a0') : esc(s);
+    return `<${tag} align="${align}"><div align="${align}">${body}</div></${tag}>`;
   };
   return [
     '<table class="sat-table">',
