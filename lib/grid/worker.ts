@@ -103,7 +103,7 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
     const config = readConfig(configFile);
     await ensureDataset(config);
     current = new AbortController();
-    const trainOpts: TrainOptions & { signal?: AbortSignal; force?: boolean } = {
+    const trainOpts: TrainOptions = {
       reuse: opts.reuse ?? true,
       force: opts.force,
       signal: current.signal,
