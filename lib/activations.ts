@@ -6,7 +6,7 @@
 // activation is built from a name, an optional parameter and a gradient mode.
 import * as tf from '@tensorflow/tfjs';
 
-export const ACTIVATIONS = ['relu', 'softplus', 'psoftplus', 'silu', 'gelu', 'elu', 'celu', 'smoothrelu', 'mish'] as const;
+export const ACTIVATIONS = ['relu', 'softplus', 'psoftplus', 'silu', 'gelu', 'gelu-tanh', 'elu', 'celu', 'smoothrelu', 'smoothrelu-learnable', 'mish'] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
 
 /** 'own': the activation's own gradient. 'smooth': forward unchanged, backward sigmoid(a·x). */
@@ -15,8 +15,16 @@ export type GradientMode = (typeof GRADIENT_MODES)[number];
 
 export type ActivationFn = (x: tf.Tensor) => tf.Tensor;
 
-/** Default parameter per activation: a for psoftplus/smoothrelu, alpha for elu/celu. */
-const DEFAULT_PARAM: Partial<Record<ActivationName, number>> = { psoftplus: 10, smoothrelu: 20, elu: 1, celu: 1 };
+/**
+ * Default parameter per activation: a for psoftplus, beta for smoothrelu, alpha for elu/celu,
+ * and the initial beta_raw of smoothrelu-learnable (the official code's 20, so beta = 400).
+ */
+const DEFAULT_PARAM: Partial<Record<ActivationName, number>> = { psoftplus: 10, smoothrelu: 20, 'smoothrelu-learnable': 20, elu: 1, celu: 1 };
+
+/** Activations with a trainable parameter per activation site (lib/models/learnable-activation.ts makes them model parameters). */
+export function isLearnable(spec: ActivationSpec): boolean {
+  return spec.name === 'smoothrelu-learnable';
+}
 /** The paper's surrogate gradient uses parametric Softplus with a = 10. */
 export const DEFAULT_SURROGATE_A = 10;
 
@@ -70,6 +78,13 @@ function forwardFn(spec: ActivationSpec): ActivationFn {
       return (x) => tf.tidy(() => tf.mul(x, tf.sigmoid(x)));
     case 'gelu':
       return (x) => tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)));
+    case 'gelu-tanh':
+      // The tanh approximation the official SAT ResNet uses (resnet_model.py gelu_fn).
+      return (x) =>
+        tf.tidy(() => {
+          const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), GELU_TANH_C)), Math.sqrt(2 / Math.PI));
+          return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
+        });
     case 'elu':
     case 'celu': {
       // celu(x) = max(0,x) + min(0, alpha·(exp(x/alpha) − 1)); elu is alpha = 1 (the only elu
@@ -79,7 +94,8 @@ function forwardFn(spec: ActivationSpec): ActivationFn {
         tf.tidy(() => tf.add(tf.relu(x), tf.mul(tf.sub(tf.exp(tf.div(tf.sub(x, tf.relu(x)), alpha)), 1), alpha))); // x - relu(x) = min(x, 0), fast on wasm
     }
     case 'smoothrelu': {
-      // x − log(a·x + 1)/a for x ≥ 0, else 0; written on relu(x) so the x < 0 side is exactly 0.
+      // The official relu(x − log(|x|·β + 1)/β) with a fixed β: that is x − log(β·x + 1)/β for
+      // x ≥ 0 and exactly 0 for x < 0, written on relu(x).
       const a = paramOf(spec);
       return (x) =>
         tf.tidy(() => {
@@ -87,9 +103,29 @@ function forwardFn(spec: ActivationSpec): ActivationFn {
           return tf.sub(r, tf.div(tf.log1p(tf.mul(r, a)), a));
         });
     }
+    case 'smoothrelu-learnable': {
+      // Outside a model (plots, a single tensor): beta_raw at its initial value. Inside a model
+      // each activation site has its own trainable beta_raw (learnableSmoothRelu).
+      const raw = paramOf(spec);
+      return (x) => tf.tidy(() => { const b = tf.scalar(raw); return learnableSmoothRelu(x, b); });
+    }
     case 'mish':
       return (x) => tf.tidy(() => tf.mul(x, tf.tanh(tf.softplus(x))));
   }
+}
+
+const GELU_TANH_C = 0.044715;
+
+/**
+ * The official SmoothReLU (resnet_model.py smoothrelu_fn): relu(x − log(|x|·β + 1)/β) with
+ * β = beta_raw², so that beta_raw (a trainable scalar per site) gets exact gradients from tfjs's
+ * ops. For x < 0 the argument is negative (log(1 + β|x|)/β > 0), so the output is 0.
+ */
+export function learnableSmoothRelu(x: tf.Tensor, betaRaw: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const beta = tf.mul(betaRaw, betaRaw);
+    return tf.relu(tf.sub(x, tf.div(tf.log1p(tf.mul(tf.abs(x), beta)), beta)));
+  });
 }
 
 /** Forward as `forward`, backward dy·sigmoid(a·x): the derivative of parametric Softplus. */
@@ -116,6 +152,7 @@ export function makeActivation(spec: ActivationSpec | ActivationName, opts: Acti
   if (!ACTIVATIONS.includes(s.name)) parseActivation(s.name); // throws the clear error
   const forward = forwardFn(s);
   const mode = opts.gradient ?? 'own';
+  if (mode === 'smooth' && isLearnable(s)) throw new Error(`${s.name} learns its parameter per site: it has no smooth-surrogate gradient mode; use --attacker-grad own --trainer-grad own.`);
   if (mode === 'own') return forward;
   if (mode === 'smooth') return withSmoothGradient(forward, opts.surrogateA ?? DEFAULT_SURROGATE_A);
   throw new Error(`Unknown gradient mode '${mode}'. Valid modes: ${GRADIENT_MODES.join(', ')}.`);
@@ -136,11 +173,15 @@ export function activationValue(spec: ActivationSpec, x: number): number {
       return x / (1 + Math.exp(-x));
     case 'gelu':
       return 0.5 * x * (1 + erf(x / Math.SQRT2));
+    case 'gelu-tanh':
+      return 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + GELU_TANH_C * x * x * x)));
     case 'elu':
     case 'celu':
       return x > 0 ? x : p * Math.expm1(x / p);
     case 'smoothrelu':
       return x >= 0 ? x - Math.log1p(p * x) / p : 0;
+    case 'smoothrelu-learnable':
+      return Math.max(0, x - Math.log1p(Math.abs(x) * p * p) / (p * p));
     case 'mish':
       return x * Math.tanh(softplus(x));
   }

@@ -366,17 +366,9 @@ export function tfCheckpointTensors(model: Model, opts: TfImportOptions): { name
 // ---------------------------------------------------------------------------------------------
 // Activations and whole models
 
-/** GELU as SAT's ResNet computes it: the tanh approximation (resnet_model.py gelu_fn), not the exact erf form. */
-function geluTanh(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-    return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
-  });
-}
-
-/** The activation as the official code computes it for this family (our makeActivation except ResNet's GELU). */
+/** The activation as the official code computes it for this family: ResNet's GELU is the tanh approximation (resnet_model.py gelu_fn). */
 export function officialActivation(family: TfFamily, spec: ActivationSpec): ActivationFn {
-  return family === 'resnet' && spec.name === 'gelu' ? geluTanh : makeActivation(spec);
+  return makeActivation(family === 'resnet' && spec.name === 'gelu' ? { name: 'gelu-tanh' } : spec);
 }
 
 /**

@@ -48,7 +48,21 @@ export const ACTIVATION_NAMES: Record<string, string> = {
   elu: 'ELU',
   gelu: 'GELU',
   silu: 'SiLU',
+  'gelu-tanh': 'GELU (tanh approx.)',
+  'smoothrelu-learnable': 'SmoothReLU (learnable β)',
 };
+
+/**
+ * The paper profile trains the official forms (SAT's ResNet code): GELU's tanh approximation and
+ * SmoothReLU with a trainable beta_raw per site. The CPU profiles keep the exact GELU and a
+ * fixed SmoothReLU.
+ */
+export const OFFICIAL_FORMS: Record<string, string> = { gelu: 'gelu-tanh', smoothrelu: 'smoothrelu-learnable' };
+
+/** The teaser activation a run's activation stands for ('gelu-tanh' -> 'gelu'), to match the paper's points. */
+export function teaserKey(activation: string): string {
+  return Object.entries(OFFICIAL_FORMS).find(([, v]) => v === activation)?.[0] ?? activation;
+}
 
 /** The display name of an activation ('psoftplus:10' -> 'parametric Softplus (a=10)'). */
 export function activationName(activation: string): string {
@@ -135,7 +149,7 @@ export function activationStudySettings(profile: Profile): ActivationStudySettin
     case 'paper':
       if (process.env.SAT_PAPER_SMOKE) return paperSmokeSettings(activations);
       return {
-        activations, seeds: [0],
+        activations: activations.map((a) => OFFICIAL_FORMS[a] ?? a), seeds: [0],
         // All of ImageNet at 224 px, streamed from disk, evaluated with the official crop; no
         // synthetic fallback: the paper's setting needs the data.
         data: { size: 224, cropScale: [0.08, 1], synthetic: SYNTHETIC_SPEC, requireReal: true, stream: 'resnet-official' },
@@ -287,9 +301,10 @@ function activationScatter(title: string, xTitle: string, yTitle: string, groups
   fig.data.forEach((trace, i) => {
     const m = marks[i];
     const relu = m.activation === 'relu';
-    trace.marker = { size: relu ? 15 : 11, symbol: m.symbol, color: ACTIVATION_COLORS[m.activation] ?? '#7f7f7f', line: relu ? { color: '#000000', width: 2 } : { width: 0 } };
-    if (m.ex !== undefined) trace.error_x = { type: 'data', array: [m.ex], visible: true, color: ACTIVATION_COLORS[m.activation] };
-    if (m.ey !== undefined) trace.error_y = { type: 'data', array: [m.ey], visible: true, color: ACTIVATION_COLORS[m.activation] };
+    const color = ACTIVATION_COLORS[teaserKey(m.activation)] ?? '#7f7f7f';
+    trace.marker = { size: relu ? 15 : 11, symbol: m.symbol, color, line: relu ? { color: '#000000', width: 2 } : { width: 0 } };
+    if (m.ex !== undefined) trace.error_x = { type: 'data', array: [m.ex], visible: true, color };
+    if (m.ey !== undefined) trace.error_y = { type: 'data', array: [m.ey], visible: true, color };
   });
   fig.layout.showlegend = true;
   fig.layout.legend = { orientation: 'v', x: 1.02, y: 1 };

@@ -3,6 +3,8 @@
 // rebuilds its model, without importing the experiment that trained it.
 import { EFFICIENTNETS, efficientNet } from './efficientnet';
 import { deepMnistCnn, mnistCnn } from './mnist-cnn';
+import { isLearnable, parseActivation } from '../activations';
+import { withLearnableActivation } from './learnable-activation';
 import { preActResNet } from './preact-resnet';
 import { RESNETS, resNet } from './resnet';
 import type { Model, ModelOptions } from './types';
@@ -70,7 +72,9 @@ function entry(name: string): Registered {
 }
 
 export function buildModel(name: string, opts: ModelOptions): Model {
-  return entry(name).build(opts);
+  const model = entry(name).build(opts);
+  const spec = opts.activation === undefined ? undefined : parseActivation(opts.activation);
+  return spec && isLearnable(spec) ? withLearnableActivation(model, spec) : model;
 }
 
 /** The published input shape and class count of a registered model. */

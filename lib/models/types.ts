@@ -20,6 +20,11 @@ export interface ModelOptions {
   numClasses: number;
   /** Width multiplier or base width, per architecture. */
   width?: number;
+  /**
+   * The activation ('smoothrelu-learnable', ...), needed only when it has a trainable parameter
+   * per site (lib/models/learnable-activation.ts); others come with each forward pass.
+   */
+  activation?: string;
   seed?: number;
 }
 

@@ -93,7 +93,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /** Builds the model a config describes (fresh weights from its seed). */
 export function modelFor(c: TrainConfig, data: DataSplits): Model {
   const { height, width, channels, numClasses } = data.train;
-  return buildModel(c.model, { inputShape: [height, width, channels], numClasses, width: c.width, seed: c.seed });
+  return buildModel(c.model, { inputShape: [height, width, channels], numClasses, width: c.width, seed: c.seed, activation: c.activation });
 }
 
 export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions = {}): Promise<TrainResult> {
