@@ -205,3 +205,18 @@ describe('attack strength (attacker-side study)', () => {
     assert.throws(() => attackStrength(model, data, { type: 'fgsm', eps: 0.1 }, { surrogateAs: [0] }), /positive numbers/);
   });
 });
+
+describe('experiments: the quick start (sat compare)', () => {
+  const rec = (activation: string, seed: number, attack: 'clean' | 'pgd-linf', accuracy: number) => ({ run: 'r', dataset: 'mnist', model: 'mnist-cnn', activation, seed, attack, eps: attack === 'clean' ? 0 : 0.2, steps: attack === 'clean' ? 0 : 10, accuracy, n: 500 });
+  it("trains with the paper's PGD-1 step (= eps) and states seeds and the paired interval", async () => {
+    const { compareSummary, mnistReluVsSilu } = await import('../lib/experiments/mnist-relu-vs-silu');
+    for (const c of mnistReluVsSilu().runs('small')) assert.equal(c.attack?.stepSize, c.attack?.eps);
+    const three = [0, 1, 2].flatMap((s) => [rec('relu', s, 'clean', 0.9), rec('relu', s, 'pgd-linf', 0.5 + 0.1 * s), rec('silu', s, 'clean', 0.9), rec('silu', s, 'pgd-linf', 0.53 + 0.1 * s)]);
+    const lines = compareSummary(three, ['relu', 'silu']);
+    assert.match(lines[0], /^3 seeds \(0, 1, 2\)/);
+    assert.match(lines[2], /silu - relu: \+3\.0 \[\+3\.0, \+3\.0\] points \(higher\)/);
+    const one = compareSummary(three.filter((r) => r.seed === 0), ['relu', 'silu']);
+    assert.match(one[0], /^one seed/);
+    assert.match(one[2], /\+3\.0 \(one seed\) points \(one seed: no interval\)/);
+  });
+});

@@ -1,6 +1,10 @@
 // The start command's experiment: SAT on real MNIST with ReLU and with SiLU, same everything
-// else. Training attack: PGD-1 (FGSM with a random start, step 1.25·eps, as in "fast" adversarial
-// training); evaluation: PGD-10 and PGD-20 at the training eps.
+// else. Training attack: the paper's PGD-1 (random start, step = eps, as the official code's
+// max(step, eps/iterations) gives for one iteration); evaluation: PGD-10 and PGD-20 at the
+// training eps. The summary compares each activation with the first, paired by seed.
+import type { ResultRecord } from '../eval';
+import { attackColumn } from '../eval/table';
+import { formatInterval, formatMeanSE, pairedDifference, summarize } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
@@ -8,7 +12,7 @@ import type { Experiment } from './types';
 const EPS = 0.2;
 
 function base(profile: Profile): Partial<TrainConfig> {
-  const attack = { type: 'pgd-linf' as const, eps: EPS, steps: 1, stepSize: 1.25 * EPS, randomStart: true };
+  const attack = { type: 'pgd-linf' as const, eps: EPS, steps: 1, stepSize: EPS, randomStart: true };
   const evalAttacks = [{ type: 'pgd-linf' as const, eps: EPS, steps: 10 }, { type: 'pgd-linf' as const, eps: EPS, steps: 20 }];
   switch (profile) {
     case 'smoke':
@@ -33,4 +37,31 @@ export function mnistReluVsSilu(activations = ['relu', 'silu'], seeds = [0]): Ex
     runs: (profile) =>
       seeds.flatMap((seed) => activations.map((activation) => ({ ...base(profile), dataset: 'mnist', model: 'mnist-cnn', activation, seed }))),
   };
+}
+
+/**
+ * The quick start's verdict table, one line per activation and attack column: mean ± SE over the
+ * seeds, and the paired difference to the first activation (the baseline) with its Student-t 95%
+ * interval and verdict; says "one seed" where there is no interval.
+ */
+export function compareSummary(records: ResultRecord[], activations: string[]): string[] {
+  const seeds = [...new Set(records.map((r) => r.seed))].sort((a, b) => a - b);
+  const columns = [...new Set(records.map((r) => attackColumn(r)))];
+  const acc = (act: string, col: string, seed: number) => records.find((r) => r.activation === act && r.seed === seed && attackColumn(r) === col)?.accuracy;
+  const [base, ...others] = activations;
+  const lines = [`${seeds.length === 1 ? 'one seed' : `${seeds.length} seeds (${seeds.join(', ')})`}; accuracy in %, mean ± SE over seeds; differences paired by seed with their 95% CI (Student t)`];
+  for (const col of columns) {
+    const cells = activations.map((a) => {
+      const xs = seeds.map((s) => acc(a, col, s)).filter((v): v is number => v !== undefined);
+      return xs.length ? `${a} ${formatMeanSE(summarize(xs), 100)}` : `${a} -`;
+    });
+    const diffs = others.map((a) => {
+      const paired = seeds.filter((s) => acc(a, col, s) !== undefined && acc(base, col, s) !== undefined);
+      if (paired.length === 0) return `${a} - ${base}: -`;
+      const d = pairedDifference(paired.map((s) => acc(a, col, s)!), paired.map((s) => acc(base, col, s)!));
+      return `${a} - ${base}: ${formatInterval(d, 100)} points (${d.n === 1 ? 'one seed: no interval' : d.verdict})`;
+    });
+    lines.push(`${col.padEnd(12)} ${cells.join('   ')}   ${diffs.join('   ')}`);
+  }
+  return lines;
 }
