@@ -102,7 +102,7 @@ export function autoAttackGap(pgdAccuracy: number, pgd: AttackConfig, aa: AutoAt
   const gap = pgdAccuracy - aa.robustAccuracy;
   return {
     name: '(a) AutoAttack close to PGD',
-    criterion: `PGD (${pgdLabel(pgd)}) overstates robustness by at most the threshold compared with AutoAttack (standard)`,
+    criterion: `PGD (${pgdLabel(pgd)}) overstates robustness by at most the threshold compared with AutoAttack (${aa.version} version)`,
     threshold: `gap <= ${pts(THRESHOLDS.autoAttackGap)}`,
     passed: gap <= THRESHOLDS.autoAttackGap,
     points: [{ x: 0, accuracy: pgdAccuracy }, { x: 1, accuracy: aa.robustAccuracy }],
