@@ -140,3 +140,24 @@ describe('data: Fashion-MNIST (Debian package dataset-fashion-mnist, or FASHION_
     assert.equal(d.test.classNames?.[9], 'Ankle boot');
   });
 });
+
+describe('data: sat data fashion-mnist / mnist (installIdxSet)', () => {
+  it('checks files already there without downloading, and names a damaged one', async function () {
+    const src = findFashionMnist();
+    if (!src) this.skip();
+    const { installIdxSet } = await import('../lib/data/idx-install');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sat-idx-install-'));
+    try {
+      for (const f of fs.readdirSync(src!)) fs.copyFileSync(path.join(src!, f), path.join(dir, f));
+      const info = { title: 'Fashion-MNIST', baseUrl: 'http://127.0.0.1:9/', classNames: [...'0123456789'], manual: 'copy them by hand' };
+      await installIdxSet(dir, info, { log: () => assert.fail('nothing to download') });
+      const labels = path.join(dir, 't10k-labels-idx1-ubyte.gz');
+      fs.writeFileSync(labels, fs.readFileSync(labels).subarray(0, 100));
+      await assert.rejects(installIdxSet(dir, info, { log: () => {} }), (e: Error) => e.message.includes(labels) && /truncated/.test(e.message));
+      fs.rmSync(labels);
+      await assert.rejects(installIdxSet(dir, info, { log: () => {} }), /could not reach 127\.0\.0\.1.*copy them by hand|127\.0\.0\.1.*copy them by hand/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hasAllCifarFiles, installCifar10 } from '../data/cifar10-install';
 import { CIFAR10_FOLDER, CIFAR10_URL, loadCifar10 } from '../data/cifar10';
+import { FASHION_MNIST_CLASSES, FASHION_MNIST_URL } from '../data/fashion-mnist';
+import { installIdxSet, type IdxSetInfo } from '../data/idx-install';
+import { MNIST_URL } from '../data/mnist';
 import { byteProgress, downloadFile } from '../util/download';
 import { dataDir } from '../util/fs';
 import { parse, UsageError } from './args';
@@ -58,7 +61,29 @@ async function cifar10Command(argv: string[]): Promise<void> {
   console.log(`CIFAR-10 is ready in ${folder} (50000 training and 10000 test images)`);
 }
 
+/** `sat data fashion-mnist|mnist [--dir DIR] [--url URL]`: the four IDX files into DIR/<name>. */
+function idxCommand(name: string, info: Omit<IdxSetInfo, 'manual'>): Subcommand {
+  return {
+    usage:
+      `sat data ${name} [--dir DIR] [--url URL]\n` +
+      `  Downloads ${info.title}'s four IDX files (*-ubyte.gz) from ${info.baseUrl}\n` +
+      `  into DIR/${name} (default DIR: the project's data/) and checks them by reading them.\n` +
+      `  Files already there are checked, not downloaded again.  --url   a mirror folder of the same files`,
+    run: async (argv) => {
+      const { values: v, positionals } = parse(argv, { dir: { type: 'string' }, url: { type: 'string' } });
+      if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (see sat data --help)`);
+      const dir = path.join(path.resolve(v.dir ?? dataDir()), name);
+      const baseUrl = v.url ? v.url.replace(/\/?$/, '/') : info.baseUrl;
+      const manual = `to bring the data by hand, download the four *-ubyte.gz files from ${baseUrl} on a machine with internet and copy them into ${dir}`;
+      await installIdxSet(dir, { ...info, baseUrl, manual });
+      console.log(`${info.title} is ready in ${dir} (60000 training and 10000 test images)`);
+    },
+  };
+}
+
 const SUBCOMMANDS: Record<string, Subcommand> = {
+  'fashion-mnist': idxCommand('fashion-mnist', { title: 'Fashion-MNIST', baseUrl: FASHION_MNIST_URL, classNames: FASHION_MNIST_CLASSES }),
+  mnist: idxCommand('mnist', { title: 'MNIST', baseUrl: MNIST_URL, classNames: [...'0123456789'] }),
   cifar10: {
     usage:
       `sat data cifar10 [--dir DIR] [--url URL]\n` +
