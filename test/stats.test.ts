@@ -125,3 +125,11 @@ describe('stats: summaries, paired differences, verdicts', () => {
     assert.equal(formatInterval({ n: 3, mean: 0.023, sd: 0, se: 0, ciLow: -0.004, ciHigh: 0.05 }, 100), '+2.3 [−0.4, +5.0]');
   });
 });
+
+describe('stats: verdict text', () => {
+  it('says "one seed: no interval" instead of a verdict for one value', async () => {
+    const { verdictText } = await import('../lib/report/stats');
+    assert.equal(verdictText(pairedDifference([0.9], [0.1])), 'one seed: no interval');
+    assert.equal(verdictText(pairedDifference([0.9, 0.8, 0.85], [0.1, 0.2, 0.15])), 'higher');
+  });
+});

@@ -236,3 +236,8 @@ export function formatMeanSE(s: Summary, scale = 1, digits = 1): string {
   const m = (s.mean * scale).toFixed(digits);
   return s.n < 2 ? `${m} (one seed)` : `${m} ± ${(s.se * scale).toFixed(digits)}`;
 }
+
+/** The verdict for a sentence: with one seed there is no interval, so no verdict either. */
+export function verdictText(d: PairedDifference): string {
+  return d.n < 2 ? 'one seed: no interval' : d.verdict;
+}
