@@ -132,5 +132,6 @@ describe('training', () => {
     assert.throws(() => makeConfig({ attack: { type: 'pgd-linf', eps: 3 } }), /outside \[0, 1\]/);
     assert.throws(() => makeConfig({ trainerGradient: 'x' as never }), /Unknown trainerGradient 'x'/);
     assert.throws(() => makeConfig({ lr: -1 }), /learning rate must be a positive number/);
+    assert.throws(() => makeConfig({ attack: { type: 'apgd-ce', eps: 0.1 } }), /evaluation attack. Valid training attacks: fgsm, pgd-linf, pgd-l2/);
   });
 });

@@ -1,9 +1,9 @@
 // `sat train`: one SAT run from command-line options.
 import * as path from 'node:path';
 import { ACTIVATIONS, GRADIENT_MODES } from '../activations';
-import { ATTACK_TYPES, type AttackConfig } from '../attacks';
+import type { AttackConfig } from '../attacks';
 import { formatResults } from '../eval/table';
-import { train, TrainingInterrupted, type TrainConfig } from '../train';
+import { train, TrainingInterrupted, TRAINING_ATTACKS, type TrainConfig } from '../train';
 import { datasetNames } from '../data';
 import { modelNames } from '../models';
 import { oneOf, parse, parseCount, parseInteger, parseList, parseNumber, UsageError } from './args';
@@ -48,7 +48,7 @@ function suggestOption(word: string): string | undefined {
   if (datasetNames().includes(word)) return `--dataset ${word}`;
   if (modelNames().includes(word)) return `--model ${word}`;
   if ((ACTIVATIONS as readonly string[]).includes(word.split(':')[0])) return `--activation ${word}`;
-  if ([...ATTACK_TYPES, 'none'].includes(word as never)) return `--attack ${word}`;
+  if ([...TRAINING_ATTACKS, 'none'].includes(word as never)) return `--attack ${word}`;
   return undefined;
 }
 
@@ -101,7 +101,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   c.schedule = type === 'step'
     ? { type, warmupEpochs, milestones: parseList('milestones', v.milestones) ?? [], gamma: parseNumber('gamma', v.gamma) ?? 0.1 }
     : { type, warmupEpochs };
-  const attackType = oneOf('attack', v.attack, [...ATTACK_TYPES, 'none'] as const);
+  const attackType = oneOf('attack', v.attack, [...TRAINING_ATTACKS, 'none'] as const);
   const eps = parseNumber('eps', v.eps);
   const stepOptions = (['steps', 'step-size'] as const).filter((k) => v[k] !== undefined);
   if (attackType === 'none' && (eps !== undefined || stepOptions.length)) {

@@ -83,6 +83,9 @@ export const DEFAULT_CONFIG: TrainConfig = {
   evaluation: { size: 1000, attacks: [{ type: 'pgd-linf', eps: 0.3, steps: 10 }] },
 };
 
+/** The attacks a training step may use as its inner maximisation. */
+export const TRAINING_ATTACKS = ['fgsm', 'pgd-linf', 'pgd-l2'] as const;
+
 /** Merges overrides onto the defaults and validates every field, with errors that say the fix. */
 export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   const c: TrainConfig = { ...DEFAULT_CONFIG, ...overrides };
@@ -90,7 +93,14 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   for (const [field, mode] of [['attackerGradient', c.attackerGradient], ['trainerGradient', c.trainerGradient]] as const) {
     if (!GRADIENT_MODES.includes(mode)) throw new Error(`Unknown ${field} '${mode}'. Valid gradient modes: ${GRADIENT_MODES.join(', ')}.`);
   }
-  if (c.attack) resolveAttackConfig(c.attack);
+  if (c.attack) {
+    resolveAttackConfig(c.attack);
+    // APGD, FAB and Square are evaluation attacks: 100-5,000 passes per batch would make a
+    // training step 100x dearer than the paper's PGD-1.
+    if (!(TRAINING_ATTACKS as readonly string[]).includes(c.attack.type)) {
+      throw new Error(`Training attack '${c.attack.type}' is an evaluation attack. Valid training attacks: ${TRAINING_ATTACKS.join(', ')} (evaluate with 'sat eval --attack ${c.attack.type}').`);
+    }
+  }
   if (c.epochEvalAttack) resolveAttackConfig(c.epochEvalAttack);
   for (const a of c.evaluation.attacks) resolveAttackConfig(a);
   const positiveInt = (name: string, v: number) => {
