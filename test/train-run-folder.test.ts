@@ -172,6 +172,23 @@ describe('run folder', () => {
       assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')).lr, 0.01);
     });
 
+    it('a finished run loads while another process holds its lock (loading needs no lock); retraining it does not', async function () {
+      this.timeout(60_000);
+      const dir = path.join(tmp(), 'run');
+      (await train(TINY, { runDir: dir, quiet: true })).model.dispose();
+      const holder = runScript(path.join(ROOT, 'test/helpers/hold-lock.ts'), [dir]);
+      try {
+        await holder.waitFor(/locked/);
+        const again = await train(TINY, { runDir: dir, quiet: true });
+        again.model.dispose();
+        assert.equal(again.reused, true);
+        await assert.rejects(train(TINY, { runDir: dir, quiet: true, force: true }), RunLockedError);
+      } finally {
+        holder.child.kill('SIGKILL');
+        await holder.done;
+      }
+    });
+
     it('resume drops a metrics line written past the checkpoint (a crash between the two)', async function () {
       this.timeout(120_000);
       const whole = await train(TINY, { runDir: path.join(tmp(), 'whole'), quiet: true });

@@ -101,8 +101,12 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
   validateCheckpointSchedule(withCheckpointDefaults(opts, false));
   const dir = opts.runDir ?? path.join(runsDir(), runId(c));
   const log = (s: string) => opts.quiet || console.error(s);
-  // The lock first: a second process into the same folder fails before any work or any write.
-  const run = new RunFolder(dir).openForWriting(log);
+  const run = new RunFolder(dir);
+  // A finished run is read-only (results.json is written last, atomically), so loading it takes
+  // no lock: notebooks and grid loaders may read one run at once. Anything else takes the lock
+  // first: a second process into the same folder fails before any work or any write.
+  const reusing = (opts.reuse ?? true) && !opts.force && run.hasResults() && run.hasCheckpoint() && sameConfig(run, c);
+  if (!reusing) run.openForWriting(log);
   const files = run.files;
   let model: Model | undefined;
   let optimizer: Sgd | undefined;
@@ -119,7 +123,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     model = modelFor(c, data);
     optimizer = new Sgd(model.params, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay, decays: isDecayed });
     const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
-    if (finished && (opts.reuse ?? true) && !opts.force) {
+    if (reusing || (finished && (opts.reuse ?? true) && !opts.force)) {
       loadCheckpoint(files.checkpoint, groups);
       log(`[sat] reusing finished run ${dir} (same config); delete the folder to retrain.`);
       return { runDir: dir, config: c, metrics: run.readMetrics(), results: run.readResults(), reused: true, model };
