@@ -15,7 +15,8 @@ export const TRAIN_HELP = `sat train [options]
   --test-limit N         use only the first N test images
   --model NAME           mnist-cnn (default), preact-resnet18
   --width N              model width (mnist-cnn: 16, preact-resnet18: 64)
-  --activation NAME      relu, softplus, psoftplus[:a], silu (swish), gelu, elu, celu[:alpha], smoothrelu[:a], mish
+  --activation NAME      relu, softplus, psoftplus[:a], silu (swish), gelu (exact), gelu-tanh (the official code's), elu, celu[:alpha],
+                         smoothrelu[:beta] (fixed), smoothrelu-learnable (beta trainable, as the official code), mish
   --attacker-grad MODE   own | smooth: gradient of the attacker's pass (smooth = sigmoid(a·x))
   --trainer-grad MODE    own | smooth: gradient of the trainer's pass
   --surrogate-a A        a of the smooth surrogate gradient (default 10)
