@@ -6,24 +6,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeCheckpoint } from '../lib/checkpoint';
 import { tfCheckpointTensors } from '../lib/checkpoint/import';
-import { main } from '../lib/cli';
 import { scanImageFolder } from '../lib/data/image-folder';
 import { syntheticImageFolder } from '../lib/data/synthetic';
 import { buildModel } from '../lib/models';
 import { testBackend } from './helpers/backend';
+import { sat } from './helpers/sat-in-process';
 
-async function sat(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...m: unknown[]) => void out.push(m.join(' '));
-  console.error = (...m: unknown[]) => void err.push(m.join(' '));
-  try {
-    return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    Object.assign(console, { log, error });
-  }
-}
 
 describe('sat eval over an image folder with a corrupt image', function () {
   this.timeout(120_000);

@@ -3,29 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ACTIVATIONS } from '../lib/activations';
-import { main } from '../lib/cli';
 import { testBackend } from './helpers/backend';
+import { sat } from './helpers/sat-in-process';
 
-/** Runs `sat ...` in-process and captures what it prints. */
-async function sat(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  const write = process.stderr.write;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  // Progress bars write to stderr directly: kept, so a test can see whether work started.
-  process.stderr.write = ((chunk: string | Uint8Array) => (err.push(String(chunk).trimEnd()), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-    process.stderr.write = write;
-  }
-}
 
 describe('sat CLI', () => {
   before(testBackend);

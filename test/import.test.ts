@@ -19,13 +19,13 @@ import {
   withSiteActivations,
 } from '../lib/checkpoint/import';
 import { findReleasedCheckpoints, releasedModelFor } from '../lib/checkpoint/released';
-import { main } from '../lib/cli';
 import { imagenetLabels } from '../lib/data/imagenet-labels';
 import type { ImageFolderIndex } from '../lib/data/image-folder';
 import { syntheticImageFolder } from '../lib/data/synthetic';
 import { buildModel, type Model } from '../lib/models';
 import { resNet } from '../lib/models/resnet';
 import { testBackend } from './helpers/backend';
+import { sat } from './helpers/sat-in-process';
 
 const f32 = (name: string, shape: number[], values: Float32Array | number[]): TensorToWrite => ({ name, dtype: 'float32', shape, data: Float32Array.from(values) });
 
@@ -349,18 +349,6 @@ describe('TensorFlow checkpoint import', function () {
   });
 
   describe('sat eval --checkpoint', () => {
-    async function sat(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-      const out: string[] = [];
-      const err: string[] = [];
-      const { log, error } = console;
-      console.log = (...m: unknown[]) => void out.push(m.join(' '));
-      console.error = (...m: unknown[]) => void err.push(m.join(' '));
-      try {
-        return { code: await main(argv), out: out.join('\n'), err: err.join('\n') };
-      } finally {
-        Object.assign(console, { log, error });
-      }
-    }
 
     it('evaluates a generated EfficientNet-B0 checkpoint on a synthetic folder', async () => {
       const model = buildModel('efficientnet-b0', { inputShape: [32, 32, 3], numClasses: 1000, seed: 3 });

@@ -13,9 +13,9 @@ import { buildModel } from '../lib/models';
 import { isDecayed } from '../lib/models/layers';
 import { satStep, Sgd } from '../lib/train';
 import { makeRng, type Rng } from '../lib/util/rng';
+import { randomData, relativeError } from './helpers/random-data';
 
-const TOLERANCE = 1e-4;
-
+/** Kernel inputs of any dtype (random ones come from randomData). */
 interface Data {
   shape: number[];
   values: Float32Array | Int32Array | Uint8Array;
@@ -29,22 +29,8 @@ interface KernelCase {
   attrs: Record<string, unknown>;
 }
 
-function randomData(rng: Rng, shape: number[]): Data {
-  const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  for (let i = 0; i < values.length; i++) values[i] = rng() * 2 - 1;
-  return { shape, values };
-}
+const TOLERANCE = 1e-4;
 
-/** Max abs difference over the largest reference magnitude. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
 
 /** Runs each case on the current backend; an error is kept as the case's result. */
 function runAll(cases: KernelCase[]): Array<Data | Error> {

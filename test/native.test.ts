@@ -15,31 +15,11 @@ import { buildModel, type Model } from '../lib/models';
 import { isDecayed } from '../lib/models/layers';
 import { satStep, Sgd } from '../lib/train';
 import { makeRng, type Rng } from '../lib/util/rng';
+import { type Data, randomData, relativeError } from './helpers/random-data';
 
 const TOLERANCE = 1e-4;
 const int = (rng: Rng, lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
 
-interface Data {
-  shape: number[];
-  values: Float32Array;
-}
-
-function randomData(rng: Rng, shape: number[]): Data {
-  const values = new Float32Array(tf.util.sizeFromShape(shape));
-  for (let i = 0; i < values.length; i++) values[i] = rng() * 2 - 1;
-  return { shape, values };
-}
-
-/** Max abs difference over the largest reference magnitude. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
 
 interface KernelCase {
   label: string;
