@@ -5,13 +5,12 @@ import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { attackLabel, type AttackConfig, type AttackNorm, type LogitsFn } from '../attacks';
 import { initBackend } from '../backend';
-import { loadDataset, prepareDataset, take } from '../data';
+import { take } from '../data';
 import { autoAttack, type AutoAttackResult, formatAutoAttack } from '../eval/autoattack';
 import type { ResultRecord } from '../eval';
 import { robustFlags } from '../eval/sanity';
 import { checkAttacksFitInput, type TrainConfig } from '../train/config';
-import { loadCheckpoint } from '../train/run-checkpoint';
-import { modelFor } from '../train/trainer';
+import { restoreModel, runData } from '../train/trainer';
 import { writeFileAtomic } from '../util/fs';
 import { oneOf, parseCount, parseList, UsageError } from './args';
 
@@ -48,15 +47,12 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   const pgd: AttackConfig | null = pgdSteps > 0 ? { type: norm === 'linf' ? 'pgd-linf' : 'pgd-l2', eps, steps: pgdSteps } : null;
 
   await initBackend();
-  const limits = { trainLimit: config.trainLimit, testLimit: config.testLimit };
-  await prepareDataset(config.dataset, limits);
-  const data = loadDataset(config.dataset, limits);
+  const data = await runData(config);
   if (pgd) checkAttacksFitInput([pgd], data.test);
   if (data.test.numClasses < 4) throw new UsageError(`AutoAttack needs at least 4 classes; '${config.dataset}' has ${data.test.numClasses}. Use sat eval --attack pgd-linf.`);
   const test = take(data.test, n);
-  const model = modelFor(config, data);
+  const model = restoreModel(config, data, checkpoint);
   try {
-    loadCheckpoint(checkpoint, { params: model.params, state: model.state });
     const spec = parseActivation(config.activation);
     const act = makeActivation(spec);
     const logits: LogitsFn = (x) => model.apply(x, { training: false, act });

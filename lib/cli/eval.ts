@@ -4,13 +4,12 @@ import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { ATTACK_TYPES, resolveAttackConfig, type AttackConfig } from '../attacks';
 import { initBackend } from '../backend';
-import { loadDataset, prepareDataset, take } from '../data';
+import { take } from '../data';
 import { evaluate, type ResultRecord } from '../eval';
 import { formatResults } from '../eval/table';
 import { checkAttacksFitInput, makeConfig, type TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
-import { modelFor } from '../train/trainer';
-import { loadCheckpoint } from '../train/run-checkpoint';
+import { restoreModel, runData } from '../train/trainer';
 import { resolveCheckpointPrefix } from '../checkpoint';
 import { releasedModelFor } from '../checkpoint/released';
 import { findImageFolder } from '../data/image-folder';
@@ -154,13 +153,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
   for (const a of attacks) resolveAttackConfig(a);
   const size = parseCount('size', v.size, 'test images to evaluate') ?? 1000;
   await initBackend(); // chosen and printed by lib/cli.ts
-  const limits = { trainLimit: config.trainLimit, testLimit: config.testLimit };
-  await prepareDataset(config.dataset, limits);
-  const data = loadDataset(config.dataset, limits);
+  const data = await runData(config);
   checkAttacksFitInput(attacks, data.test);
-  const model = modelFor(config, data);
+  const model = restoreModel(config, data, checkpoint);
   try {
-    loadCheckpoint(checkpoint, { params: model.params, state: model.state });
     const spec = parseActivation(config.activation);
     const records = evaluate(
       model,

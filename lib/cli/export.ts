@@ -1,14 +1,12 @@
 // `sat export --run DIR --format safetensors --out FILE`: a trained run's weights and batch-norm
 // statistics in a file PyTorch (and anything else with a safetensors reader) can load.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activationLabel, parseActivation } from '../activations';
 import { initBackend } from '../backend';
-import { loadDataset, prepareDataset } from '../data';
 import { exportModel } from '../export/safetensors';
 import { makeConfig, type TrainConfig } from '../train/config';
-import { loadCheckpoint } from '../train/run-checkpoint';
-import { modelFor } from '../train/trainer';
+import { RunFolder } from '../train/run-folder';
+import { restoreModel, runData } from '../train/trainer';
 import { writeFileAtomic } from '../util/fs';
 import { oneOf, parse, UsageError } from './args';
 
@@ -24,19 +22,16 @@ export async function exportCommand(argv: string[]): Promise<number> {
   if (!v.run) throw new UsageError('sat export needs --run DIR (a run folder with config.json and checkpoint.bin).');
   oneOf('format', v.format ?? 'safetensors', ['safetensors'] as const);
   if (!v.out) throw new UsageError('sat export needs --out FILE (for example model.safetensors).');
-  const dir = path.resolve(v.run);
-  const configFile = path.join(dir, 'config.json');
-  const checkpoint = path.join(dir, 'checkpoint.bin');
-  for (const f of [configFile, checkpoint]) {
-    if (!fs.existsSync(f)) throw new UsageError(`No ${path.basename(f)} in ${dir}: pass a run folder made by 'sat train' (data/runs/<run-id>).`);
+  // The run folder knows the run's files; a corrupt config.json is named with its fix.
+  const run = new RunFolder(v.run);
+  const dir = run.dir;
+  for (const [present, f] of [[run.hasConfig(), run.files.config], [run.hasCheckpoint(), run.files.checkpoint]] as const) {
+    if (!present) throw new UsageError(`No ${path.basename(f)} in ${dir}: pass a run folder made by 'sat train' (data/runs/<run-id>).`);
   }
-  const config = makeConfig(JSON.parse(fs.readFileSync(configFile, 'utf8')) as TrainConfig);
+  const config = makeConfig(run.readConfig<TrainConfig>());
   await initBackend();
-  const limits = { trainLimit: config.trainLimit, testLimit: config.testLimit };
-  await prepareDataset(config.dataset, limits);
-  const model = modelFor(config, loadDataset(config.dataset, limits));
+  const model = restoreModel(config, await runData(config), run.files.checkpoint);
   try {
-    loadCheckpoint(checkpoint, { params: model.params, state: model.state });
     const bytes = exportModel(model, { model: config.model, width: config.width, activation: activationLabel(parseActivation(config.activation)), dataset: config.dataset, run: path.basename(dir) });
     writeFileAtomic(path.resolve(v.out), bytes);
     console.error(`[sat] wrote ${v.out}: ${model.params.size} weights and ${model.state.size} batch-norm statistics, ${(bytes.length / 1024).toFixed(0)} KiB`);

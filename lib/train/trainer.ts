@@ -96,6 +96,25 @@ export function modelFor(c: TrainConfig, data: DataSplits): Model {
   return buildModel(c.model, { inputShape: [height, width, channels], numClasses, width: c.width, seed: c.seed, activation: c.activation });
 }
 
+/** The data a run's config names, with its train and test limits (what `sat eval` and `sat export` read). */
+export async function runData(c: TrainConfig): Promise<DataSplits> {
+  const limits = { trainLimit: c.trainLimit, testLimit: c.testLimit };
+  await prepareDataset(c.dataset, limits);
+  return loadDataset(c.dataset, limits);
+}
+
+/** The model a run's config describes, with the trained weights of `checkpoint` (caller disposes it). */
+export function restoreModel(c: TrainConfig, data: DataSplits, checkpoint: string): Model {
+  const model = modelFor(c, data);
+  try {
+    loadCheckpoint(checkpoint, { params: model.params, state: model.state });
+    return model;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
 export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions = {}): Promise<TrainResult> {
   const c = makeConfig(overrides);
   validateCheckpointSchedule(withCheckpointDefaults(opts, false));
