@@ -13,6 +13,7 @@ import {
   recordsByVariant,
   reluVsSmoothBackward,
   studySettings,
+  armSeeds,
   studyTable,
   VARIANTS,
   variantOf,
@@ -32,7 +33,7 @@ describe('experiments: relu-vs-smooth-backward', () => {
     it(`every run config is valid at '${profile}' and maps back to its variant`, () => {
       const configs = reluVsSmoothBackward().runs(profile);
       const seeds = studySettings(profile).seeds;
-      assert.equal(configs.length, VARIANTS.length * seeds.length);
+      assert.equal(configs.length, VARIANTS.reduce((n, v) => n + armSeeds(v, profile).length, 0));
       const ids = new Set<string>();
       for (const c of configs) {
         const full = asRun(c, EXPERIMENT, profile);
@@ -49,6 +50,14 @@ describe('experiments: relu-vs-smooth-backward', () => {
       if (profile !== 'smoke') assert.ok(seeds.length >= 5, 'at least 5 paired seeds');
     });
   }
+  it('medium trains the primary arms first, seed by seed, then the control, then the secondary arms', () => {
+    const tiers = reluVsSmoothBackward().runs('medium').map((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium'));
+    const order = tiers.map((v) => v.tier);
+    assert.deepEqual([...new Set(order)], ['primary', 'control', 'secondary'], 'tiers in order, each contiguous');
+    assert.equal(order.filter((t) => t === 'primary').length, 3 * 8, 'three primary arms x 8 seeds');
+    const firstSeeds = reluVsSmoothBackward().runs('medium').slice(0, 6).map((c) => c.seed);
+    assert.deepEqual(firstSeeds, [0, 0, 0, 1, 1, 1], 'pairs complete early');
+  });
 
   it('keeps ReLU forward in the 2x2 grid, differs only in gradients, and doubles epochs for the control', () => {
     const byKey = Object.fromEntries(VARIANTS.map((v) => [v.key, v]));

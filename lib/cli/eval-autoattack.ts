@@ -1,6 +1,6 @@
 // `sat eval --run DIR --autoattack`: AutoAttack's standard version on a trained run, with its
 // breakdown table and PGD-20 on the same images beside it; the result is written to the run
-// folder as autoattack-<norm>-<eps>.json.
+// folder as evaluations/autoattack-<norm>-<eps>.json.
 import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { attackLabel, type AttackConfig, type AttackNorm, type LogitsFn } from '../attacks';
@@ -11,7 +11,7 @@ import type { ResultRecord } from '../eval';
 import { robustFlags } from '../eval/sanity';
 import { checkAttacksFitInput, type TrainConfig } from '../train/config';
 import { restoreModel, runData } from '../train/trainer';
-import { writeFileAtomic } from '../util/fs';
+import { RunFolder } from '../train/run-folder';
 import { oneOf, parseCount, parseList, UsageError } from './args';
 
 export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (AutoAttack, Croce & Hein 2020)
@@ -22,7 +22,7 @@ export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (Aut
   --n N               test images (default 1000)
   --pgd-steps K       PGD-K on the same images beside it, 0 for none (default 20)
   --json              print the result as JSON
-  Writes DIR/autoattack-<norm>-<eps>.json (breakdown and result records).`;
+  Writes DIR/evaluations/autoattack-<norm>-<eps>.json (breakdown and result records).`;
 
 export interface AutoAttackCliInput {
   dir: string;
@@ -58,15 +58,16 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
     const logits: LogitsFn = (x) => model.apply(x, { training: false, act });
     const result = autoAttack(logits, test, { eps, norm, version: 'standard', seed: config.seed, label: 'autoattack' });
     let pgdAcc: number | undefined;
+    let pgdFlags: number[] | undefined;
     if (pgd) {
-      const flags = robustFlags({ name: 'run', logits, data: test, seed: config.seed }, pgd, { label: attackLabel(pgd) });
-      pgdAcc = flags.reduce((s, f) => s + f, 0) / test.n;
+      pgdFlags = Array.from(robustFlags({ name: 'run', logits, data: test, seed: config.seed }, pgd, { label: attackLabel(pgd) }));
+      pgdAcc = pgdFlags.reduce((s, f) => s + f, 0) / test.n;
     }
     const base = { run: path.basename(dir), experiment: config.experiment, dataset: test.name, synthetic: test.synthetic, model: config.model, activation: activationLabel(spec), attackerGradient: config.attackerGradient, trainerGradient: config.trainerGradient, seed: config.seed, profile: config.profile };
     const records = autoAttackRecords(result, base, pgd, pgdAcc);
-    const file = path.join(dir, `autoattack-${norm}-${+eps.toFixed(5)}.json`);
     const { robust, ...summary } = result;
-    writeFileAtomic(file, JSON.stringify({ ...summary, robust: Array.from(robust), pgd: pgd && { ...pgd, accuracy: pgdAcc }, records }, null, 1) + '\n');
+    // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
+    const file = new RunFolder(dir).writeEvaluation(autoAttackEvaluationName(norm, eps), { ...summary, robust: Array.from(robust), pgd: pgd && { ...pgd, accuracy: pgdAcc, robust: pgdFlags }, records });
     if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgd && { ...pgd, accuracy: pgdAcc } }));
     else console.log(formatAutoAttack(result, pgd && pgdAcc !== undefined ? [{ label: attackLabel(pgd), accuracy: pgdAcc }] : []));
     console.error(`[sat] wrote ${file}`);
@@ -74,6 +75,11 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   } finally {
     model.dispose();
   }
+}
+
+/** The run folder's name for an AutoAttack evaluation: 'autoattack-linf-0.1'. */
+export function autoAttackEvaluationName(norm: AttackNorm, eps: number): string {
+  return `autoattack-${norm}-${+eps.toFixed(5)}`;
 }
 
 /** One record per stage (cumulative robust accuracy) and one for PGD beside it. */

@@ -265,8 +265,41 @@ export class RunFolder {
     writeFileAtomic(this.files.results, JSON.stringify(results, null, 2));
   }
 
-  /** Removes what an earlier run left (checkpoint, results, metrics), for --force. */
+  /** The file of a named evaluation (e.g. 'autoattack-linf-0.1'): evaluations/<name>.json. */
+  evaluationFile(name: string): string {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) throw new Error(`Evaluation name '${name}' may hold only letters, digits, '.', '_' and '-'.`);
+    return path.join(this.dir, EVALUATIONS_DIR, `${name}.json`);
+  }
+
+  /** Writes a named evaluation's records (atomically) beside the run's own results. */
+  writeEvaluation(name: string, evaluation: unknown): string {
+    const file = this.evaluationFile(name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    writeFileAtomic(file, JSON.stringify(evaluation, null, 1) + '\n');
+    return file;
+  }
+
+  hasEvaluation(name: string): boolean {
+    return fs.existsSync(this.evaluationFile(name));
+  }
+
+  readEvaluation<T>(name: string): T {
+    return readJsonFile<T>(this.evaluationFile(name), `Run the evaluation again (it overwrites the file), or delete it.`);
+  }
+
+  /** Names of the evaluations written into this folder, sorted. */
+  listEvaluations(): string[] {
+    const dir = path.join(this.dir, EVALUATIONS_DIR);
+    if (!fs.existsSync(dir)) return [];
+    return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
+  }
+
+  /** Removes what an earlier run left (checkpoint, results, metrics, evaluations), for --force. */
   discard(): void {
     for (const f of [this.files.checkpoint, this.files.results, this.files.metrics]) fs.rmSync(f, { force: true });
+    fs.rmSync(path.join(this.dir, EVALUATIONS_DIR), { recursive: true, force: true });
   }
 }
+
+/** Sub-folder of a run folder with its named evaluations (AutoAttack, sanity checks, diagnostics). */
+export const EVALUATIONS_DIR = 'evaluations';
