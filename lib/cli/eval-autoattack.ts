@@ -1,17 +1,11 @@
 // `sat eval --run DIR --autoattack`: AutoAttack's standard version on a trained run, with its
-// breakdown table and PGD-20 on the same images beside it; the result is written to the run
-// folder as evaluations/autoattack-<norm>-<eps>.json.
-import * as path from 'node:path';
-import { activationLabel, makeActivation, parseActivation } from '../activations';
-import { attackLabel, type AttackConfig, type AttackNorm, type LogitsFn } from '../attacks';
+// breakdown table and PGD-20 on the same images beside it (lib/eval/run-autoattack.ts), written
+// to the run folder as evaluations/autoattack-<norm>-<eps>.json.
+import { attackLabel, type AttackConfig, type AttackNorm } from '../attacks';
 import { initBackend } from '../backend';
-import { take } from '../data';
-import { autoAttack, type AutoAttackResult, formatAutoAttack } from '../eval/autoattack';
-import type { ResultRecord } from '../eval';
-import { robustFlags } from '../eval/sanity';
-import { checkAttacksFitInput, type TrainConfig } from '../train/config';
-import { restoreModel, runData } from '../train/trainer';
-import { RunFolder } from '../train/run-folder';
+import { formatAutoAttack } from '../eval/autoattack';
+import { autoAttackRun } from '../eval/run-autoattack';
+import type { TrainConfig } from '../train/config';
 import { oneOf, parseCount, parseList, UsageError } from './args';
 
 export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (AutoAttack, Croce & Hein 2020)
@@ -44,52 +38,14 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   if (norm === 'linf' && !(eps > 0 && eps <= 1)) throw new UsageError(`--eps ${eps} is outside (0, 1] for L-inf: pixels are in [0,1], so write 8/255 as ${(8 / 255).toFixed(5)}.`);
   const n = parseCount('n', str('n'), 'test images') ?? 1000;
   const pgdSteps = parseCount('pgd-steps', str('pgd-steps'), 'PGD steps beside AutoAttack', 0) ?? 20;
-  const pgd: AttackConfig | null = pgdSteps > 0 ? { type: norm === 'linf' ? 'pgd-linf' : 'pgd-l2', eps, steps: pgdSteps } : null;
-
   await initBackend();
-  const data = await runData(config);
-  if (pgd) checkAttacksFitInput([pgd], data.test);
-  if (data.test.numClasses < 4) throw new UsageError(`AutoAttack needs at least 4 classes; '${config.dataset}' has ${data.test.numClasses}. Use sat eval --attack pgd-linf.`);
-  const test = take(data.test, n);
-  const model = restoreModel(config, data, checkpoint);
-  try {
-    const spec = parseActivation(config.activation);
-    const act = makeActivation(spec);
-    const logits: LogitsFn = (x) => model.apply(x, { training: false, act });
-    const result = autoAttack(logits, test, { eps, norm, version: 'standard', seed: config.seed, label: 'autoattack' });
-    let pgdAcc: number | undefined;
-    let pgdFlags: number[] | undefined;
-    if (pgd) {
-      pgdFlags = Array.from(robustFlags({ name: 'run', logits, data: test, seed: config.seed }, pgd, { label: attackLabel(pgd) }));
-      pgdAcc = pgdFlags.reduce((s, f) => s + f, 0) / test.n;
-    }
-    const base = { run: path.basename(dir), experiment: config.experiment, dataset: test.name, synthetic: test.synthetic, model: config.model, activation: activationLabel(spec), attackerGradient: config.attackerGradient, trainerGradient: config.trainerGradient, seed: config.seed, profile: config.profile };
-    const records = autoAttackRecords(result, base, pgd, pgdAcc);
-    const { robust, ...summary } = result;
-    // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
-    const file = new RunFolder(dir).writeEvaluation(autoAttackEvaluationName(norm, eps), { ...summary, robust: Array.from(robust), pgd: pgd && { ...pgd, accuracy: pgdAcc, robust: pgdFlags }, records });
-    if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgd && { ...pgd, accuracy: pgdAcc } }));
-    else console.log(formatAutoAttack(result, pgd && pgdAcc !== undefined ? [{ label: attackLabel(pgd), accuracy: pgdAcc }] : []));
-    console.error(`[sat] wrote ${file}`);
-    return 0;
-  } finally {
-    model.dispose();
-  }
-}
-
-/** The run folder's name for an AutoAttack evaluation: 'autoattack-linf-0.1'. */
-export function autoAttackEvaluationName(norm: AttackNorm, eps: number): string {
-  return `autoattack-${norm}-${+eps.toFixed(5)}`;
-}
-
-/** One record per stage (cumulative robust accuracy) and one for PGD beside it. */
-export function autoAttackRecords(r: AutoAttackResult, base: Omit<ResultRecord, 'attack' | 'eps' | 'steps' | 'accuracy' | 'n'>, pgd: AttackConfig | null, pgdAcc?: number): (ResultRecord & { evaluation: string; seconds?: number; broken?: number })[] {
-  const evaluation = `autoattack-${r.version}`;
-  return [
-    { ...base, evaluation, attack: 'clean', eps: 0, steps: 0, accuracy: r.clean, n: r.n },
-    ...r.stages.map((s) => ({ ...base, evaluation, attack: s.attack, eps: r.eps, steps: 0, accuracy: s.robustAccuracy, n: r.n, seconds: s.seconds, broken: s.broken })),
-    ...(pgd && pgdAcc !== undefined ? [{ ...base, evaluation: 'pgd', attack: pgd.type, eps: r.eps, steps: pgd.steps ?? 0, accuracy: pgdAcc, n: r.n }] : []),
-  ];
+  const { result, pgd, file } = await autoAttackRun(dir, config, checkpoint, { eps, norm, n, pgdSteps, label: 'autoattack' });
+  const { robust: _flags, ...summary } = result;
+  const pgdSummary = pgd && { ...pgd, robust: undefined };
+  if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgdSummary }));
+  else console.log(formatAutoAttack(result, pgd ? [{ label: attackLabel(pgd), accuracy: pgd.accuracy }] : []));
+  console.error(`[sat] wrote ${file}`);
+  return 0;
 }
 
 /** --norm and --queries for the attacks that take them (errors name the attacks that do). */

@@ -195,6 +195,9 @@ export function reluVsSmoothBackward(variants: readonly Variant[] = VARIANTS): E
     name: EXPERIMENT,
     title: 'ReLU forward, smooth backward: attacker x trainer gradient (the paper\'s first study)',
     runs: (profile) => studyRuns(variants, profile),
+    // The medium study's primary robust endpoint: standard AutoAttack on the first 1,000 test images, PGD-20 beside it.
+    evaluations: (profile) => (profile === 'medium' ? [{ kind: 'autoattack', norm: 'linf', eps: FASHION_EPS, n: AUTOATTACK_N, pgdSteps: 20 }] : []),
+    storedProfiles: ['small', 'medium'],
   };
 }
 

@@ -4,7 +4,9 @@
 // any executor (a pool, a Slurm job array) are simply loaded.
 import type { ResultRecord } from '../eval';
 import { isGridExperiment } from '../grid/experiments';
-import { BUILTIN_DATASETS, planGrid, runSideFiles, type Grid } from '../grid/plan';
+import { missingEvaluations, runEvaluation, runEvaluationName } from '../eval/run-evaluations';
+import { BUILTIN_DATASETS, isFinished, planGrid, runSideFiles, type Grid, type GridRun } from '../grid/plan';
+import { resolveRunDir, storedRunDir, storeRun } from '../results/store';
 import { runPool } from '../grid/pool';
 import { train, type TrainOptions, type TrainResult } from '../train';
 import { type Profile, profileNote } from './profiles';
@@ -14,6 +16,10 @@ export interface ExperimentResult {
   profile: Profile;
   runs: TrainResult[];
   records: ResultRecord[];
+  /** Runs of the grid that are not finished (missing: 'skip'), in the grid's order. */
+  pending: GridRun[];
+  /** Runs the grid lists in all. */
+  total: number;
 }
 
 export const EXECUTORS = ['local', 'inline'] as const;
@@ -30,6 +36,22 @@ export interface RunExperimentOptions extends Omit<TrainOptions, 'runDir'> {
   workers?: number;
   /** Stop the other runs at the first failure (default: let them finish, then report). */
   failFast?: boolean;
+  /**
+   * What to do with runs that are neither in the results store nor finished in data/runs:
+   * 'train' (default, or SAT_MISSING_RUNS) trains them; 'skip' renders what exists (a long
+   * study trained by `sat grid submit`, shown as "k of N runs"); 'fail' throws naming them
+   * (a fresh clone's notebooks must render from the store without training).
+   */
+  missing?: MissingRuns;
+}
+
+export const MISSING_RUNS = ['train', 'skip', 'fail'] as const;
+export type MissingRuns = (typeof MISSING_RUNS)[number];
+
+function resolveMissing(explicit?: MissingRuns): MissingRuns {
+  const m = explicit ?? process.env.SAT_MISSING_RUNS ?? 'train';
+  if (!MISSING_RUNS.includes(m as MissingRuns)) throw new Error(`SAT_MISSING_RUNS='${m}' is not one of ${MISSING_RUNS.join(', ')}.`);
+  return m as MissingRuns;
 }
 
 /** Why the runs cannot go to worker processes, or null when they can. */
@@ -49,8 +71,19 @@ function resolveExecutor(explicit?: Executor): Executor {
 
 export async function runExperiment(exp: Experiment, profile: Profile, opts: RunExperimentOptions = {}): Promise<ExperimentResult> {
   const log = opts.log ?? ((s: string) => console.error(s));
-  const { log: _log, executor: _executor, workers, failFast, ...trainOpts } = opts;
-  const grid = planGrid(exp, profile);
+  const { log: _log, executor: _executor, workers, failFast, missing: _missing, ...trainOpts } = opts;
+  const full = planGrid(exp, profile);
+  const missing = resolveMissing(opts.missing);
+  const done = full.runs.filter((r) => isFinished(r.runDir, r.config));
+  const pending = full.runs.filter((r) => !done.includes(r));
+  if (pending.length && missing === 'fail') {
+    throw new Error(
+      `${pending.length} of ${full.runs.length} runs of ${exp.name} at ${profile} are neither in the results store nor finished (SAT_MISSING_RUNS=fail): ` +
+        `${pending.slice(0, 3).map((r) => r.id).join(', ')}${pending.length > 3 ? ', ...' : ''}. Train them with: sat grid submit ${exp.name} --profile ${profile}`,
+    );
+  }
+  const grid: Grid = missing === 'skip' ? { ...full, runs: done } : full;
+  if (missing === 'skip' && pending.length) log(`[sat] ${done.length} of ${full.runs.length} runs finished; ${pending.length} pending are left out (train them with: sat grid submit ${exp.name} --profile ${profile})`);
   const executor = resolveExecutor(opts.executor);
   log(`[sat] ${exp.title}: ${grid.runs.length} runs; ${profileNote(profile)}`);
   const why = executor === 'local' ? inlineReason(exp, grid, opts) : 'executor inline';
@@ -73,9 +106,9 @@ export async function runExperiment(exp: Experiment, profile: Profile, opts: Run
           `Finished runs are kept and stopped ones resume from their last checkpoint: fix the cause and run this again.`,
       );
     }
-    // Load every run from its folder: the same results whoever trained it.
+    // Load every run from its folder (the results store's or data/runs): the same results whoever trained it.
     for (const r of pool.runs) {
-      const loaded = await train({ ...r.run.config }, { reuse: true, quiet: true });
+      const loaded = await train({ ...r.run.config }, { reuse: true, quiet: true, runDir: resolveRunDir(r.run.config) });
       loaded.model.dispose();
       runs.push({ ...loaded, reused: r.status !== 'trained' });
     }
@@ -83,10 +116,21 @@ export async function runExperiment(exp: Experiment, profile: Profile, opts: Run
     if (executor === 'local') log(`[sat] training in this process, one run at a time: ${why}`);
     for (const r of grid.runs) {
       log(`[sat] run ${r.index + 1}/${r.total}: ${r.label}`);
-      const t = await train(r.config, trainOpts);
+      const stored = isFinished(r.runDir, r.config) && !trainOpts.force;
+      const t = await train(r.config, stored ? { ...trainOpts, reuse: true, runDir: r.runDir } : trainOpts);
       t.model.dispose();
       runs.push(t);
     }
   }
-  return { profile, runs, records: runs.flatMap((r) => r.results) };
+  // Evaluations the experiment declares that a run still lacks (a worker makes them after
+  // training; runs trained here, or finished before the declaration, get them now).
+  for (const [i, r] of grid.runs.entries()) {
+    for (const spec of missingEvaluations(runs[i].runDir, r.evaluations)) {
+      log(`[sat] run ${r.index + 1}/${r.total}: ${runEvaluationName(spec)} on ${spec.n} test images`);
+      await runEvaluation(runs[i].runDir, r.config, spec);
+    }
+    // Finished runs of a stored study go into the results store (a worker may have done it).
+    if (r.store && runs[i].runDir !== storedRunDir(r.config)) runs[i] = { ...runs[i], runDir: storeRun(runs[i].runDir, r.config).dir };
+  }
+  return { profile, runs, records: runs.flatMap((r) => r.results), pending, total: full.runs.length };
 }

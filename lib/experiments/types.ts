@@ -1,3 +1,4 @@
+import type { RunEvaluationSpec } from '../eval/run-evaluations';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
 
@@ -7,4 +8,8 @@ export interface Experiment {
   /** What it reproduces, one line. */
   title: string;
   runs(profile: Profile): Partial<TrainConfig>[];
+  /** Evaluations every finished run gets beyond its own results (e.g. AutoAttack), written into its run folder. */
+  evaluations?(profile: Profile): RunEvaluationSpec[];
+  /** Profiles whose finished runs go into the committed results store (results/<name>-<profile>/). */
+  storedProfiles?: readonly Profile[];
 }

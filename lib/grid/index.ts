@@ -1,6 +1,6 @@
 // Running an experiment's grid of runs: a local pool of worker processes (pool.ts), Slurm job
 // arrays (slurm.ts), or JSON lines with the exact command per run for any other scheduler.
-import { isFinished, writeGridFiles, type Grid } from './plan';
+import { isComplete, writeGridFiles, type Grid } from './plan';
 import { runCommand } from './slurm';
 
 export * from './experiments';
@@ -20,7 +20,7 @@ export function printGrid(grid: Grid): string {
         run: r.index + 1,
         id: r.id,
         variant: r.label,
-        finished: isFinished(r.runDir, r.config),
+        finished: isComplete(r),
         run_dir: r.runDir,
         config_file: r.configFile,
         command: runCommand(r),

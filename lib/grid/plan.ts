@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { datasetNames } from '../data';
 import type { Experiment } from '../experiments/types';
 import { makeConfig, runId, type TrainConfig } from '../train/config';
+import { missingEvaluations, type RunEvaluationSpec } from '../eval/run-evaluations';
+import { resolveRunDir } from '../results/store';
 import { RunFolder } from '../train/run-folder';
 import { runsDir, writeFileAtomic } from '../util/fs';
 
@@ -26,6 +28,10 @@ export interface GridRun {
   configFile: string;
   /** What sets this run apart in its grid, e.g. 'relu, trainer smooth, seed 0'. */
   label: string;
+  /** Evaluations the experiment declares for every finished run (e.g. AutoAttack on 1,000 images). */
+  evaluations: RunEvaluationSpec[];
+  /** Whether the finished run goes into the committed results store. */
+  store: boolean;
 }
 
 export interface Grid {
@@ -75,12 +81,17 @@ export function planGrid(exp: Experiment, profile: string): Grid {
     if (seen.has(id)) throw new Error(`Experiment '${exp.name}' lists the same run twice at profile '${profile}' (runs ${seen.get(id)! + 1} and ${i + 1}, id ${id}): give each run its own seed or setting.`);
     seen.set(id, i);
   });
+  const evaluations = exp.evaluations?.(profile as Parameters<Experiment['runs']>[0]) ?? [];
+  const store = exp.storedProfiles?.includes(profile as Parameters<Experiment['runs']>[0]) ?? false;
   const runs = configs.map((config, index) => ({
     index,
     total: configs.length,
     id: ids[index],
     config,
-    runDir: path.join(runsDir(), ids[index]),
+    // A run finished in the results store is read from there and never retrained.
+    runDir: resolveRunDir(config),
+    evaluations,
+    store,
     configFile: path.join(dir, 'runs', `${ids[index]}.json`),
     label: variantLabel(config, configs, exp),
   }));
@@ -110,8 +121,12 @@ export function runSideFiles(configFile: string): { log: string; outcome: string
 
 /** A finished run: results and checkpoint written for exactly this config (what `train` reuses). */
 export function isFinished(runDir: string, config: TrainConfig): boolean {
-  const f = new RunFolder(runDir);
-  return f.hasResults() && f.hasCheckpoint() && f.configText() === JSON.stringify(config, null, 2);
+  return new RunFolder(runDir).isFinishedFor(config);
+}
+
+/** Finished, and holding every evaluation its experiment declares. */
+export function isComplete(run: Pick<GridRun, 'runDir' | 'config' | 'evaluations'>): boolean {
+  return isFinished(run.runDir, run.config) && missingEvaluations(run.runDir, run.evaluations).length === 0;
 }
 
 /** Exit codes of the one-run worker (lib/grid/worker.ts CONFIG). 75 (EX_TEMPFAIL): another live process trains the run. */

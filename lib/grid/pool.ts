@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { RUN_FILES } from '../train/run-folder';
 import { projectRoot, writeFileAtomic } from '../util/fs';
 import { fmtTime } from '../util/progress';
-import { isFinished, logTail, runSideFiles, writeGridFiles, type Grid, type GridRun, type RunOutcome } from './plan';
+import { isComplete, logTail, runSideFiles, writeGridFiles, type Grid, type GridRun, type RunOutcome } from './plan';
 import type { WorkerMessage, WorkerRequest } from './worker';
 
 export type PoolStatus = 'waiting' | 'running' | 'finished' | 'trained' | 'reused' | 'failed' | 'elsewhere' | 'interrupted';
@@ -103,7 +103,7 @@ export async function runPool(grid: Grid, opts: PoolOptions = {}): Promise<PoolR
   const t0 = Date.now();
   const log = opts.log ?? ((s: string) => console.error(s));
   const display = opts.display ?? (opts.log === undefined && process.stderr.isTTY ? 'tty' : 'lines');
-  const runs: PoolRun[] = grid.runs.map((run) => ({ run, status: isFinished(run.runDir, run.config) && opts.reuse !== false && !opts.force ? 'finished' : 'waiting' }));
+  const runs: PoolRun[] = grid.runs.map((run) => ({ run, status: isComplete(run) && opts.reuse !== false && !opts.force ? 'finished' : 'waiting' }));
   writeGridFiles(grid);
   const queue = runs.filter((r) => r.status === 'waiting');
   const blocked: { r: PoolRun; since: number }[] = [];

@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RUN_FILES } from '../train/run-folder';
 import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
-import { isFinished, readOutcome, runSideFiles, writeGridFiles, type Grid, type GridRun } from './plan';
+import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
+import { isComplete, isFinished, readOutcome, runSideFiles, writeGridFiles, type Grid, type GridRun } from './plan';
 import { workerCommand } from './pool';
 
 /** Per-run resources of an array task. */
@@ -154,7 +155,7 @@ export function submitSlurm(grid: Grid, res: SlurmResources, opts: { dryRun?: bo
   validateResources(res);
   writeGridFiles(grid);
   const inQueue = queueByRun(grid, opts.dryRun ? null : queuedTasks());
-  const finished = grid.runs.filter((r) => isFinished(r.runDir, r.config));
+  const finished = grid.runs.filter((r) => isComplete(r));
   const queued = grid.runs.filter((r) => !finished.includes(r) && inQueue.has(r.id));
   const todo = grid.runs.filter((r) => !finished.includes(r) && !queued.includes(r));
   if (todo.length === 0) return { jobId: null, script: null, submitted: [], finished, queued };
@@ -191,7 +192,8 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
   return grid.runs.map((run) => {
     const log = runSideFiles(run.configFile).log;
     const q = byRun.get(run.id);
-    if (isFinished(run.runDir, run.config)) return { run, state: 'done', detail: run.runDir, log };
+    if (isComplete(run)) return { run, state: 'done', detail: run.runDir, log };
+    if (isFinished(run.runDir, run.config) && !q) return { run, state: 'not started', detail: `trained; evaluations to run: ${missingEvaluations(run.runDir, run.evaluations).map(runEvaluationName).join(', ')}`, log };
     if (q) return { run, state: q.state === 'PENDING' ? 'pending' : 'running', queue: q, detail: `job ${q.task} ${q.state}`, log };
     const o = readOutcome(run.configFile);
     if (!o) return { run, state: 'not started', detail: '', log };

@@ -12,7 +12,10 @@ import { datasetNames } from '../data';
 import type { Profile } from '../experiments/profiles';
 import { train, type TrainOptions } from '../train';
 import type { TrainConfig } from '../train/config';
-import { RunLockedError } from '../train/run-folder';
+import { missingEvaluations, runEvaluation, runEvaluationName, type RunEvaluationSpec } from '../eval/run-evaluations';
+import { currentProvenance } from '../results/provenance';
+import { resolveRunDir, storeRun } from '../results/store';
+import { RunFolder, RunLockedError } from '../train/run-folder';
 import { writeFileAtomic } from '../util/fs';
 import { gridExperiment, isGridExperiment } from './experiments';
 import { runSideFiles, WORKER_EXIT, type RunOutcome } from './plan';
@@ -84,6 +87,14 @@ async function ensureDataset(c: TrainConfig): Promise<void> {
   }
 }
 
+/** What the run's experiment declares beyond training: evaluations of the finished run, and whether it is stored. */
+async function declared(c: TrainConfig): Promise<{ evaluations: RunEvaluationSpec[]; store: boolean }> {
+  if (!isGridExperiment(c.experiment) || !c.profile) return { evaluations: [], store: false };
+  const exp = await gridExperiment(c.experiment);
+  const profile = c.profile as Profile;
+  return { evaluations: exp.evaluations?.(profile) ?? [], store: exp.storedProfiles?.includes(profile) ?? false };
+}
+
 /** Trains one run; never throws (the outcome says how it ended). */
 export async function runOne(configFile: string, opts: { reuse?: boolean; force?: boolean; onEpoch?: (epoch: number, epochs: number, seconds: number) => void } = {}): Promise<RunOutcome> {
   const side = runSideFiles(configFile);
@@ -110,10 +121,31 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
       onEpoch: (m) => opts.onEpoch?.(m.epoch, config.epochs, m.seconds),
     };
     if (stopping) return finish({ status: 'interrupted' });
-    const r = await train(config, trainOpts);
-    r.model.dispose();
-    console.error(`[sat grid] ${r.reused ? 'reused the finished run' : 'trained'} ${r.runDir}`);
-    return finish({ status: r.reused ? 'reused' : 'trained' });
+    const plan = await declared(config);
+    // A run finished in the results store is read there (only its missing evaluations run).
+    let dir = resolveRunDir(config);
+    let reused = true;
+    if (!new RunFolder(dir).isFinishedFor(config)) {
+      const folder = new RunFolder(dir);
+      const earlier = folder.readProvenance();
+      folder.writeProvenance(earlier ? { ...earlier, resumedAt: [...((earlier.resumedAt as string[] | undefined) ?? []), new Date().toISOString()] } : currentProvenance(backendLine));
+      const r = await train(config, trainOpts);
+      r.model.dispose();
+      ({ runDir: dir, reused } = r);
+      console.error(`[sat grid] ${r.reused ? 'reused the finished run' : 'trained'} ${r.runDir}`);
+    }
+    for (const spec of missingEvaluations(dir, plan.evaluations)) {
+      if (stopping) return finish({ status: 'interrupted' });
+      console.error(`[sat grid] evaluating ${runEvaluationName(spec)} (${spec.n} test images) in ${dir}`);
+      const t0 = Date.now();
+      const file = await runEvaluation(dir, config, spec, 'autoattack');
+      console.error(`[sat grid] wrote ${file} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    }
+    if (plan.store) {
+      const s = storeRun(dir, config);
+      if (s.dir !== dir) console.error(`[sat grid] stored the run in ${s.dir} (${(s.bytes / 1024).toFixed(0)} KB)`);
+    }
+    return finish({ status: reused ? 'reused' : 'trained' });
   } catch (e) {
     if (e instanceof RunLockedError) {
       console.error(`[sat grid] running elsewhere: ${e.message}`);

@@ -294,12 +294,49 @@ export class RunFolder {
     return fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length)).sort();
   }
 
+  /** Finished for exactly this config: results and checkpoint written, and the same config.json (what `train` reuses). */
+  isFinishedFor(config: unknown): boolean {
+    return this.hasResults() && this.hasCheckpoint() && this.configText() === JSON.stringify(config, null, 2);
+  }
+
+  /** The files that make up the run (for copying it whole): config, metrics, checkpoint, results, provenance, evaluations. */
+  storedFiles(): string[] {
+    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.results, path.join(this.dir, PROVENANCE_FILE)].filter((f) => fs.existsSync(f));
+    return [...own, ...this.listEvaluations().map((n) => this.evaluationFile(n))];
+  }
+
+  /** Who made the run: code version, threads, backend, host (provenance.json; outside the hashed config). */
+  writeProvenance(p: Provenance): void {
+    writeFileAtomic(path.join(this.dir, PROVENANCE_FILE), JSON.stringify(p, null, 2) + '\n');
+  }
+
+  readProvenance(): Provenance | null {
+    const file = path.join(this.dir, PROVENANCE_FILE);
+    return fs.existsSync(file) ? readJsonFile<Provenance>(file, 'It only records who made the run; delete it if it is damaged.') : null;
+  }
+
   /** Removes what an earlier run left (checkpoint, results, metrics, evaluations), for --force. */
   discard(): void {
     for (const f of [this.files.checkpoint, this.files.results, this.files.metrics]) fs.rmSync(f, { force: true });
     fs.rmSync(path.join(this.dir, EVALUATIONS_DIR), { recursive: true, force: true });
   }
 }
+
+/** Who made a run (not part of its config, so not part of its id). */
+export interface Provenance {
+  /** `git rev-parse HEAD` of the code that trained it, with '-dirty' when the tree had changes; null outside git. */
+  gitCommit: string | null;
+  /** oneDNN/worker threads (SAT_THREADS): results depend on it at float precision. */
+  threads: number | null;
+  backend: string;
+  node: string;
+  host: string;
+  startedAt: string;
+  /** Anything else a writer records (e.g. the data folder a run read). */
+  [key: string]: unknown;
+}
+
+export const PROVENANCE_FILE = 'provenance.json';
 
 /** Sub-folder of a run folder with its named evaluations (AutoAttack, sanity checks, diagnostics). */
 export const EVALUATIONS_DIR = 'evaluations';

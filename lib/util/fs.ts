@@ -36,3 +36,8 @@ export function dataDir(): string {
 export function runsDir(): string {
   return process.env.SAT_RUNS_DIR ?? path.join(projectRoot(), 'data', 'runs');
 }
+
+/** The committed results store: `results/` under the project root, or SAT_RESULTS_DIR (tests use a scratch folder). */
+export function resultsDir(): string {
+  return process.env.SAT_RESULTS_DIR ? path.resolve(process.env.SAT_RESULTS_DIR) : path.join(projectRoot(), 'results');
+}

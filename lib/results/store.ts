@@ -1,0 +1,80 @@
+// The committed results store: finished runs of the studies, copied whole (config, metrics,
+// results, named evaluations with per-image flags, provenance, and the checkpoint when it is
+// small), so that a fresh clone renders every study without training and a long study
+// accumulates across sessions. Layout: results/<experiment>-<profile>/<run-id>/ (a run folder).
+// Grids look here first: a run finished in the store is never retrained.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { runId, type TrainConfig } from '../train/config';
+import { RunFolder } from '../train/run-folder';
+import { resultsDir, runsDir } from '../util/fs';
+
+/** Checkpoints up to this size go into the store (the MNIST CNN at width 16: ~0.2 MB); larger runs are not stored. */
+export const STORE_MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024;
+
+/** The store folder of one study at one profile. */
+export function studyStoreDir(experiment: string, profile: string): string {
+  return path.join(resultsDir(), `${experiment}-${profile}`);
+}
+
+/** Where this config's run lives in the store (whether or not it is there), or null for a run of no study. */
+export function storedRunDir(config: TrainConfig): string | null {
+  if (!config.experiment || !config.profile) return null;
+  return path.join(studyStoreDir(config.experiment, config.profile), runId(config));
+}
+
+/** The folder a run is read from: the store's when it holds the finished run, else data/runs/<id>. */
+export function resolveRunDir(config: TrainConfig): string {
+  const stored = storedRunDir(config);
+  if (stored && new RunFolder(stored).isFinishedFor(config)) return stored;
+  return path.join(runsDir(), runId(config));
+}
+
+export interface StoredRun {
+  dir: string;
+  bytes: number;
+}
+
+/**
+ * Copies a finished run into the store (into a temporary folder first, then renamed, so a
+ * reader sees all of it or none). Files the folder has beyond the known ones (locks, temporary
+ * files) are left out. Refuses an unfinished run and a checkpoint over the size limit.
+ */
+export function storeRun(runDir: string, config: TrainConfig): StoredRun {
+  const src = new RunFolder(runDir);
+  if (!src.isFinishedFor(config)) throw new Error(`${runDir} is not a finished run of this config (results, checkpoint and the same config.json are needed): finish it first.`);
+  const dest = storedRunDir(config);
+  if (!dest) throw new Error(`The run in ${runDir} belongs to no study (its config names no experiment and profile), so it has no place in the results store.`);
+  const size = fs.statSync(src.files.checkpoint).size;
+  if (size > STORE_MAX_CHECKPOINT_BYTES) {
+    throw new Error(`${runDir}'s checkpoint is ${(size / 1048576).toFixed(1)} MB, over the store's ${STORE_MAX_CHECKPOINT_BYTES / 1048576} MB limit: keep large runs outside git (data/runs).`);
+  }
+  if (path.resolve(runDir) === path.resolve(dest)) return { dir: dest, bytes: folderBytes(dest) };
+  const tmp = `${dest}.${process.pid}.tmp`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const f of src.storedFiles()) {
+    const rel = path.relative(src.dir, f);
+    fs.mkdirSync(path.dirname(path.join(tmp, rel)), { recursive: true });
+    fs.copyFileSync(f, path.join(tmp, rel));
+  }
+  fs.rmSync(dest, { recursive: true, force: true });
+  fs.renameSync(tmp, dest);
+  return { dir: dest, bytes: folderBytes(dest) };
+}
+
+/** Ids of the finished runs a study's store folder holds. */
+export function storedRunIds(experiment: string, profile: string): string[] {
+  const dir = studyStoreDir(experiment, profile);
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((d) => !d.endsWith('.tmp') && new RunFolder(path.join(dir, d)).hasResults()).sort();
+}
+
+/** Bytes under a folder (the store's size per study, for the README). */
+export function folderBytes(dir: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  return fs.readdirSync(dir, { withFileTypes: true }).reduce((s, e) => {
+    const p = path.join(dir, e.name);
+    return s + (e.isDirectory() ? folderBytes(p) : fs.statSync(p).size);
+  }, 0);
+}
