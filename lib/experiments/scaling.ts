@@ -130,6 +130,7 @@ export function scalingStudy(): Experiment {
   return {
     name: EXPERIMENT,
     title: 'SAT as networks grow in depth, width and resolution',
+    storedProfiles: ['small'],
     runs: (profile) => {
       const s = scalingSettings(profile);
       return s.seeds.flatMap((seed) =>
