@@ -232,15 +232,16 @@ describe('experiments: scaling (notebook 03)', () => {
   it('computes trends from the base model and SiLU - ReLU, paired by seed', () => {
     const s = scalingSettings('medium');
     const runs = [0, 1, 2].flatMap((seed) => s.family.flatMap((m, i) =>
-      m.activations.map((activation) => fakeRun({ ...s.base, model: m.model, width: m.width, activation, seed }, { clean: 0.8, 'PGD-50': 0.1 + 0.1 * i + (activation === 'silu' ? 0.05 + 0.01 * seed : 0) + 0.02 * seed })),
+      m.activations.map((activation) => fakeRun({ ...s.base, model: m.model, width: m.width, activation, seed }, { clean: 0.8, 'PGD-50': 0.1 + 0.1 * i + 0.001 * i * seed + (activation === 'silu' ? 0.05 + 0.01 * seed : 0) + 0.02 * seed })),
     ));
     const results = memberResults(runs, 'medium');
     assert.equal(results.length, 12);
     assert.ok(Math.abs(results[0].accuracy['PGD-50 0.1'].mean - 0.12) < 1e-9);
     const trends = axisTrends(results, 'PGD-50 0.1');
     const all = trends.find((t) => t.axis === 'all' && t.activation === 'relu')!;
-    assert.ok(Math.abs(all.delta.mean - 0.5) < 1e-9, `paired delta ${all.delta.mean}`);
-    assert.equal(all.delta.verdict, 'higher', 'a constant difference is detected despite the seed-to-seed spread');
+    // member 5 minus the base: 0.5 + 0.005 seed, a small spread against 0.02 seed between seeds
+    assert.ok(Math.abs(all.delta.mean - 0.505) < 1e-9, `paired delta ${all.delta.mean}`);
+    assert.equal(all.delta.verdict, 'higher', 'a nearly constant difference is detected despite the seed-to-seed spread');
     const sr = siluVsRelu(results, 'PGD-50 0.1');
     assert.equal(sr.length, 6);
     assert.ok(Math.abs(sr[0].delta.mean - 0.06) < 1e-9);

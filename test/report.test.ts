@@ -121,11 +121,11 @@ describe('report', () => {
     }
   });
 
-  it('meanStd: one seed has no std (NaN, "(1 seed)"), not a misleading 0', async () => {
+  it('meanStd: one seed has no std (NaN, "(one seed: no interval)"), not a misleading 0', async () => {
     const df = await meanStd(loadResults({ dir, experiment: 'e2' }));
     const [row] = df.values as unknown[][];
     assert.ok(Number.isNaN(row[df.columns.indexOf('std')] as number));
-    assert.equal(row[df.columns.indexOf('text')], '90.0 (1 seed)');
+    assert.equal(row[df.columns.indexOf('text')], '90.0 (one seed: no interval)');
   });
 
   it('paperTable: activations as rows, attacks as columns, clean first', async () => {

@@ -4,7 +4,7 @@
 // training eps. The summary compares each activation with the first, paired by seed.
 import type { ResultRecord } from '../eval';
 import { attackColumn } from '../eval/table';
-import { formatInterval, formatMeanSE, pairedDifference, summarize } from '../report/stats';
+import { formatInterval, formatMeanSE, pairedDifference, summarize, verdictText } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
@@ -59,7 +59,7 @@ export function compareSummary(records: ResultRecord[], activations: string[]): 
       const paired = seeds.filter((s) => acc(a, col, s) !== undefined && acc(base, col, s) !== undefined);
       if (paired.length === 0) return `${a} - ${base}: -`;
       const d = pairedDifference(paired.map((s) => acc(a, col, s)!), paired.map((s) => acc(base, col, s)!));
-      return `${a} - ${base}: ${formatInterval(d, 100)} points (${d.n === 1 ? 'one seed: no interval' : d.verdict})`;
+      return `${a} - ${base}: ${formatInterval(d, 100)} points${d.note ? '' : ` (${verdictText(d)})`}`;
     });
     lines.push(`${col.padEnd(12)} ${cells.join('   ')}   ${diffs.join('   ')}`);
   }

@@ -55,7 +55,7 @@ export function formatCell(v: unknown, digits: number): string {
 }
 
 // A number as tables show it: "0.5000", "-3", "1,234", "97.2%", "71.3 ± 1.2", "+2.1 ± 0.4",
-// "71.3 (1 seed)", "1.2e-5". Columns of these are right-aligned so that digits line up.
+// "71.3 (one seed: no interval)", "1.2e-5". Columns of these are right-aligned so that digits line up.
 const NUMBER = String.raw`[+\-−]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)(?:e[+\-]?\d+)?%?`;
 const NUMERIC_CELL = new RegExp(`^${NUMBER}(?: ± ${NUMBER})?(?: \\([^)]*\\))?$`, 'i');
 // Cells that say "no value" and do not make a column textual.

@@ -4,8 +4,17 @@
 // differences; the 95% confidence interval uses Student's t with n - 1 degrees of freedom (with
 // 2 seeds a 95% interval is ±12.7 SE, not ±2 SE), and the verdict is read off the interval.
 
-/** What an interval says about a difference (arm minus baseline). */
-export type Verdict = 'higher' | 'lower' | 'no detectable difference at this scale';
+/**
+ * What an interval says about a difference (arm minus baseline); 'no interval' when there is
+ * none to read (one seed, or the same difference on every seed).
+ */
+export type Verdict = 'higher' | 'lower' | 'no detectable difference at this scale' | 'no interval';
+
+/** Why a summary has no interval: the one spelling of each case, used by every formatter. */
+export const NO_INTERVAL = {
+  oneSeed: 'one seed: no interval',
+  identical: 'identical difference on every seed: no interval',
+} as const;
 
 export interface Summary {
   /** Number of values (seeds). */
@@ -18,11 +27,18 @@ export interface Summary {
   /** Student-t 95% confidence interval of the mean; NaN bounds with fewer than 2 values. */
   ciLow: number;
   ciHigh: number;
-  /** Present when there is one value: there is no spread, so no interval. */
-  note?: 'one seed';
+  /**
+   * Present when there is no interval: one value (no spread), or, for a paired difference, the
+   * same difference on every seed (a zero-width interval would claim certainty the seeds cannot give).
+   */
+  note?: (typeof NO_INTERVAL)[keyof typeof NO_INTERVAL];
 }
 
-export type PairedDifference = Summary & { verdict: Verdict };
+export type PairedDifference = Summary & {
+  verdict: Verdict;
+  /** Two-sided p-value of Student's paired t test of a zero mean difference; NaN without an interval. */
+  p: number;
+};
 
 // ---------------------------------------------------------------------------------------------
 // Student's t distribution
@@ -180,7 +196,7 @@ export function summarize(xs: number[]): Summary {
   if (bad >= 0) throw new Error(`summarize: value ${bad} is ${xs[bad]}, not a finite number`);
   const n = xs.length;
   const mean = xs.reduce((a, b) => a + b, 0) / n;
-  if (n < 2) return { n, mean, sd: NaN, se: NaN, ciLow: NaN, ciHigh: NaN, note: 'one seed' };
+  if (n < 2) return { n, mean, sd: NaN, se: NaN, ciLow: NaN, ciHigh: NaN, note: NO_INTERVAL.oneSeed };
   const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
   const se = sd / Math.sqrt(n);
   const half = tQuantile975(n - 1) * se;
@@ -189,7 +205,7 @@ export function summarize(xs: number[]): Summary {
 
 /** 'higher' when the whole interval is above 0, 'lower' when below, else no detectable difference. */
 export function verdictFromInterval(lo: number, hi: number): Verdict {
-  if (Number.isNaN(lo) || Number.isNaN(hi)) return 'no detectable difference at this scale';
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return 'no interval';
   if (lo > hi) throw new Error(`verdictFromInterval: lower bound ${lo} is above upper bound ${hi}`);
   if (lo > 0) return 'higher';
   if (hi < 0) return 'lower';
@@ -204,8 +220,19 @@ export function pairedDifference(arm: number[], baseline: number[]): PairedDiffe
   if (arm.length !== baseline.length) {
     throw new Error(`pairedDifference: ${arm.length} arm values but ${baseline.length} baseline values; pass one value per seed for the same seeds in the same order`);
   }
-  const s = summarize(arm.map((a, i) => a - baseline[i]));
-  return { ...s, verdict: verdictFromInterval(s.ciLow, s.ciHigh) };
+  const diffs = arm.map((a, i) => a - baseline[i]);
+  const s = summarize(diffs);
+  // "Identical" up to float rounding: 0.57 - 0.47 and 0.56 - 0.46 differ in the last bits.
+  if (s.n >= 2 && s.sd <= 1e-12 * Math.max(...diffs.map(Math.abs))) {
+    return { ...s, se: NaN, ciLow: NaN, ciHigh: NaN, note: NO_INTERVAL.identical, verdict: 'no interval', p: NaN };
+  }
+  return { ...s, verdict: verdictFromInterval(s.ciLow, s.ciHigh), p: tTestP(s) };
+}
+
+/** Two-sided p-value of the one-sample t test of mean 0 (NaN with no interval). */
+export function tTestP(s: Summary): number {
+  if (s.n < 2 || !(s.se > 0)) return NaN;
+  return Math.min(1, 2 * tCdf(-Math.abs(s.mean / s.se), s.n - 1));
 }
 
 /**
@@ -220,24 +247,289 @@ export function pairedBySeed(arm: Map<number, number>, baseline: Map<number, num
 
 /**
  * "+2.3 [−0.4, +5.0]" (mean and 95% interval, times `scale`, e.g. 100 for percentage points), or
- * "+2.3 (one seed)" without an interval.
+ * "+2.3 (one seed: no interval)" without an interval.
  */
 export function formatInterval(s: Summary, scale = 1, digits = 1, signed = true): string {
   const f = (v: number) => {
     const t = (v * scale).toFixed(digits);
     return signed && v * scale >= 0 && !t.startsWith('-') ? `+${t}` : t.replace('-', '−');
   };
-  if (s.n < 2) return `${f(s.mean)} (one seed)`;
+  if (s.note) return `${f(s.mean)} (${s.note})`;
   return `${f(s.mean)} [${f(s.ciLow)}, ${f(s.ciHigh)}]`;
 }
 
-/** "71.3 ± 0.8 (SE, 5 seeds)"-style mean ± standard error; "71.3 (one seed)" for one value. */
+/** "71.3 ± 0.8"-style mean ± standard error; "71.3 (one seed: no interval)" for one value. */
 export function formatMeanSE(s: Summary, scale = 1, digits = 1): string {
   const m = (s.mean * scale).toFixed(digits);
-  return s.n < 2 ? `${m} (one seed)` : `${m} ± ${(s.se * scale).toFixed(digits)}`;
+  return s.note ? `${m} (${s.note})` : `${m} ± ${(s.se * scale).toFixed(digits)}`;
 }
 
-/** The verdict for a sentence: with one seed there is no interval, so no verdict either. */
-export function verdictText(d: PairedDifference): string {
-  return d.n < 2 ? 'one seed: no interval' : d.verdict;
+/**
+ * The verdict for a sentence, the one place that words it: with one seed, or the same
+ * difference on every seed, there is no interval and so no verdict; the reason is said instead.
+ */
+export function verdictText(d: Pick<PairedDifference, 'verdict' | 'note'>): string {
+  return d.note ?? d.verdict;
+}
+
+
+// ---------------------------------------------------------------------------------------------
+// Multiple comparisons: Holm's step-down adjustment over a notebook's family of contrasts
+
+/**
+ * Holm's adjusted p-values, in the input order: sort ascending, multiply the i-th smallest
+ * (0-based) by m - i, carry the running maximum, cap at 1. A contrast is significant at
+ * family-wise level alpha when its adjusted p is below alpha. NaN entries (contrasts without an
+ * interval) stay NaN and do not count in m.
+ */
+export function holmAdjust(pValues: number[]): number[] {
+  const bad = pValues.findIndex((p) => !Number.isNaN(p) && !(p >= 0 && p <= 1));
+  if (bad >= 0) throw new Error(`holmAdjust: p-value ${bad} is ${pValues[bad]}, not in [0, 1]`);
+  const order = pValues.map((p, i) => [p, i] as const).filter(([p]) => !Number.isNaN(p)).sort((a, b) => a[0] - b[0]);
+  const m = order.length;
+  const out = pValues.map(() => NaN);
+  let running = 0;
+  order.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    out[i] = running;
+  });
+  return out;
+}
+
+export interface HolmContrast<K> {
+  key: K;
+  difference: PairedDifference;
+  /** Holm-adjusted p over the family (NaN without an interval). */
+  pHolm: number;
+  /** The verdict after Holm: the unadjusted interval's direction when pHolm < alpha, else none. */
+  verdictHolm: Verdict;
+}
+
+/**
+ * A family of paired contrasts (e.g. every arm vs ReLU in one notebook) with Holm-adjusted
+ * p-values and verdicts at family-wise level `alpha`; each keeps its unadjusted interval beside.
+ */
+export function holmFamily<K>(contrasts: { key: K; difference: PairedDifference }[], alpha = 0.05): HolmContrast<K>[] {
+  const adjusted = holmAdjust(contrasts.map((c) => c.difference.p));
+  return contrasts.map((c, i) => {
+    const d = c.difference;
+    const verdictHolm: Verdict = d.note
+      ? 'no interval'
+      : adjusted[i] < alpha
+        ? d.mean > 0 ? 'higher' : 'lower'
+        : 'no detectable difference at this scale';
+    return { key: c.key, difference: d, pHolm: adjusted[i], verdictHolm };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Binomial counts: exact tails, Clopper-Pearson, McNemar, Fisher
+
+function checkCount(k: number, n: number, fn: string): void {
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${fn}: n must be a whole number of images >= 0, got ${n}`);
+  if (!Number.isInteger(k) || k < 0 || k > n) throw new Error(`${fn}: k must be a whole count in [0, n = ${n}], got ${k} (pass counts of images, not fractions)`);
+}
+
+function checkRate(p: number, fn: string): void {
+  if (!(p >= 0 && p <= 1)) throw new Error(`${fn}: rate must be in [0, 1], got ${p}`);
+}
+
+/** P(X <= k) for X ~ Binomial(n, p). */
+export function binomialCdf(k: number, n: number, p: number): number {
+  checkRate(p, 'binomialCdf');
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  return incompleteBeta(1 - p, n - k, k + 1);
+}
+
+/** P(X >= k) for X ~ Binomial(n, p). */
+export function binomialUpperTail(k: number, n: number, p: number): number {
+  return k <= 0 ? 1 : 1 - binomialCdf(k - 1, n, p);
+}
+
+/** The p-quantile of Beta(a, b) by bisection on the regularized incomplete beta. */
+function betaQuantile(p: number, a: number, b: number): number {
+  let lo = 0;
+  let hi = 1;
+  for (let i = 0; i < 200 && hi - lo > 1e-15; i++) {
+    const mid = (lo + hi) / 2;
+    if (incompleteBeta(mid, a, b) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+/** Clopper-Pearson exact interval for a proportion, k of n (as fractions in [0, 1]). */
+export function clopperPearson(k: number, n: number, level = 0.95): { k: number; n: number; estimate: number; low: number; high: number } {
+  checkCount(k, n, 'clopperPearson');
+  if (n === 0) throw new Error('clopperPearson: n is 0; a proportion needs at least one image');
+  const a = (1 - level) / 2;
+  return {
+    k,
+    n,
+    estimate: k / n,
+    low: k === 0 ? 0 : betaQuantile(a, k, n - k + 1),
+    high: k === n ? 1 : betaQuantile(1 - a, k + 1, n - k),
+  };
+}
+
+/**
+ * McNemar's exact test for two models' per-image flags on the same images (e.g. "robust under
+ * the attack"): b = images where only A is flagged, c = only B; under the null the b + c
+ * discordant images split Binomial(b + c, 1/2). Two-sided p = 2 min tail, capped at 1.
+ */
+export function mcnemarExact(a: ArrayLike<boolean>, b: ArrayLike<boolean>): { n: number; onlyA: number; onlyB: number; p: number } {
+  if (a.length !== b.length) throw new Error(`mcnemarExact: ${a.length} flags for A but ${b.length} for B; pass one flag per image, same images in the same order`);
+  let onlyA = 0;
+  let onlyB = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] && !b[i]) onlyA++;
+    else if (b[i] && !a[i]) onlyB++;
+  }
+  return { n: a.length, onlyA, onlyB, p: mcnemarExactFromCounts(onlyA, onlyB) };
+}
+
+/** McNemar's exact two-sided p from the discordant counts. */
+export function mcnemarExactFromCounts(onlyA: number, onlyB: number): number {
+  const d = onlyA + onlyB;
+  checkCount(onlyA, d, 'mcnemarExactFromCounts');
+  if (d === 0) return 1;
+  return Math.min(1, 2 * binomialCdf(Math.min(onlyA, onlyB), d, 0.5));
+}
+
+function logChoose(n: number, k: number): number {
+  return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+}
+
+/**
+ * Fisher's exact test, two-sided, for two proportions: k1 of n1 against k2 of n2 (e.g. runs that
+ * mask, per arm). The p-value sums the hypergeometric tables (fixed margins) no more likely than
+ * the observed one (relative tolerance 1e-7, as R's fisher.test).
+ */
+export function fisherExact(k1: number, n1: number, k2: number, n2: number): number {
+  checkCount(k1, n1, 'fisherExact');
+  checkCount(k2, n2, 'fisherExact');
+  const k = k1 + k2;
+  const n = n1 + n2;
+  const logP = (x: number) => logChoose(n1, x) + logChoose(n2, k - x) - logChoose(n, k);
+  const observed = logP(k1);
+  let p = 0;
+  for (let x = Math.max(0, k - n2); x <= Math.min(k, n1); x++) {
+    const lp = logP(x);
+    if (lp <= observed + Math.log1p(1e-7)) p += Math.exp(lp);
+  }
+  return Math.min(1, p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Power: the smallest effect a comparison or a check detects
+
+/**
+ * Power of the two-sided paired t test at level alpha for true mean difference `delta`, paired
+ * sd `sd` and n pairs: exact, from the noncentral t (ncp = delta √n / sd) integrated over
+ * s = √(V/ν), V ~ χ²(ν), ν = n - 1 (Simpson's rule, normalized numerically).
+ */
+export function pairedTPower(delta: number, sd: number, n: number, alpha = 0.05): number {
+  if (!(n >= 2) || !Number.isInteger(n)) throw new Error(`pairedTPower: n must be a whole number of pairs >= 2, got ${n}`);
+  if (!(sd > 0)) throw new Error(`pairedTPower: the paired sd must be > 0, got ${sd}`);
+  const nu = n - 1;
+  const tc = tQuantile(1 - alpha / 2, nu);
+  const ncp = (delta * Math.sqrt(n)) / sd;
+  const phi = (x: number) => 0.5 * erfc(-x / Math.SQRT2);
+  // density of s up to a constant: s^(ν-1) exp(-ν (s² - 1) / 2), scaled to 1 at s = 1 so that it
+  // does not underflow at large ν
+  const lo = Math.max(0, 1 - 12 / Math.sqrt(nu));
+  const hi = 1 + 12 / Math.sqrt(nu) + (nu < 10 ? 8 : 0);
+  const steps = 4000;
+  const h = (hi - lo) / steps;
+  let mass = 0;
+  let reject = 0;
+  for (let i = 0; i <= steps; i++) {
+    const s = lo + i * h;
+    const density = s === 0 ? (nu === 1 ? Math.exp(0.5) : 0) : Math.exp((nu - 1) * Math.log(s) - (nu * (s * s - 1)) / 2);
+    const w = (i === 0 || i === steps ? 1 : i % 2 ? 4 : 2) * density;
+    mass += w;
+    reject += w * (phi(ncp - tc * s) + phi(-tc * s - ncp));
+  }
+  return reject / mass;
+}
+
+/**
+ * The smallest true paired mean difference the two-sided paired t test detects with the given
+ * power at level alpha, from a measured paired sd and n pairs (exact noncentral t, see pairedTPower).
+ */
+export function pairedMinimumDetectable(sd: number, n: number, opts: { alpha?: number; power?: number } = {}): number {
+  const alpha = opts.alpha ?? 0.05;
+  const power = opts.power ?? 0.8;
+  let lo = 0;
+  let hi = sd;
+  while (pairedTPower(hi, sd, n, alpha) < power) hi *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (pairedTPower(mid, sd, n, alpha) < power) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * A one-sided binomial count check: among n images, each flagged with probability `nullRate`
+ * when all is well, the check fails at `threshold` flagged images or more, the smallest count
+ * whose upper tail under the null is at most `falseAlarm`. `detectableRate` is the smallest true
+ * flag rate the check catches with probability `power`; `detectableImages` the same in images.
+ */
+export interface CountCheckDesign {
+  n: number;
+  nullRate: number;
+  falseAlarm: number;
+  threshold: number;
+  /** The false-alarm rate actually achieved, P(X >= threshold | nullRate) <= falseAlarm. */
+  achievedFalseAlarm: number;
+  power: number;
+  detectableRate: number;
+  detectableImages: number;
+}
+
+export function countCheckDesign(n: number, nullRate: number, opts: { falseAlarm?: number; power?: number } = {}): CountCheckDesign {
+  const falseAlarm = opts.falseAlarm ?? 0.05;
+  const power = opts.power ?? 0.8;
+  checkCount(0, n, 'countCheckDesign');
+  if (n === 0) throw new Error('countCheckDesign: n is 0; a check needs images');
+  if (!(nullRate >= 0 && nullRate < 1)) throw new Error(`countCheckDesign: nullRate must be in [0, 1), got ${nullRate}`);
+  let threshold = 0;
+  while (threshold <= n && binomialUpperTail(threshold, n, nullRate) > falseAlarm) threshold++;
+  let lo = nullRate;
+  let hi = 1;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (binomialUpperTail(threshold, n, mid) < power) lo = mid;
+    else hi = mid;
+  }
+  return {
+    n,
+    nullRate,
+    falseAlarm,
+    threshold,
+    achievedFalseAlarm: binomialUpperTail(threshold, n, nullRate),
+    power,
+    detectableRate: hi,
+    detectableImages: hi * n,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded intervals for accuracies
+
+/**
+ * A summary's interval kept within [lo, hi] (accuracies: [0, 1]), with the clipped ends marked:
+ * a t interval from few seeds can reach past 100%, which no accuracy can. Without an interval
+ * (one seed) the bounds are NaN.
+ */
+export function boundedInterval(s: Summary, lo = 0, hi = 1): { low: number; high: number; clippedLow: boolean; clippedHigh: boolean } {
+  return {
+    low: Math.max(lo, s.ciLow),
+    high: Math.min(hi, s.ciHigh),
+    clippedLow: s.ciLow < lo,
+    clippedHigh: s.ciHigh > hi,
+  };
 }

@@ -6,7 +6,7 @@ import path from 'path';
 import type { DataFrame } from 'danfojs-node';
 import { attackColumn } from '../eval/table';
 import type { ResultRecord } from './runs';
-import { summarize } from './stats';
+import { NO_INTERVAL, summarize } from './stats';
 
 export type { DataFrame };
 
@@ -97,10 +97,10 @@ export async function meanStd(records: ResultRecord[], opts: MeanStdOptions = {}
   return new DataFrame(rows, { columns: [...by, 'mean', 'std', 'seeds', 'text'] });
 }
 
-/** "71.3 ± 1.2", or "71.3 (1 seed)" when there is no spread to report. */
+/** "71.3 ± 1.2", or "71.3 (one seed: no interval)" when there is no spread to report. */
 export function formatMeanStd(mean: number, std: number, scale = 1, digits = 1): string {
   const m = (mean * scale).toFixed(digits);
-  return Number.isFinite(std) ? `${m} ± ${(std * scale).toFixed(digits)}` : `${m} (1 seed)`;
+  return Number.isFinite(std) ? `${m} ± ${(std * scale).toFixed(digits)}` : `${m} (${NO_INTERVAL.oneSeed})`;
 }
 
 export interface PaperTableOptions {
