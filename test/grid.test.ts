@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { gridCommand } from '../lib/cli/grid';
 import type { Experiment } from '../lib/experiments/types';
-import { runExperiment } from '../lib/experiments/run';
+import { runExperiment } from '../lib/run-experiment';
 import {
   gridStatus, isFinished, planGrid, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript, submitSlurm, threadsPerWorker,
   validateResources, WORKER_EXIT,

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Experiment } from '../lib/experiments/types';
-import { runExperiment } from '../lib/experiments/run';
+import { runExperiment } from '../lib/run-experiment';
 import { isComplete, planGrid } from '../lib/grid';
 import { storedRunDir, storedRunIds, storeRun, studyStoreDir } from '../lib/results/store';
 import type { TrainConfig } from '../lib/train';

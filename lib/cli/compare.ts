@@ -4,7 +4,7 @@ import { initBackend } from '../backend';
 import { formatResults } from '../eval/table';
 import { compareSummary, mnistReluVsSilu } from '../experiments/mnist-relu-vs-silu';
 import { profileNote, resolveProfile } from '../experiments/profiles';
-import { runExperiment } from '../experiments/run';
+import { runExperiment } from '../run-experiment';
 import { parse, parseList } from './args';
 
 export const COMPARE_HELP = `sat compare [--profile smoke|small|paper] [--activations relu,silu] [--seeds 0,1,2] [--retrain]

@@ -16,42 +16,13 @@ import { scanImageFolder } from '../data/image-folder';
 import type { EvalCrop } from '../data/stream/dataset';
 import { dataDir } from '../util/fs';
 import { prepareStreamedImageData } from './imagenet-stream';
+import type { ImageData, ImageDataSpec } from './imagenet-types';
 
+export type { ImageData, ImageDataSpec } from './imagenet-types';
 export { findRealImageFolder, imageDatasetName, randomResizedCropFlip, syntheticFolderFor, type RealFolder, type SyntheticFolderSpec } from '../data/image-folder-dataset';
 
 /** The trainer keeps data sets in memory; refuse anything bigger than this. */
 const MAX_IN_MEMORY_BYTES = 4 * 1024 ** 3;
-
-export interface ImageDataSpec {
-  /** Network input side in pixels. */
-  size: number;
-  /** Training images read into memory (spread evenly over the classes). */
-  trainLimit?: number;
-  /** Validation images read into memory. */
-  valLimit?: number;
-  /** Use only the first `classes` classes (sorted folder names): ImageNet at CPU scale. */
-  classes?: number;
-  /** Area range of the random-resized crop of the training augmentation (ImageNet: [0.08, 1]). */
-  cropScale: [number, number];
-  /** The generated stand-in used when no real folder is present. */
-  synthetic: SyntheticFolderSpec;
-  /** Fail instead of generating the stand-in (the paper's settings on generated data would be hours of meaningless work). */
-  requireReal?: boolean;
-  /** Stream from disk instead of reading into memory (the paper profile), with this evaluation crop. */
-  stream?: EvalCrop;
-}
-
-export interface ImageData {
-  /** The registered data set name to put in a TrainConfig. */
-  dataset: string;
-  root: string;
-  synthetic: boolean;
-  /** Where the data came from, one line for notebooks; starts with SYNTHETIC for generated data. */
-  source: string;
-  classNames: string[];
-  train: number;
-  val: number;
-}
 
 export interface PrepareOptions {
   log?: (s: string) => void;

@@ -9,7 +9,7 @@ import type { RealFolder, SyntheticFolderSpec } from '../data/image-folder-datas
 import { streamDatasetName, type EvalCrop } from '../data/stream/dataset';
 import { generateJpegFolder } from '../data/stream/generate';
 import { SYNTHETIC_MARKER } from '../data/synthetic';
-import type { ImageData, ImageDataSpec } from './imagenet-data';
+import type { ImageData, ImageDataSpec } from './imagenet-types';
 
 /** data/synthetic-imagenet-jpeg-c<classes>-n<perClass>-v<val>-s<size>-seed<seed>: JPEGs of size·4/3 × size, written once. */
 export async function syntheticJpegFolderFor(spec: SyntheticFolderSpec, parent: string): Promise<string> {

@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { initBackend, describeBackend } from '../backend';
-import { initComputeBackend } from '../cli';
 import { datasetNames } from '../data';
 import type { Profile } from '../experiments/profiles';
 import { train, type TrainOptions } from '../train';
@@ -167,7 +166,7 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
 /** The backend as every computing `sat` command chooses it (SAT_BACKEND, inherited). */
 let backendLine = 'backend not initialised';
 async function workerBackend() {
-  await initComputeBackend([], { print: false });
+  // SAT_BACKEND, inherited from `sat grid --backend` or the environment, picks it.
   const b = await initBackend();
   backendLine = describeBackend(b);
   return b;

@@ -2,15 +2,15 @@
 // By default the runs train on a local pool of worker processes (lib/grid), one per core; the
 // results land in the run folders, from which they are loaded here, so runs finished earlier by
 // any executor (a pool, a Slurm job array) are simply loaded.
-import type { ResultRecord } from '../eval';
-import { isGridExperiment } from '../grid/experiments';
-import { missingEvaluations, runEvaluation, runEvaluationName } from '../eval/run-evaluations';
-import { BUILTIN_DATASETS, isFinished, planGrid, runSideFiles, type Grid, type GridRun } from '../grid/plan';
-import { resolveRunDir, storedRunDir, storeRun } from '../results/store';
-import { runPool } from '../grid/pool';
-import { train, type TrainOptions, type TrainResult } from '../train';
-import { type Profile, profileNote } from './profiles';
-import type { Experiment } from './types';
+import type { ResultRecord } from './eval';
+import { isGridExperiment } from './grid/experiments';
+import { missingEvaluations, runEvaluation, runEvaluationName } from './eval/run-evaluations';
+import { BUILTIN_DATASETS, isFinished, planGrid, runSideFiles, type Grid, type GridRun } from './grid/plan';
+import { resolveRunDir, storedRunDir, storeRun } from './results/store';
+import { runPool } from './grid/pool';
+import { train, type TrainOptions, type TrainResult } from './train';
+import { type Profile, profileNote } from './experiments/profiles';
+import type { Experiment } from './experiments/types';
 
 export interface ExperimentResult {
   profile: Profile;
