@@ -5,7 +5,8 @@
 import type { ResultRecord } from './eval';
 import { isGridExperiment } from './grid/experiments';
 import { missingEvaluations, runEvaluation, runEvaluationName } from './eval/run-evaluations';
-import { BUILTIN_DATASETS, isFinished, planGrid, runSideFiles, type Grid, type GridRun } from './grid/plan';
+import { isBuiltinDataset } from './data';
+import { isFinished, planGrid, runSideFiles, type Grid, type GridRun } from './grid/plan';
 import { resolveRunDir, storedRunDir, storeRun } from './results/store';
 import { runPool } from './grid/pool';
 import { train, type TrainOptions, type TrainResult } from './train';
@@ -57,7 +58,7 @@ function resolveMissing(explicit?: MissingRuns): MissingRuns {
 /** Why the runs cannot go to worker processes, or null when they can. */
 function inlineReason(exp: Experiment, grid: Grid, opts: RunExperimentOptions): string | null {
   if (opts.onEpoch || opts.stopAfterEpochs !== undefined || opts.signal || opts.resume !== undefined) return 'onEpoch/stopAfterEpochs/signal/resume apply to this process only';
-  const foreign = [...new Set(grid.runs.map((r) => r.config.dataset))].filter((d) => !BUILTIN_DATASETS.has(d));
+  const foreign = [...new Set(grid.runs.map((r) => r.config.dataset))].filter((d) => !isBuiltinDataset(d));
   // An experiment `sat grid` knows registers its data sets in the worker too (see worker.ts).
   if (foreign.length && !isGridExperiment(exp.name)) return `data set ${foreign.join(', ')} was registered in this process, and a worker could not load it`;
   return null;

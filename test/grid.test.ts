@@ -101,6 +101,15 @@ describe('grid: executors', function () {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  it('a worker trains a run on a pattern-named data set (MNIST resized to 14 px), not only the named ones', async () => {
+    const exp = tinyExperiment('pattern', [{ dataset: 'mnist-14px' }]);
+    const grid = planGrid(exp, 'smoke');
+    const lines: string[] = [];
+    const pool = await runPool(grid, { workers: 1, log: (s) => lines.push(s), display: 'lines' });
+    assert.deepEqual(pool.runs.map((r) => r.status), ['trained'], `${lines.join('\n')}\n${readOutcome(grid.runs[0].configFile)?.error ?? ''}`);
+    assert.ok(isFinished(grid.runs[0].runDir, grid.runs[0].config));
+  });
+
   it('trains every run on two worker processes; then the runs are finished and runExperiment just loads them', async () => {
     const exp = tinyExperiment('pool', [{ activation: 'relu' }, { activation: 'silu' }]);
     const grid = planGrid(exp, 'smoke');

@@ -121,6 +121,20 @@ export async function prepareDataset(name: string, opts: Pick<LoadOptions, 'trai
   if (!LOADERS[name] && isStreamDatasetName(name)) await prepareStreamDataset(name, { trainLimit: opts.trainLimit, testLimit: opts.testLimit });
 }
 
+/** The loaders this module defines (taken before anything registers its own at run time). */
+const BUILTIN = new Set(Object.keys(LOADERS));
+
+/** Whether this process can load `name` now: a built-in or registered loader, or a name pattern (resized MNIST, image folders, streams). */
+export function isKnownDataset(name: string): boolean {
+  return findLoader(name) !== undefined;
+}
+
+/** Whether a fresh process knows `name` (a built-in loader or a pattern), so that a grid worker can load it. */
+export function isBuiltinDataset(name: string): boolean {
+  return BUILTIN.has(name) || PATTERNS.some((p) => p.resolve(name) !== undefined);
+}
+
+/** The names for messages and --help: the loaders, then each pattern's example. */
 export function datasetNames(): string[] {
   return [...Object.keys(LOADERS), ...PATTERNS.map((p) => p.example)];
 }

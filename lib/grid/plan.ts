@@ -7,7 +7,6 @@
 // them is found finished by the others and by a notebook.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { datasetNames } from '../data';
 import type { Experiment } from '../experiments/types';
 import { makeConfig, runId, type TrainConfig } from '../train/config';
 import { missingEvaluations, type RunEvaluationSpec } from '../eval/run-evaluations';
@@ -171,10 +170,3 @@ export function logTail(file: string, lines = 15): string {
     .slice(-lines)
     .join('\n');
 }
-
-/**
- * Data sets a fresh process knows by name (taken when this module loads, before a notebook
- * registers any of its own): a worker can train only runs on these, or on data sets that its
- * experiment registers (see experiments.ts).
- */
-export const BUILTIN_DATASETS: ReadonlySet<string> = new Set(datasetNames());

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { initBackend, describeBackend } from '../backend';
-import { datasetNames } from '../data';
+import { datasetNames, isKnownDataset } from '../data';
 import type { Profile } from '../experiments/profiles';
 import { train, type TrainOptions } from '../train';
 import type { TrainConfig } from '../train/config';
@@ -76,9 +76,9 @@ class UnportableDataset extends Error {}
 
 /** Data sets an experiment registers while listing its runs (e.g. MNIST resized) exist here too. */
 async function ensureDataset(c: TrainConfig): Promise<void> {
-  if (datasetNames().includes(c.dataset)) return;
+  if (isKnownDataset(c.dataset)) return;
   if (isGridExperiment(c.experiment) && c.profile) (await gridExperiment(c.experiment)).runs(c.profile as Profile);
-  if (!datasetNames().includes(c.dataset)) {
+  if (!isKnownDataset(c.dataset)) {
     throw new UnportableDataset(
       `Data set '${c.dataset}' is unknown in a fresh process (known: ${datasetNames().join(', ')}): the process that planned this grid registered it at run time. ` +
         `Train this experiment in that process (runExperiment with executor 'inline'), or give the data set a name in lib/data.`,
