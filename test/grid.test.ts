@@ -8,7 +8,7 @@ import { gridCommand } from '../lib/cli/grid';
 import type { Experiment } from '../lib/experiments/types';
 import { runExperiment } from '../lib/run-experiment';
 import {
-  gridStatus, isFinished, planGrid, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript, submitSlurm, threadsPerWorker,
+  gridStatus, isFinished, planGrid, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript, submitSlurm, threadsPerWorker,
   validateResources, WORKER_EXIT,
 } from '../lib/grid';
 import { loadDataset, registerDataset } from '../lib/data';
@@ -108,6 +108,9 @@ describe('grid: executors', function () {
     const pool = await runPool(grid, { workers: 1, log: (s) => lines.push(s), display: 'lines' });
     assert.deepEqual(pool.runs.map((r) => r.status), ['trained'], `${lines.join('\n')}\n${readOutcome(grid.runs[0].configFile)?.error ?? ''}`);
     assert.ok(isFinished(grid.runs[0].runDir, grid.runs[0].config));
+    assert.equal(remainingCost(grid, gridStatus(grid, null)), 'nothing left to run.');
+    const two = planGrid(tinyExperiment('pattern', [{ dataset: 'mnist-14px' }, { dataset: 'mnist-14px', seed: 1, epochs: 2 }]), 'smoke');
+    assert.match(remainingCost(two, gridStatus(two, null)), /^1 runs left: about \d+ CPU-minutes \(measured: \d+ CPU-s per epoch including evaluations, over 1 finished run of this grid\)/);
   });
 
   it('trains every run on two worker processes; then the runs are finished and runExperiment just loads them', async () => {

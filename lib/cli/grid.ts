@@ -6,7 +6,7 @@ import {
   describeGridExperiments, formatStatus, GRID_EXECUTORS, gridExperiment, gridStatus, planGrid, printGrid, profileResources, queuedTasks, runPool, submitSlurm,
   type SlurmResources,
 } from '../grid';
-import { oneOf, parse, parseInteger, UsageError } from './args';
+import { oneOf, parse, parseCount, parseInteger, UsageError } from './args';
 
 export const GRID_HELP = `sat grid submit EXPERIMENT [--profile P] [--executor local|slurm|print] [options]
 sat grid status EXPERIMENT [--profile P] [--json]
@@ -18,6 +18,8 @@ sat grid list
     --workers N          worker processes (default: SAT_WORKERS, else the number of cores)
     --fail-fast          stop every worker at the first failed run
     --retrain            train again even runs that are finished
+    --max-minutes M      stop after M minutes: every worker ends at its next step with whole
+                         files, so the next submit resumes (advance a long study in pieces)
   --executor slurm       writes a job array (one task per unfinished run) into the grid's
                          folder (data/grids/<experiment>-<profile>/slurm) and submits it with sbatch
     --partition P  --time T (e.g. 02:00:00)  --gres G (e.g. gpu:1)  --mem M (e.g. 4G)
@@ -33,7 +35,7 @@ export async function gridCommand(argv: string[]): Promise<number> {
     profile: { type: 'string' }, executor: { type: 'string' }, workers: { type: 'string' }, 'fail-fast': { type: 'boolean' },
     retrain: { type: 'boolean' }, partition: { type: 'string' }, time: { type: 'string' }, gres: { type: 'string' },
     mem: { type: 'string' }, 'cpus-per-task': { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' },
-    backend: { type: 'string' }, help: { type: 'boolean' },
+    backend: { type: 'string' }, help: { type: 'boolean' }, 'max-minutes': { type: 'string' },
   });
   const [verb, name, ...extra] = positionals;
   if (v.help || !verb) return console.log(GRID_HELP), v.help ? 0 : 2;
@@ -45,7 +47,7 @@ export async function gridCommand(argv: string[]): Promise<number> {
   const executor = oneOf('executor', v.executor, GRID_EXECUTORS) ?? 'local';
   const slurmFlags = (['partition', 'time', 'gres', 'mem', 'cpus-per-task', 'dry-run'] as const).filter((k) => v[k] !== undefined);
   if (verb === 'submit' && executor !== 'slurm' && slurmFlags.length) throw new UsageError(`--${slurmFlags[0]} applies to --executor slurm only.`);
-  const localFlags = (['workers', 'fail-fast', 'retrain'] as const).filter((k) => v[k] !== undefined);
+  const localFlags = (['workers', 'fail-fast', 'retrain', 'max-minutes'] as const).filter((k) => v[k] !== undefined);
   if (verb === 'submit' && executor !== 'local' && localFlags.length) throw new UsageError(`--${localFlags[0]} applies to --executor local only.`);
   const workers = parseInteger('workers', v.workers);
   // Workers choose their backend as every computing command does; --backend reaches them through the environment.
@@ -81,7 +83,8 @@ export async function gridCommand(argv: string[]): Promise<number> {
     console.log(r.jobId);
     return 0;
   }
-  const pool = await runPool(grid, { workers, failFast: v['fail-fast'], reuse: !v.retrain, force: v.retrain });
+  const maxMinutes = parseCount('max-minutes', v['max-minutes'], 'minutes before the grid stops');
+  const pool = await runPool(grid, { workers, failFast: v['fail-fast'], reuse: !v.retrain, force: v.retrain, signal: maxMinutes ? AbortSignal.timeout(maxMinutes * 60_000) : undefined });
   if (pool.stopped) return 130;
   return pool.runs.some((r) => r.status === 'failed') ? 1 : 0;
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { RUN_FILES } from '../train/run-folder';
 import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
 import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
+import { studyStoreDir } from '../results/store';
 import { isComplete, isFinished, readOutcome, runSideFiles, writeGridFiles, type Grid, type GridRun } from './plan';
 import { workerCommand } from './pool';
 
@@ -214,10 +215,28 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
 }
 
 /** A table for the terminal and a one-line summary. */
+/**
+ * What the runs not done yet will cost, from the CPU time the finished runs of this grid took
+ * (their outcome files: training and every evaluation), per epoch, times the epochs left.
+ */
+export function remainingCost(grid: Grid, rows: StatusRow[]): string {
+  const measured = rows.flatMap((r) => {
+    const o = readOutcome(r.run.configFile);
+    return o?.status === 'trained' && o.cpuSeconds ? [{ cpu: o.cpuSeconds, wall: o.seconds ?? NaN, epochs: r.run.config.epochs }] : [];
+  });
+  const left = rows.filter((r) => r.state !== 'done');
+  if (left.length === 0) return 'nothing left to run.';
+  if (measured.length === 0) return `${left.length} runs left; no run of this grid has finished here yet, so no measured cost.`;
+  const perEpoch = measured.reduce((s, m) => s + m.cpu, 0) / measured.reduce((s, m) => s + m.epochs, 0);
+  const cpu = left.reduce((s, r) => s + perEpoch * r.run.config.epochs, 0);
+  return `${left.length} runs left: about ${cpu >= 3600 ? `${(cpu / 3600).toFixed(1)} CPU-hours` : `${Math.ceil(cpu / 60)} CPU-minutes`} (measured: ${perEpoch.toFixed(0)} CPU-s per epoch including evaluations, over ${measured.length} finished run${measured.length === 1 ? '' : 's'} of this grid).`;
+}
+
 export function formatStatus(grid: Grid, rows: StatusRow[], queueAvailable: boolean): string {
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
-  const summary = `${grid.experiment} at profile ${grid.profile}: ${rows.length} runs: ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}`;
+  const stored = rows.filter((r) => r.state === 'done' && path.dirname(r.run.runDir) === studyStoreDir(grid.experiment, grid.profile)).length;
+  const summary = `${grid.experiment} at profile ${grid.profile}: ${rows.length} runs: ${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')}; ${stored} in the results store (${studyStoreDir(grid.experiment, grid.profile)})`;
   const w = Math.max(...rows.map((r) => r.run.label.length), 7);
   const table = rows.map((r) => `${String(r.run.index + 1).padStart(3)}  ${r.run.label.padEnd(w)}  ${r.state.padEnd(17)}  ${r.detail}`);
   const failed = rows.filter((r) => r.state === 'failed').map((r) => `  run ${r.run.index + 1} log: ${r.log}`);
@@ -226,6 +245,7 @@ export function formatStatus(grid: Grid, rows: StatusRow[], queueAvailable: bool
     `${'run'.padStart(3)}  ${'variant'.padEnd(w)}  ${'state'.padEnd(17)}  detail`,
     ...table,
     ...(failed.length ? ['failed runs (their logs end with the error):', ...failed] : []),
+    remainingCost(grid, rows),
     ...(queueAvailable ? [] : ['(squeue is not available here: queued and running Slurm tasks show as not started or stopped)']),
   ].join('\n');
 }
