@@ -43,6 +43,14 @@ export function traceConfig(v: Variant, profile: Profile, seed: number, share: n
   return { ...c, maxSteps: Math.max(1, Math.round(totalSteps(c) * share)), gradientStats: true };
 }
 
+/** The share of training a run had: 1 for a full run, else the CHECKPOINT_SHARES entry its maxSteps came from. */
+export function shareOf(c: Partial<TrainConfig>): number {
+  if (c.maxSteps === undefined) return 1;
+  const s = CHECKPOINT_SHARES.find((x) => Math.max(1, Math.round(totalSteps(c) * x)) === c.maxSteps);
+  if (s === undefined) throw new Error(`gradient quality: a run stopped at ${c.maxSteps} of ${totalSteps(c)} steps is none of the checkpoints (${CHECKPOINT_SHARES.join(', ')} of training).`);
+  return s;
+}
+
 /** The full runs: the relu-vs-smooth-backward study restricted to the three arms (same run ids as notebook 01's). */
 export function gradientQualityArms(): Experiment {
   return reluVsSmoothBackward(arms());
@@ -106,7 +114,7 @@ export async function diagnoseStudy(profile: Profile, opts: { log?: (s: string) 
   const traces = await runExperiment(gradientQualityTraces(), profile, { log: opts.log });
   const out: DiagnosedRun[] = [];
   for (const r of [...full.runs, ...traces.runs]) {
-    const share = r.config.maxSteps === undefined ? 1 : r.config.maxSteps / totalSteps(r.config);
+    const share = shareOf(r.config);
     const records = await diagnoseRun(r.runDir, settings, { measures: share === 1 ? FULL_MEASURES : CHECKPOINT_MEASURES });
     out.push({ arm: armOf(r.config), seed: r.config.seed, share, runDir: r.runDir, metrics: r.metrics, records });
   }
