@@ -9,6 +9,7 @@ import { type ImageDataset, take } from '../data';
 import { RunFolder } from '../train/run-folder';
 import type { TrainConfig } from '../train/config';
 import { restoreModel, runData } from '../train/trainer';
+import type { Model } from '../models';
 import { type AttackerCurve, attackerCurve } from './attacker-steps';
 import { crossEntropyObjective, mean } from './common';
 import { type GradientStability, gradientStability } from './gradient-stability';
@@ -121,58 +122,74 @@ export async function diagnoseRun(dir: string, settings: DiagnoseSettings, opts:
   const data = await runData(config);
   const test = take(data.test, settings.n);
   const model = restoreModel(config, data, run.files.checkpoint);
+  const ctx = measureContext(config, model, test);
+  try {
+    for (const m of todo) {
+      const t0 = Date.now();
+      const result = computeMeasure(m, ctx, settings);
+      (out as Record<string, unknown>)[m] = result;
+      run.writeEvaluation(diagnosticsName(m), { measure: m, settings, seed: config.seed, result } satisfies Stored<unknown>);
+      opts.log?.(`[sat] ${m}: ${((Date.now() - t0) / 1000).toFixed(1)} s on ${test.n} images`);
+    }
+  } finally {
+    ctx.dispose();
+    model.dispose();
+  }
+  return out;
+}
+
+/** A model and its test images, ready for the measures (dispose frees the images, not the model). */
+export interface MeasureContext {
+  config: TrainConfig;
+  model: Model;
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  dispose(): void;
+}
+
+export function measureContext(config: TrainConfig, model: Model, test: ImageDataset): MeasureContext {
   const { x, y } = tensors(test);
+  return { config, model, x, y, dispose: () => tf.dispose([x, y]) };
+}
+
+/** One measure on a model's test images (the run's seed drives every random choice). */
+export function computeMeasure(m: MeasureName, ctx: MeasureContext, s: DiagnoseSettings): DiagnosticsRecords[MeasureName] {
+  const { config, model, x, y } = ctx;
   const spec = parseActivation(config.activation);
   const own = makeActivation(spec);
   const logits: LogitsFn = (input) => model.apply(input, { training: false, act: own });
   const objective = crossEntropyObjective(logits, y);
   const seed = config.seed;
-  const s = settings;
-  try {
-    // The adversarial examples of measures 4 and 6: PGD with the model's own gradient.
-    const pgd = () => makeAttack({ type: 'pgd-linf', eps: s.eps, steps: s.pgdSteps, stepSize: s.eps / 4, randomStart: true }).perturb(logits, x, y, { seed });
-    for (const m of todo) {
-      const t0 = Date.now();
-      let result: unknown;
-      if (m === 'attacker-steps') {
-        const o = { eps: s.eps, steps: s.attackSteps, stepSize: s.attackStepSize, randomStart: false };
-        const r: AttackerStepsRecord = { own: attackerCurve(logits, logits, x, y, o) };
-        if (spec.name === 'relu') {
-          const smooth = makeActivation(spec, { gradient: 'smooth', surrogateA: config.surrogateA });
-          r.smooth = attackerCurve(logits, (input) => model.apply(input, { training: false, act: smooth }), x, y, o);
-        }
-        result = r;
-      } else if (m === 'stability') {
-        result = gradientStability(objective, x, { eps: s.eps, steps: s.pgdSteps, stepSize: s.eps / 4, randomPoints: s.randomPoints, seed });
-      } else if (m === 'linearity') {
-        result = localLinearity(objective, x, { eps: s.eps, steps: s.linearitySteps, seed });
-      } else if (m === 'nonsmoothness') {
-        const adv = pgd();
-        try {
-          result = { flips: activationFlips(model, own, x, adv), norms: gradientNorms(objective, x) } satisfies NonsmoothnessRecord;
-        } finally {
-          adv.dispose();
-        }
-      } else {
-        const k = Math.min(s.landscapeImages, test.n);
-        const [xs, ys] = [tf.slice(x, 0, k) as tf.Tensor4D, tf.slice(y, 0, k) as tf.Tensor1D];
-        // Each grid holds one image's points: repeat its label.
-        const slices = landscape2d((p, i) => tf.tidy(() => objective2(logits, p, ys, i)), xs, { eps: s.eps, points: s.landscapePoints, seed });
-        tf.dispose([xs, ys]);
-        const adv = pgd();
-        const line = landscape1d(objective, x, adv, s.landscapePoints);
-        adv.dispose();
-        result = { slices, adversarial: { t: line.t, meanLoss: line.t.map((_, j) => mean(line.loss.map((l) => l[j]))) } } satisfies LandscapeRecord;
-      }
-      (out as Record<string, unknown>)[m] = result;
-      run.writeEvaluation(diagnosticsName(m), { measure: m, settings, seed, result } satisfies Stored<unknown>);
-      opts.log?.(`[sat] ${m}: ${((Date.now() - t0) / 1000).toFixed(1)} s on ${test.n} images`);
+  // The adversarial examples of measures 4 and 6: PGD with the model's own gradient.
+  const pgd = () => makeAttack({ type: 'pgd-linf', eps: s.eps, steps: s.pgdSteps, stepSize: s.eps / 4, randomStart: true }).perturb(logits, x, y, { seed });
+  if (m === 'attacker-steps') {
+    const o = { eps: s.eps, steps: s.attackSteps, stepSize: s.attackStepSize, randomStart: false };
+    const r: AttackerStepsRecord = { own: attackerCurve(logits, logits, x, y, o) };
+    if (spec.name === 'relu') {
+      const smooth = makeActivation(spec, { gradient: 'smooth', surrogateA: config.surrogateA });
+      r.smooth = attackerCurve(logits, (input) => model.apply(input, { training: false, act: smooth }), x, y, o);
     }
-  } finally {
-    tf.dispose([x, y]);
-    model.dispose();
+    return r;
   }
-  return out;
+  if (m === 'stability') return gradientStability(objective, x, { eps: s.eps, steps: s.pgdSteps, stepSize: s.eps / 4, randomPoints: s.randomPoints, seed });
+  if (m === 'linearity') return localLinearity(objective, x, { eps: s.eps, steps: s.linearitySteps, seed });
+  if (m === 'nonsmoothness') {
+    const adv = pgd();
+    try {
+      return { flips: activationFlips(model, own, x, adv), norms: gradientNorms(objective, x) };
+    } finally {
+      adv.dispose();
+    }
+  }
+  const k = Math.min(s.landscapeImages, x.shape[0]);
+  const [xs, ys] = [tf.slice(x, 0, k) as tf.Tensor4D, tf.slice(y, 0, k) as tf.Tensor1D];
+  // Each grid holds one image's points: repeat its label.
+  const slices = landscape2d((p, i) => tf.tidy(() => objective2(logits, p, ys, i)), xs, { eps: s.eps, points: s.landscapePoints, seed });
+  tf.dispose([xs, ys]);
+  const adv = pgd();
+  const line = landscape1d(objective, x, adv, s.landscapePoints);
+  adv.dispose();
+  return { slices, adversarial: { t: line.t, meanLoss: line.t.map((_, j) => mean(line.loss.map((l) => l[j]))) } };
 }
 
 /** Cross-entropy of every point of a landscape grid against image i's label. */
