@@ -56,12 +56,22 @@ export function gradientQualityArms(): Experiment {
   return reluVsSmoothBackward(arms());
 }
 
+/**
+ * The seeds this notebook measures: at small the first 3 of the study's 5 (the measures cost ~8
+ * CPU-s per full model and ~2 per checkpoint on 100 images, and this machine was shared by ~13
+ * other jobs when it ran), else all of them.
+ */
+export function measuredSeeds(profile: Profile): number[] {
+  const seeds = studySettings(profile).seeds;
+  return profile === 'small' ? seeds.slice(0, 3) : seeds;
+}
+
 /** The trace runs (checkpoints and the trainer's gradient statistics), seed by seed. */
 export function gradientQualityTraces(): Experiment {
   return {
     name: EXPERIMENT,
     title: "Gradient quality: checkpoints of the three arms, with the trainer's gradient logged",
-    runs: (profile) => studySettings(profile).seeds.flatMap((seed) => arms().flatMap((v) => CHECKPOINT_SHARES.map((s) => traceConfig(v, profile, seed, s)))),
+    runs: (profile) => measuredSeeds(profile).flatMap((seed) => arms().flatMap((v) => CHECKPOINT_SHARES.map((s) => traceConfig(v, profile, seed, s)))),
   };
 }
 
@@ -74,7 +84,7 @@ export function diagnosticSettings(profile: Profile): DiagnosticSettings {
     case 'smoke':
       return { n: 16, eps, attackSteps: 5, attackStepSize: eps / 4, pgdSteps: 3, randomPoints: 2, linearitySteps: 2, landscapeImages: 2, landscapePoints: 5 };
     case 'small':
-      return { n: 200, eps, attackSteps: 50, attackStepSize: eps / 4, pgdSteps: 10, randomPoints: 4, linearitySteps: 5, landscapeImages: 4, landscapePoints: 21 };
+      return { n: 100, eps, attackSteps: 50, attackStepSize: eps / 4, pgdSteps: 10, randomPoints: 4, linearitySteps: 5, landscapeImages: 4, landscapePoints: 21 };
     default:
       return { n: 1000, eps, attackSteps: 50, attackStepSize: eps / 4, pgdSteps: 20, randomPoints: 8, linearitySteps: 10, landscapeImages: 8, landscapePoints: 31 };
   }
@@ -113,7 +123,8 @@ export async function diagnoseStudy(profile: Profile, opts: { log?: (s: string) 
   const full = await runExperiment(gradientQualityArms(), profile, { log: opts.log });
   const traces = await runExperiment(gradientQualityTraces(), profile, { log: opts.log });
   const out: DiagnosedRun[] = [];
-  for (const r of [...full.runs, ...traces.runs]) {
+  const seeds = measuredSeeds(profile);
+  for (const r of [...full.runs, ...traces.runs].filter((x) => seeds.includes(x.config.seed))) {
     const share = shareOf(r.config);
     const records = await diagnoseRun(r.runDir, settings, { measures: share === 1 ? FULL_MEASURES : CHECKPOINT_MEASURES });
     out.push({ arm: armOf(r.config), seed: r.config.seed, share, runDir: r.runDir, metrics: r.metrics, records });
