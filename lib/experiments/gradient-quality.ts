@@ -250,7 +250,8 @@ export function contrastSentence(r: ContrastRow): string {
   const parts: string[] = [];
   for (const [label, d] of [['SiLU', r.silu], [ARM_LABELS['trainer-smooth'], r.trainerSmooth]] as const) {
     if (!d) continue;
-    const what = d.n < 2 ? `differs from ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)} (one seed: no interval, no verdict)`
+    const what = d.n >= 2 && d.sd === 0 ? `equals ReLU in every seed (difference ${formatInterval(d, r.measure.scale, r.measure.digits)})`
+      : d.n < 2 ? `differs from ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)} (one seed: no interval, no verdict)`
       : d.verdict === 'higher' ? `is higher than ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)}`
       : d.verdict === 'lower' ? `is lower than ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)}`
       : `does not differ detectably from ReLU (${formatInterval(d, r.measure.scale, r.measure.digits)}: differences within this interval cannot be told apart at ${d.seeds.length} seeds)`;
