@@ -17,6 +17,7 @@ const COMMANDS: Record<string, Command> = {
   models: { summary: 'parameters and multiply-adds of every model ([<model>...] [--json])', compute: true, run: async (a) => (await import('./cli/models')).modelsCommand(a) },
   data: { summary: 'download and unpack a data set (data cifar10)', run: async (a) => (await import('./cli/data')).dataCommand(a) },
   compare: { summary: 'the quick start: ReLU vs SiLU with SAT on MNIST, as a table', compute: true, run: async (a) => (await import('./cli/compare')).compareCommand(a) },
+  diagnose: { summary: 'gradient-quality measures of a finished run (--run DIR; notebook 07)', compute: true, run: async (a) => (await import('./cli/diagnose')).diagnoseCommand(a) },
   grid: { summary: "an experiment's runs on a local worker pool or Slurm (submit|status|list)", run: async (a) => (await import('./cli/grid')).gridCommand(a) },
 };
 

@@ -4,6 +4,8 @@ export type { Figure, FigureOptions, Layout, Numbers, Trace } from './figure';
 export { describeFigure } from './figure';
 export { barChart, lineChart, scatterChart } from './charts';
 export type { BarChartOptions, BarSeries, LineChartOptions, LineSeries, ScatterChartOptions, ScatterPoint } from './charts';
+export { heatmapGrid } from './heatmap';
+export type { HeatmapGridOptions, HeatmapPanel } from './heatmap';
 export { imageGrid } from './images';
 export type { ImageGridOptions, ImageInput, ImagePanel } from './images';
 export { closeRenderer, exportFigure, findChromium, renderFigure, saveFigure, setRendererIdleTimeout, sortSvgAttributes, stripPngMetadata, validateFigure } from './render';

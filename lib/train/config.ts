@@ -59,6 +59,12 @@ export interface TrainConfig {
    * (the learning rate follows the full schedule), e.g. to prove a `paper` profile end to end.
    */
   maxSteps?: number;
+  /**
+   * Log the trainer's gradient per epoch in metrics.jsonl (grad_norm, grad_half_cosine: measure 5
+   * of lib/diagnostics). Costs one more forward/backward pass per step; leave it out otherwise
+   * (no default: run ids hash the config, and runs without it keep theirs).
+   */
+  gradientStats?: boolean;
 }
 
 export const DEFAULT_CONFIG: TrainConfig = {
@@ -126,6 +132,7 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   if (!(c.weightDecay >= 0)) throw new Error(`weight decay must be >= 0, got ${c.weightDecay}.`);
   if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) throw new Error(`label smoothing must be in [0, 1), got ${c.labelSmoothing}.`);
   if (!(c.surrogateA > 0)) throw new Error(`surrogate a must be positive, got ${c.surrogateA}.`);
+  if (c.gradientStats !== undefined && typeof c.gradientStats !== 'boolean') throw new Error(`gradientStats must be true or false (or left out), got ${JSON.stringify(c.gradientStats)}.`);
   if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer, got ${c.seed}.`);
   validateSchedule(c.schedule, c.epochs);
   return c;

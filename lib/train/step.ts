@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationFn } from '../activations';
 import type { Attack } from '../attacks';
+import { globalNorm, halfBatchCosine } from '../diagnostics/trainer-gradients';
 import { countCorrect, crossEntropy } from '../loss';
 import type { Model } from '../models';
 import { deriveSeed } from '../util/rng';
@@ -19,12 +20,16 @@ export interface StepOptions {
   lr: number;
   /** Seed of the attack's random start for this step. */
   seed?: number;
+  /** Also measure the weight gradient's norm and half-batch cosine (lib/diagnostics/trainer-gradients.ts). */
+  gradientStats?: boolean;
 }
 
 export interface StepResult {
   loss: number;
   /** Correctly classified examples of the (perturbed) batch, before the update. */
   correct: number;
+  /** With gradientStats: the full batch's weight-gradient norm and the cosine of its two halves' gradients. */
+  gradient?: { norm: number; halfCosine?: number };
 }
 
 export function satStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tensor1D, opts: StepOptions): StepResult {
@@ -38,12 +43,16 @@ export function satStep(model: Model, optimizer: Sgd, x: tf.Tensor4D, y: tf.Tens
     correct = tf.keep(countCorrect(logits, y));
     return tf.mean(crossEntropy(logits, y, opts.labelSmoothing)) as tf.Scalar;
   }, [...model.params.values()]);
-  if (inputs !== x) inputs.dispose();
   const loss = value.dataSync()[0];
-  const result = { loss, correct: correct!.dataSync()[0] };
+  const result: StepResult = { loss, correct: correct!.dataSync()[0] };
+  if (opts.gradientStats) {
+    const halfCosine = halfBatchCosine(model, inputs, y, { act: opts.trainerAct, labelSmoothing: opts.labelSmoothing, seed: opts.seed === undefined ? undefined : deriveSeed(opts.seed, 2) });
+    result.gradient = { norm: globalNorm(Object.values(grads)), halfCosine };
+  }
   // tfjs keys gradients by its internal variable names; the optimizer wants ours.
   const named: tf.NamedTensorMap = {};
   for (const [name, v] of model.params) named[name] = grads[v.name];
+  if (inputs !== x) inputs.dispose();
   if (Number.isFinite(loss)) optimizer.step(named, opts.lr);
   tf.dispose([value, correct!, ...Object.values(grads)]);
   return result;

@@ -35,6 +35,9 @@ export interface EpochMetrics {
   /** Per-epoch accuracies on the validation split, when the config holds one out (valSize). */
   val_clean_acc?: number;
   val_adv_acc?: number;
+  /** With config.gradientStats: the epoch's mean weight-gradient norm and mean half-batch gradient cosine (measure 5). */
+  grad_norm?: number;
+  grad_half_cosine?: number;
 }
 
 export interface TrainOptions extends CheckpointSchedule {
@@ -188,6 +191,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
       const at = epoch === start && position ? position : { step: 0, lossSum: 0, correct: 0, seen: 0, seconds: 0 };
       let { step, lossSum, correct, seen } = at;
       let lr = c.lr;
+      const grad = { norm: 0, cosine: 0, n: 0 }; // steps since this epoch (or its resume) began
       const seconds = () => at.seconds + (Date.now() - t0) / 1000;
       let stopWhy: string | undefined; // set when a stop falls on the epoch's last step: stop after its checkpoint
       for await (const b of epochBatches(data, c, epoch, step, augment)) {
@@ -199,7 +203,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
         }
         lr = learningRate(c.schedule, c.lr, epoch + step / steps, c.epochs);
         const stepAttack = batchAttack(attack, cleanStartAttack, c.attackCleanStart ?? 0, c.seed, epoch, step);
-        const r = satStep(model, optimizer, b.x, b.y, { attack: stepAttack, attackerAct, trainerAct, labelSmoothing: c.labelSmoothing, lr, seed: deriveSeed(c.seed, epoch, step, 1) });
+        const r = satStep(model, optimizer, b.x, b.y, { attack: stepAttack, attackerAct, trainerAct, labelSmoothing: c.labelSmoothing, lr, seed: deriveSeed(c.seed, epoch, step, 1), gradientStats: c.gradientStats });
         const n = b.y.shape[0];
         disposeBatch(b);
         if (!Number.isFinite(r.loss)) {
@@ -209,6 +213,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
               `The last good checkpoint is ${lastGood()}.`,
           );
         }
+        if (r.gradient?.halfCosine !== undefined) [grad.norm, grad.cosine, grad.n] = [grad.norm + r.gradient.norm, grad.cosine + r.gradient.halfCosine, grad.n + 1];
         lossSum += r.loss * n;
         correct += r.correct;
         seen += n;
@@ -233,6 +238,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
         images_per_s: seen / seconds(),
         seconds: seconds(),
       };
+      if (grad.n > 0) [m.grad_norm, m.grad_half_cosine] = [grad.norm / grad.n, grad.cosine / grad.n];
       if (epochEval) {
         const clean = accuracy(model, epochEval, null, { act: evalAct, seed: c.seed });
         const adv = epochAttack ? accuracy(model, epochEval, epochAttack, { act: evalAct, seed: c.seed }) : undefined;
