@@ -10,7 +10,7 @@ const LAYERS = [
   ['reports and plots', '^lib/(report|plot)/'],
   ['studies', '^lib/experiments/'],
   ['grids', '^lib/grid/'],
-  ['running a study', '^lib/run-experiment\\.ts$'],
+  ['running a study', '^lib/run-[a-z-]+\\.ts$'],
   ['command line', '^lib/(cli\\.ts|cli/)'],
 ];
 

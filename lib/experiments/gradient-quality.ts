@@ -11,7 +11,6 @@ import { formatInterval, formatMeanSE, pairedBySeed, type PairedDifference, summ
 import type { EpochMetrics } from '../train';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
-import { runExperiment } from './run';
 import { reluVsSmoothBackward, studySettings, VARIANTS, type Variant, variantConfig } from './relu-vs-smooth-backward';
 import type { Experiment } from './types';
 
@@ -105,31 +104,13 @@ export interface DiagnosedRun {
 }
 
 /** Measures of the full runs; the trace checkpoints get those of measure 7 (2-4). */
-const FULL_MEASURES: readonly MeasureName[] = MEASURES;
-const CHECKPOINT_MEASURES: readonly MeasureName[] = ['stability', 'linearity', 'nonsmoothness'];
+export const FULL_MEASURES: readonly MeasureName[] = MEASURES;
+export const CHECKPOINT_MEASURES: readonly MeasureName[] = ['stability', 'linearity', 'nonsmoothness'];
 
-function armOf(c: TrainConfig): ArmKey {
+export function armOf(c: TrainConfig): ArmKey {
   const v = arms().find((a) => a.activation === c.activation && a.attackerGradient === c.attackerGradient && a.trainerGradient === c.trainerGradient);
   if (!v) throw new Error(`gradient quality: run with activation ${c.activation}, trainer gradient ${c.trainerGradient} is none of the arms ${ARM_KEYS.join(', ')}.`);
   return v.key as ArmKey;
-}
-
-/**
- * Trains what is missing (full runs shared with notebook 01, then the trace runs), then computes
- * or reads back every run's measures (written into the run folders).
- */
-export async function diagnoseStudy(profile: Profile, opts: { log?: (s: string) => void } = {}): Promise<DiagnosedRun[]> {
-  const settings = diagnosticSettings(profile);
-  const full = await runExperiment(gradientQualityArms(), profile, { log: opts.log });
-  const traces = await runExperiment(gradientQualityTraces(), profile, { log: opts.log });
-  const out: DiagnosedRun[] = [];
-  const seeds = measuredSeeds(profile);
-  for (const r of [...full.runs, ...traces.runs].filter((x) => seeds.includes(x.config.seed))) {
-    const share = shareOf(r.config);
-    const records = await diagnoseRun(r.runDir, settings, { measures: share === 1 ? FULL_MEASURES : CHECKPOINT_MEASURES });
-    out.push({ arm: armOf(r.config), seed: r.config.seed, share, runDir: r.runDir, metrics: r.metrics, records });
-  }
-  return out;
 }
 
 /** A number per model, compared between arms paired by seed. */
