@@ -6,7 +6,7 @@ import type { ResultRecord } from './eval';
 import { isGridExperiment } from './grid/experiments';
 import { missingEvaluations, runEvaluation, runEvaluationName } from './eval/run-evaluations';
 import { isBuiltinDataset } from './data';
-import { isFinished, planGrid, runSideFiles, type Grid, type GridRun } from './grid/plan';
+import { isComplete, isFinished, planGrid, runSideFiles, type Grid, type GridRun } from './grid/plan';
 import { resolveRunDir, storedRunDir, storeRun } from './results/store';
 import { runPool } from './grid/pool';
 import { train, type TrainOptions, type TrainResult } from './train';
@@ -75,7 +75,7 @@ export async function runExperiment(exp: Experiment, profile: Profile, opts: Run
   const { log: _log, executor: _executor, workers, failFast, missing: _missing, ...trainOpts } = opts;
   const full = planGrid(exp, profile);
   const missing = resolveMissing(opts.missing);
-  const done = full.runs.filter((r) => isFinished(r.runDir, r.config));
+  const done = full.runs.filter((r) => (missing === 'train' ? isFinished(r.runDir, r.config) : isComplete(r)));
   const pending = full.runs.filter((r) => !done.includes(r));
   if (pending.length && missing === 'fail') {
     throw new Error(
