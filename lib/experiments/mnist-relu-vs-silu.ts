@@ -3,8 +3,9 @@
 // max(step, eps/iterations) gives for one iteration); evaluation: PGD-10 and PGD-20 at the
 // training eps. The summary compares each activation with the first, paired by seed.
 import type { ResultRecord } from '../eval';
+import { compareArms } from '../report/compare';
 import { attackColumn } from '../eval/table';
-import { formatInterval, formatMeanSE, pairedDifference, summarize, verdictText } from '../report/stats';
+import { formatInterval, formatMeanSE, summarize, verdictText } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
@@ -55,10 +56,13 @@ export function compareSummary(records: ResultRecord[], activations: string[]): 
       const xs = seeds.map((s) => acc(a, col, s)).filter((v): v is number => v !== undefined);
       return xs.length ? `${a} ${formatMeanSE(summarize(xs), 100)}` : `${a} -`;
     });
+    const comparisons = compareArms(
+      records.filter((r) => attackColumn(r) === col).map((r) => ({ arm: r.activation, seed: r.seed, value: r.accuracy })),
+      { baseline: base, arms: others },
+    );
     const diffs = others.map((a) => {
-      const paired = seeds.filter((s) => acc(a, col, s) !== undefined && acc(base, col, s) !== undefined);
-      if (paired.length === 0) return `${a} - ${base}: -`;
-      const d = pairedDifference(paired.map((s) => acc(a, col, s)!), paired.map((s) => acc(base, col, s)!));
+      const d = comparisons.find((c) => c.arm === a)?.delta;
+      if (!d) return `${a} - ${base}: -`;
       return `${a} - ${base}: ${formatInterval(d, 100)} points${d.note ? '' : ` (${verdictText(d)})`}`;
     });
     lines.push(`${col.padEnd(12)} ${cells.join('   ')}   ${diffs.join('   ')}`);
