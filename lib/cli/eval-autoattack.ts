@@ -1,6 +1,7 @@
 // `sat eval --run DIR --autoattack`: AutoAttack's standard version on a trained run, with its
 // breakdown table and PGD-20 on the same images beside it; the result is written to the run
 // folder as evaluations/autoattack-<norm>-<eps>.json.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
 import { attackLabel, type AttackConfig, type AttackNorm, type LogitsFn } from '../attacks';
@@ -12,7 +13,9 @@ import { robustFlags } from '../eval/sanity';
 import { checkAttacksFitInput, type TrainConfig } from '../train/config';
 import { restoreModel, runData } from '../train/trainer';
 import { RunFolder } from '../train/run-folder';
+import { writeFileAtomic } from '../util/fs';
 import { oneOf, parseCount, parseList, UsageError } from './args';
+import { refuseOtherModesOptions } from './eval-modes';
 
 export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (AutoAttack, Croce & Hein 2020)
   --version standard  APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square (5,000 queries),
@@ -35,6 +38,7 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   const str = (k: string) => v[k] as string | undefined;
   const clash = ['attack', 'steps', 'restarts', 'size'].filter((k) => v[k] !== undefined);
   if (clash.length) throw new UsageError(`--autoattack fixes its attacks: drop --${clash.join(', --')} (use --n for the number of images, --pgd-steps for the PGD beside it).`);
+  refuseOtherModesOptions('autoattack', v);
   oneOf('version', str('version'), ['standard'] as const);
   const norm: AttackNorm = oneOf('norm', str('norm'), ['linf', 'l2'] as const) ?? 'linf';
   const epsList = parseList('eps', str('eps'));
@@ -66,14 +70,32 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
     const base = { run: path.basename(dir), experiment: config.experiment, dataset: test.name, synthetic: test.synthetic, model: config.model, activation: activationLabel(spec), attackerGradient: config.attackerGradient, trainerGradient: config.trainerGradient, seed: config.seed, profile: config.profile };
     const records = autoAttackRecords(result, base, pgd, pgdAcc);
     const { robust, ...summary } = result;
-    // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
-    const file = new RunFolder(dir).writeEvaluation(autoAttackEvaluationName(norm, eps), { ...summary, robust: Array.from(robust), pgd: pgd && { ...pgd, accuracy: pgdAcc, robust: pgdFlags }, records });
+    // Printed first: a failed write (full or read-only disk) must not lose the computation.
     if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgd && { ...pgd, accuracy: pgdAcc } }));
     else console.log(formatAutoAttack(result, pgd && pgdAcc !== undefined ? [{ label: attackLabel(pgd), accuracy: pgdAcc }] : []));
-    console.error(`[sat] wrote ${file}`);
-    return 0;
+    // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
+    const name = autoAttackEvaluationName(norm, eps);
+    const evaluation = { ...summary, robust: Array.from(robust), pgd: pgd && { ...pgd, accuracy: pgdAcc, robust: pgdFlags }, records };
+    try {
+      console.error(`[sat] wrote ${new RunFolder(dir).writeEvaluation(name, evaluation)}`);
+      return 0;
+    } catch (e) {
+      const aside = saveAside(`${path.basename(dir)}-${name}`, evaluation);
+      throw new Error(`${(e as Error).message.replace(/\.$/, '')}. The results are printed above${aside ? `, and the full records (per-image flags) were written to ${aside} instead` : ''}.`);
+    }
   } finally {
     model.dispose();
+  }
+}
+
+/** Writes records to the system temp folder when the run folder cannot take them; the file, or null when that fails too. */
+function saveAside(name: string, records: unknown): string | null {
+  const file = path.join(os.tmpdir(), `sat-${name}-${Date.now()}.json`);
+  try {
+    writeFileAtomic(file, JSON.stringify(records, null, 1) + '\n');
+    return file;
+  } catch {
+    return null;
   }
 }
 
