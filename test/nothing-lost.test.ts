@@ -36,7 +36,8 @@ function fillDiskFor(match: RegExp): () => void {
   const doomed = new Set<number>();
   realFs.openSync = ((p: fs.PathLike, ...rest: unknown[]) => {
     const fd = (openSync as (...a: unknown[]) => number)(p, ...rest);
-    if (match.test(String(p))) doomed.add(fd);
+    if (match.test(String(p)) && rest[0] === 'w') doomed.add(fd);
+    else doomed.delete(fd); // a number reused after a close
     return fd;
   }) as typeof fs.openSync;
   realFs.fsyncSync = ((fd: number) => {
@@ -249,7 +250,7 @@ describe('issue 24: nothing lost, nothing silently wrong', function () {
         [['--autoattack', '--limit', '4'], /--limit is not an option of sat eval --run DIR --autoattack/],
       ];
       for (const [extra, want] of cases) {
-        const r = await sat('eval', '--run', finished, '--size', '8', '--steps', '1', ...extra);
+        const r = await sat('eval', '--run', finished, ...(extra[0] === '--autoattack' ? ['--n', '8'] : ['--size', '8', '--steps', '1']), ...extra);
         assert.equal(r.code, 2, `${extra.join(' ')}: ${r.out}`);
         assert.match(r.err, want);
       }

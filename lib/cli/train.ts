@@ -149,6 +149,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     stop.dispose();
   }
   r.model.dispose();
+  // Said even with --quiet: the run was not trained again.
+  if (r.reused && v.quiet) console.error(`[sat] reusing finished run ${r.runDir} (same options); pass --force to train it again.`);
   console.log(formatResults(r.results));
   console.log(`run folder: ${r.runDir}`);
   return 0;
