@@ -97,7 +97,8 @@ function configDifferences(run: RunFolder, c: TrainConfig): string[] {
   const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
   const keys = [...new Set([...Object.keys(theirs), ...Object.keys(ours)])];
   const diff = keys.filter((k) => JSON.stringify(theirs[k]) !== JSON.stringify(ours[k])).map((k) => `${k}: ${show(theirs[k])} there, ${show(ours[k])} here`);
-  return diff.length ? diff : ['the same values, written differently (edited by hand?)'];
+  if (!diff.length) return ['the same values, written differently (edited by hand?)'];
+  return diff.length > 4 ? [...diff.slice(0, 4), `and ${diff.length - 4} more`] : diff;
 }
 
 /** Lets signal handlers run between steps (the step itself is synchronous). */
