@@ -25,7 +25,9 @@ export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (Aut
   --n N               test images (default 1000)
   --pgd-steps K       PGD-K on the same images beside it, 0 for none (default 20)
   --json              print the result as JSON
-  Writes DIR/evaluations/autoattack-<norm>-<eps>.json (breakdown and result records).`;
+  --allow-unfinished  evaluate a run that is not finished or is still training (its latest checkpoint)
+  Prints the result, then writes DIR/evaluations/autoattack-<norm>-<eps>.json (breakdown, result
+  records, per-image flags); when that write fails the records go to the system temp folder.`;
 
 export interface AutoAttackCliInput {
   dir: string;
