@@ -2,6 +2,9 @@
 // The `sat` command: runs lib/cli.ts with tsx's loader, so no build step is needed. SIGINT,
 // SIGTERM and SIGHUP are passed on to that process (which stops cleanly) and its exit code is
 // ours. (Not through tsx's own CLI: it escalates to SIGKILL when the child is busy for 30 ms.)
+// `npx sat ...` runs this under `npm exec` and a shell: a kill of npx ends them without passing
+// the signal on, so this process also watches its parent and stops the child (SIGTERM: it stops
+// after the current step, with whole files) when the parent is gone.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
@@ -16,6 +19,15 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);
   });
 }
+const parent = process.ppid;
+const watch = setInterval(() => {
+  if (process.ppid !== parent && child.exitCode === null && child.signalCode === null) {
+    clearInterval(watch);
+    console.error(`sat: the process that started it (pid ${parent}) is gone: stopping`);
+    child.kill('SIGTERM');
+  }
+}, 500);
+watch.unref();
 child.on('error', (e) => {
   console.error(`sat: could not start ${process.execPath}: ${e.message}`);
   process.exit(1);

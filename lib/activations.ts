@@ -43,6 +43,10 @@ export function parseActivation(text: string): ActivationSpec {
     throw new Error(`Unknown activation '${text}'. Valid activations: ${ACTIVATIONS.join(', ')} (swish = silu; add ':a' for a parameter, e.g. psoftplus:10).`);
   }
   if (rawParam === undefined) return { name };
+  // A parameter the function does not read would still name the run: 'silu:2' and 'silu' would be two arms and one model.
+  if (!(name in DEFAULT_PARAM)) {
+    throw new Error(`Activation '${name}' takes no parameter, got '${text}': drop ':${rawParam}'. Activations with one: ${Object.keys(DEFAULT_PARAM).map((n) => `${n}:x`).join(', ')}.`);
+  }
   const param = Number(rawParam);
   if (!Number.isFinite(param) || param <= 0) {
     throw new Error(`Activation parameter in '${text}' must be a positive number, e.g. ${name}:10.`);

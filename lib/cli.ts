@@ -9,7 +9,7 @@ import { UsageError } from './cli/args';
 type Command = { summary: string; compute?: boolean; run: (argv: string[]) => Promise<number> };
 
 const COMMANDS: Record<string, Command> = {
-  info: { summary: 'versions and the backend in use', compute: true, run: async () => (await import('./cli/info')).infoCommand() },
+  info: { summary: 'versions and the backend in use', compute: true, run: async (a) => (await import('./cli/info')).infoCommand(a) },
   train: { summary: 'train one model with SAT', compute: true, run: async (a) => (await import('./cli/train')).trainCommand(a) },
   eval: { summary: 'evaluate a trained run against clean and PGD attacks', compute: true, run: async (a) => (await import('./cli/eval')).evalCommand(a) },
   export: { summary: 'write a run\'s weights as safetensors for PyTorch (--run DIR --format safetensors --out FILE)', compute: true, run: async (a) => (await import('./cli/export')).exportCommand(a) },

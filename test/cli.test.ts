@@ -121,10 +121,10 @@ describe('sat CLI: nonsense is refused before any work, naming the fix', () => {
     assert.doesNotMatch(r.err, /Float32Array/);
   });
 
-  it('training again into a folder with a checkpoint needs --resume or --force', async () => {
+  it('training other options into the folder of a finished run is refused, naming what differs and --force', async () => {
     const r = await sat('train', '--train-limit', '32', '--out', run, '--quiet');
     assert.notEqual(r.code, 0);
-    assert.match(r.err, /already holds a checkpoint .*Pass --resume .* or --force/);
+    assert.match(r.err, /holds a finished run of another config \(.*epochs: 1 there, 3 here.*\): train into another --out, or pass --force/);
     assert.match(await fs.promises.readFile(path.join(run, 'metrics.jsonl'), 'utf8'), /"epoch":0/, 'history kept');
   });
 });

@@ -74,7 +74,7 @@ describe('export: safetensors', () => {
     assert.throws(() => encodeSafetensors(new Map([['a', { dtype: 'F32' as const, shape: [3], data: new Float32Array(2) }]])), /shape \[3\] holds 3 values, the data has 2/);
   });
 
-  const python = '/usr/bin/python3';
+  const python = process.env.SAT_TORCH_PYTHON ?? '/usr/bin/python3'; // Debian's, with python3-torch
   const hasTorch = (() => {
     try {
       execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
@@ -83,8 +83,11 @@ describe('export: safetensors', () => {
       return false;
     }
   })();
-  (hasTorch ? it : it.skip)('PyTorch, following the README, reads the file and computes the same logits', function () {
+  // CI (.ci/run) installs Debian's python3-torch and sets SAT_REQUIRE_TORCH=1: there a missing torch fails.
+  const torchRequired = process.env.SAT_REQUIRE_TORCH === '1';
+  (hasTorch || torchRequired ? it : it.skip)('PyTorch, following the README, reads the file and computes the same logits', function () {
     this.timeout(60000);
+    assert.ok(hasTorch, `SAT_REQUIRE_TORCH=1 but ${python} cannot import torch: install Debian's python3-torch (apt-get install python3-torch).`);
     const m = model(1);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sat-export-'));
     const x = tf.randomUniform([3, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D;

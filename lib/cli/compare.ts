@@ -17,13 +17,13 @@ export async function compareCommand(argv: string[]): Promise<number> {
   const { values: v } = parse(argv, {
     profile: { type: 'string' }, activations: { type: 'string' }, seeds: { type: 'string' },
     retrain: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean' },
-  });
+  }, { positionals: false });
   if (v.help) return console.log(COMPARE_HELP), 0;
   const profile = resolveProfile(v.profile);
   const backend = await initBackend(); // chosen and printed by lib/cli.ts
   const exp = mnistReluVsSilu(v.activations?.split(',') ?? ['relu', 'silu'], parseList('seeds', v.seeds) ?? [0]);
   const t0 = Date.now();
-  const result = await runExperiment(exp, profile, { reuse: !v.retrain, quiet: v.quiet });
+  const result = await runExperiment(exp, profile, { reuse: !v.retrain, force: v.retrain, quiet: v.quiet });
   console.log(`\n${exp.title} — ${profileNote(profile)}`);
   console.log(formatResults(result.records));
   console.log('');

@@ -68,7 +68,7 @@ function idxCommand(name: string, info: Omit<IdxSetInfo, 'manual'>): Subcommand 
       `sat data ${name} [--dir DIR] [--url URL]\n` +
       `  Downloads ${info.title}'s four IDX files (*-ubyte.gz) from ${info.baseUrl}\n` +
       `  into DIR/${name} (default DIR: the project's data/) and checks them by reading them.\n` +
-      `  Files already there are checked, not downloaded again.  --url   a mirror folder of the same files`,
+      `  Files already there are checked, not downloaded again.  --url   a mirror folder of the same files (https://... or file:///DIR)`,
     run: async (argv) => {
       const { values: v, positionals } = parse(argv, { dir: { type: 'string' }, url: { type: 'string' } });
       if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (see sat data --help)`);

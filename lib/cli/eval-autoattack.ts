@@ -1,12 +1,17 @@
 // `sat eval --run DIR --autoattack`: AutoAttack's standard version on a trained run, with its
-// breakdown table and PGD-20 on the same images beside it (lib/eval/run-autoattack.ts), written
-// to the run folder as evaluations/autoattack-<norm>-<eps>.json.
+// breakdown table and PGD-20 on the same images beside it (lib/eval/run-autoattack.ts); the
+// result is printed, then written to the run folder as evaluations/autoattack-<norm>-<eps>.json.
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { attackLabel, type AttackConfig, type AttackNorm } from '../attacks';
 import { initBackend } from '../backend';
 import { formatAutoAttack } from '../eval/autoattack';
 import { autoAttackRun } from '../eval/run-autoattack';
 import type { TrainConfig } from '../train/config';
+import { RunFolder } from '../train/run-folder';
+import { writeFileAtomic } from '../util/fs';
 import { oneOf, parseCount, parseList, UsageError } from './args';
+import { refuseOtherModesOptions } from './eval-modes';
 
 export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (AutoAttack, Croce & Hein 2020)
   --version standard  APGD-CE, APGD-T (9 targets), FAB-T (9 targets), Square (5,000 queries),
@@ -16,7 +21,9 @@ export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (Aut
   --n N               test images (default 1000)
   --pgd-steps K       PGD-K on the same images beside it, 0 for none (default 20)
   --json              print the result as JSON
-  Writes DIR/evaluations/autoattack-<norm>-<eps>.json (breakdown and result records).`;
+  --allow-unfinished  evaluate a run that is not finished or is still training (its latest checkpoint)
+  Prints the result, then writes DIR/evaluations/autoattack-<norm>-<eps>.json (breakdown, result
+  records, per-image flags); when that write fails the records go to the system temp folder.`;
 
 export interface AutoAttackCliInput {
   dir: string;
@@ -29,6 +36,7 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   const str = (k: string) => v[k] as string | undefined;
   const clash = ['attack', 'steps', 'restarts', 'size'].filter((k) => v[k] !== undefined);
   if (clash.length) throw new UsageError(`--autoattack fixes its attacks: drop --${clash.join(', --')} (use --n for the number of images, --pgd-steps for the PGD beside it).`);
+  refuseOtherModesOptions('autoattack', v);
   oneOf('version', str('version'), ['standard'] as const);
   const norm: AttackNorm = oneOf('norm', str('norm'), ['linf', 'l2'] as const) ?? 'linf';
   const epsList = parseList('eps', str('eps'));
@@ -38,14 +46,31 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   if (norm === 'linf' && !(eps > 0 && eps <= 1)) throw new UsageError(`--eps ${eps} is outside (0, 1] for L-inf: pixels are in [0,1], so write 8/255 as ${(8 / 255).toFixed(5)}.`);
   const n = parseCount('n', str('n'), 'test images') ?? 1000;
   const pgdSteps = parseCount('pgd-steps', str('pgd-steps'), 'PGD steps beside AutoAttack', 0) ?? 20;
+
   await initBackend();
-  const { result, pgd, file } = await autoAttackRun(dir, config, checkpoint, { eps, norm, n, pgdSteps, label: 'autoattack' });
+  const { result, pgd, name, evaluation } = await autoAttackRun(dir, config, checkpoint, { eps, norm, n, pgdSteps, label: 'autoattack' });
   const { robust: _flags, ...summary } = result;
-  const pgdSummary = pgd && { ...pgd, robust: undefined };
-  if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgdSummary }));
+  // Printed first: a failed write (full or read-only disk) must not lose the computation.
+  if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgd && { ...pgd, robust: undefined } }));
   else console.log(formatAutoAttack(result, pgd ? [{ label: attackLabel(pgd), accuracy: pgd.accuracy }] : []));
-  console.error(`[sat] wrote ${file}`);
-  return 0;
+  try {
+    console.error(`[sat] wrote ${new RunFolder(dir).writeEvaluation(name, evaluation)}`);
+    return 0;
+  } catch (e) {
+    const aside = saveAside(`${path.basename(dir)}-${name}`, evaluation);
+    throw new Error(`${(e as Error).message.replace(/\.$/, '')}. The results are printed above${aside ? `, and the full records (per-image flags) were written to ${aside} instead` : ''}.`);
+  }
+}
+
+/** Writes records to the system temp folder when the run folder cannot take them; the file, or null when that fails too. */
+function saveAside(name: string, records: unknown): string | null {
+  const file = path.join(os.tmpdir(), `sat-${name}-${Date.now()}.json`);
+  try {
+    writeFileAtomic(file, JSON.stringify(records, null, 1) + '\n');
+    return file;
+  } catch {
+    return null;
+  }
 }
 
 /** --norm and --queries for the attacks that take them (errors name the attacks that do). */

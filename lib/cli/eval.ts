@@ -17,6 +17,7 @@ import { evaluateTfCheckpoint } from '../eval/released-models';
 import { PartialEvaluationError } from '../eval/stream';
 import { oneOf, parse, parseCount, parseInteger, parseList, UsageError } from './args';
 import { attackExtras, AUTOATTACK_HELP, evalAutoAttack } from './eval-autoattack';
+import { refuseOtherModesOptions } from './eval-modes';
 
 export const EVAL_HELP = `sat eval --run DIR [options]      (DIR: a run folder with config.json and checkpoint.bin)
   --attack TYPE       pgd-linf (default), pgd-l2, fgsm, apgd-ce, apgd-dlr, apgd-t, fab-t, square
@@ -28,6 +29,7 @@ export const EVAL_HELP = `sat eval --run DIR [options]      (DIR: a run folder w
   --restarts R        extra random restarts (default 0)
   --size N            test images (default 1000)
   --json              print result records as JSON lines
+  --allow-unfinished  evaluate a run that is not finished or is still training (its latest checkpoint)
 
 sat eval --checkpoint PREFIX --data DIR [options]   (a released SAT TensorFlow checkpoint)
   Evaluates as the official code does: its preprocessing, clean top-1 and non-targeted
@@ -83,6 +85,7 @@ async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>)
   if (legacy.length > 0) {
     throw new UsageError(`--${legacy.join(', --')} do not apply to a TensorFlow checkpoint: its evaluation is the official one (PGD L-inf, eps 4/255, step 1/255); use --steps, --limit (images) and --input-size (pixels).`);
   }
+  refuseOtherModesOptions('tf', v);
   const data = str('data') ?? findImageFolder();
   if (!data) {
     throw new UsageError('sat eval --checkpoint needs ImageNet validation images: pass --data DIR (DIR/val/<wnid>/*.JPEG) or set IMAGENET_DIR; data/imagenet does not exist.');
@@ -112,6 +115,10 @@ async function evalTfCheckpoint(v: Record<string, string | boolean | undefined>)
     throw new Error(`${e.message}; pass --on-bad-image skip to leave unreadable images out (they are named in the records).`);
   });
   const skipped = result.records[0]?.skippedFiles ?? [];
+  // Zero images is no measurement: "clean 0.0%" would read as a broken model.
+  if (result.records.length === 0 || result.records.every((rec) => rec.n === 0)) {
+    throw new Error(`no image could be evaluated${skipped.length ? `: all ${skipped.length} were unreadable and skipped (${skipped.slice(0, 3).join(', ')}${skipped.length > 3 ? ', ...' : ''})` : ''}; check the --data folder (${data}).`);
+  }
   if (skipped.length) console.error(`[sat] skipped ${skipped.length} unreadable image(s): ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ', ...' : ''}`);
   const r = result.report;
   console.error(`[sat] loaded ${r.mapping.length} variables (${(r.elements / 1e6).toFixed(2)}M values) into ${r.arch}; ignored ${r.ignored.length} training-only variables; input ${result.inputSize}x${result.inputSize}; labels: ${result.labelSource}; ${result.seconds.toFixed(0)} s`);
@@ -130,13 +137,20 @@ export async function evalCommand(argv: string[]): Promise<number> {
     arch: { type: 'string' }, activation: { type: 'string' }, data: { type: 'string' }, limit: { type: 'string' }, 'batch-size': { type: 'string' },
     'input-size': { type: 'string' }, ema: { type: 'string' }, synsets: { type: 'string' }, seed: { type: 'string' }, 'on-bad-image': { type: 'string' },
     autoattack: { type: 'boolean' }, version: { type: 'string' }, norm: { type: 'string' }, n: { type: 'string' }, 'pgd-steps': { type: 'string' }, queries: { type: 'string' },
+    'allow-unfinished': { type: 'boolean' },
   }, { positionals: false });
   if (v.help) return console.log(v.autoattack ? AUTOATTACK_HELP : EVAL_HELP), 0;
   if (!v.run && v.checkpoint && (v.arch || v.data || isTfCheckpoint(v.checkpoint) || releasedModelFor(v.checkpoint))) return evalTfCheckpoint(v);
   const where = v.run ?? v.checkpoint;
   if (!where) throw new UsageError('sat eval needs --run DIR (a run folder with config.json and checkpoint.bin).');
+  if (v.run && v.checkpoint) throw new UsageError(`--run and --checkpoint both name what to evaluate: pass one (--run DIR for a run folder, --checkpoint PREFIX for a released TensorFlow checkpoint).`);
+  if (!v.autoattack) refuseOtherModesOptions('run', v);
   const { run, checkpoint } = locateRun(where);
   const dir = run.dir;
+  // A run still training, or stopped before its last epoch, has a checkpoint of an earlier epoch.
+  const unfinished = run.unfinishedReason();
+  if (unfinished && !v['allow-unfinished']) throw new UsageError(`${dir}: ${unfinished}. Wait for it to finish (or continue it with sat train --resume --out ${dir}), or pass --allow-unfinished to evaluate its latest checkpoint.`);
+  if (unfinished) console.error(`[sat] warning: evaluating an unfinished run (${unfinished}).`);
   const config = makeConfig(run.readConfig<TrainConfig>());
   if (v.autoattack) return evalAutoAttack({ dir, checkpoint, config, v });
   // Every option is checked before the data, the model and the clean pass.

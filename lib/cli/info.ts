@@ -5,8 +5,14 @@ import { currentNativeDevice, describeBackend, initBackend } from '../backend';
 import { datasetNames } from '../data';
 import { modelNames } from '../models';
 import { runsDir } from '../util/fs';
+import { parse } from './args';
 
-export async function infoCommand(): Promise<number> {
+export const INFO_HELP = `sat info [--backend NAME]
+  Prints the versions, the backend in use and why, and the activations, models and data sets.`;
+
+export async function infoCommand(argv: string[] = []): Promise<number> {
+  const { values: v } = parse(argv, { help: { type: 'boolean' } }, { positionals: false });
+  if (v.help) return console.log(INFO_HELP), 0;
   const backend = await initBackend();
   const pkg = require('../../package.json') as { version: string };
   console.log(`sat-notebooks ${pkg.version}`);

@@ -36,6 +36,7 @@ export const TRAIN_HELP = `sat train [options]
   --out DIR              run folder (default data/runs/<run-id>, named by the options)
   --resume               continue the run in the folder from its checkpoint
   --force                discard the run already in the folder and train from scratch
+                         (a finished run of the same options is reused, never retrained, without it)
   --backend NAME         tensorflow, wasm or cpu (default: the fastest that loads; or SAT_BACKEND)
                          Ctrl-C stops after the current step (whole files; continue with --resume)
   --max-steps N          train at most N steps in all, then evaluate (a truncated run; part of its config)
@@ -127,7 +128,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   let r: Awaited<ReturnType<typeof train>>;
   try {
     r = await train(c, {
-      runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, reuse: false, quiet: v.quiet, signal: stop.signal,
+      runDir: v.out ? path.resolve(v.out) : undefined, resume: Boolean(v.resume), force: v.force, quiet: v.quiet, signal: stop.signal,
       maxMinutes: parseNumber('max-minutes', v['max-minutes']),
       checkpointEverySteps: parseCount('checkpoint-every-steps', v['checkpoint-every-steps'], 'steps between mid-epoch checkpoints'),
       checkpointEveryMinutes: parseNumber('checkpoint-every-minutes', v['checkpoint-every-minutes']),
@@ -148,6 +149,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
     stop.dispose();
   }
   r.model.dispose();
+  // Said even with --quiet: the run was not trained again.
+  if (r.reused && v.quiet) console.error(`[sat] reusing finished run ${r.runDir} (same options); pass --force to train it again.`);
   console.log(formatResults(r.results));
   console.log(`run folder: ${r.runDir}`);
   return 0;

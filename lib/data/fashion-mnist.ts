@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import { dataDir } from '../util/fs';
 import type { ImageDataset } from './dataset';
-import { firstIdxDir, loadIdxSplit } from './idx';
+import { firstIdxDir, IDX_SPLIT_SIZES, loadIdxSplit } from './idx';
 
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
@@ -36,7 +36,7 @@ export function loadFashionMnist(split: 'train' | 'test'): ImageDataset {
   const key = `${dir}|${split}`;
   let ds = cache.get(key);
   if (!ds) {
-    ds = loadIdxSplit(dir, split, { name: 'fashion-mnist', classNames: FASHION_MNIST_CLASSES, fix: HOW_TO_GET });
+    ds = loadIdxSplit(dir, split, { name: 'fashion-mnist', classNames: FASHION_MNIST_CLASSES, fix: HOW_TO_GET, expected: IDX_SPLIT_SIZES });
     cache.set(key, ds);
   }
   return ds;

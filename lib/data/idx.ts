@@ -107,11 +107,20 @@ export function firstIdxDir(dirs: string[]): string | null {
   return dirs.find((d) => holdsIdxSet(d)) ?? null;
 }
 
+/** The image counts of the published MNIST and Fashion-MNIST splits. */
+export const IDX_SPLIT_SIZES = { train: 60000, test: 10000 } as const;
+
+/** SAT_DATA_SUBSET=1 says a folder holding fewer images than the published set is intended. */
+export function dataSubsetAllowed(env = process.env.SAT_DATA_SUBSET): boolean {
+  return ['1', 'true', 'yes', 'on'].includes((env ?? '').trim().toLowerCase());
+}
+
 /**
  * Loads one split of an MNIST-style IDX set from `dir`; `meta.fix` says how to get the files.
- * Missing files fail with the paths looked for.
+ * Missing files fail with the paths looked for. With `meta.expected`, a split of another size is
+ * refused (a folder of 300 images is not 'mnist-full') unless SAT_DATA_SUBSET=1.
  */
-export function loadIdxSplit(dir: string, split: 'train' | 'test', meta: { name: string; classNames: string[]; fix: string }): ImageDataset {
+export function loadIdxSplit(dir: string, split: 'train' | 'test', meta: { name: string; classNames: string[]; fix: string; expected?: Record<'train' | 'test', number> }): ImageDataset {
   const f = IDX_FILES[split];
   const images = findIdxFile(dir, f.images);
   const labels = findIdxFile(dir, f.labels);
@@ -119,5 +128,13 @@ export function loadIdxSplit(dir: string, split: 'train' | 'test', meta: { name:
     const missing = [!images && f.images, !labels && f.labels].filter(Boolean).map((b) => path.join(dir, `${b}.gz`));
     throw new Error(`${meta.name}: missing ${missing.join(' and ')} (or the same without .gz); ${meta.fix}`);
   }
-  return loadIdxPair(images, labels, meta);
+  const ds = loadIdxPair(images, labels, meta);
+  const want = meta.expected?.[split];
+  if (want !== undefined && ds.n !== want && !dataSubsetAllowed()) {
+    throw new Error(
+      `${meta.name}: ${images} holds ${ds.n} ${split} images, but ${meta.name} has ${want}: the folder ${dir} holds another or a partial set. ` +
+        `Point the data folder at the complete set (${meta.fix}), or set SAT_DATA_SUBSET=1 if a subset is intended (use --train-limit/--test-limit to train on fewer images of the full set).`,
+    );
+  }
+  return ds;
 }

@@ -22,6 +22,8 @@ export interface DataSplits {
   augment?: Augment;
   /** A line for logs and notebooks: where the data came from. */
   source: string;
+  /** The folder the images were read from (recorded in a run's provenance), when there is one. */
+  dir?: string;
   /**
    * Set for data sets streamed from disk (ImageNet): the full splits, read batch by batch. `train`
    * and `test` then hold only small in-memory samples (the input shape, a probe, per-epoch
@@ -48,17 +50,20 @@ const LOADERS: Record<string, Loader> = {
   'fashion-mnist': (o) => ({
     train: limitTo(loadFashionMnist('train'), o.trainLimit),
     test: limitTo(loadFashionMnist('test'), o.testLimit),
+    dir: findFashionMnist() ?? undefined,
     source: `real Fashion-MNIST from ${findFashionMnist() ?? FASHION_MNIST_SYSTEM_DIR} (60,000 training, 10,000 test images)`,
   }),
   'mnist-full': (o) => ({
     train: limitTo(loadMnistFull('train'), o.trainLimit),
     test: limitTo(loadMnistFull('test'), o.testLimit),
+    dir: findMnistIdx() ?? undefined,
     source: `real MNIST IDX files from ${findMnistIdx() ?? 'MNIST_DIR or data/mnist'} (60,000 training, 10,000 test digits)`,
   }),
   cifar10: (o) => ({
     train: loadCifar10({ split: 'train', limit: o.trainLimit }),
     test: loadCifar10({ split: 'test', limit: o.testLimit }),
     augment: padCropFlip(4),
+    dir: findCifar10() ?? undefined,
     source: `real CIFAR-10 from ${findCifar10()}`,
   }),
   // A generated stand-in with CIFAR-10's shape, for machines without the data. Its numbers say
@@ -90,7 +95,7 @@ const PATTERNS: { example: string; resolve: (name: string) => Loader | undefined
         const d = loadedImageFolderDataset(name, o);
         if (!d) throw new Error(`Data set '${name}' is read from an image folder, asynchronously: await prepareDataset('${name}', limits) before loadDataset (train() and sat eval do).`);
         const what = d.synthetic ? 'SYNTHETIC generated image folder (not real data)' : 'real images from the folder';
-        return { train: d.train, test: d.test, augment: d.augment, source: `${what} ${d.root}, ${d.train.height}px` };
+        return { train: d.train, test: d.test, augment: d.augment, dir: d.root, source: `${what} ${d.root}, ${d.train.height}px` };
       };
     },
   },
@@ -143,9 +148,29 @@ export function registerDataset(name: string, loader: Loader): void {
   LOADERS[name] = loader;
 }
 
+/**
+ * Refuses test images of another shape than the training images (a model built for one cannot
+ * read the other): said before any training, not as a matMul error after an epoch.
+ */
+export function checkSplitShapes(name: string, d: Pick<DataSplits, 'train' | 'test'>): void {
+  const shape = (s: ImageDataset) => `${s.height}x${s.width}x${s.channels}`;
+  if (shape(d.train) !== shape(d.test)) {
+    throw new Error(
+      `Data set '${name}': the training images are ${shape(d.train)} (height x width x channels) but the test images are ${shape(d.test)}; ` +
+        `a model reads one shape: make both splits the same size (resize the test images, or fix the folder).`,
+    );
+  }
+}
+
 export function loadDataset(name: string, opts: LoadOptions = {}): DataSplits {
   const loader = findLoader(name);
   if (!loader) throw new Error(`Unknown dataset '${name}'. Valid datasets: ${datasetNames().join(', ')}.`);
+  const d = loadSplits(loader, opts);
+  checkSplitShapes(name, d);
+  return d;
+}
+
+function loadSplits(loader: Loader, opts: LoadOptions): DataSplits {
   if (opts.valSize === undefined) return loader(opts);
   // The validation images come from the whole training set, so they do not move with trainLimit.
   const full = loader({ ...opts, trainLimit: undefined });

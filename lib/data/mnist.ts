@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { dataDir } from '../util/fs';
 import { makeRng, permutation } from '../util/rng';
 import { subset, type ImageDataset } from './dataset';
-import { firstIdxDir, loadIdxSplit } from './idx';
+import { firstIdxDir, IDX_SPLIT_SIZES, loadIdxSplit } from './idx';
 
 const SIZE = 28;
 const SPLIT_SEED = 20200625; // fixed: the split must not depend on a run's seed
@@ -87,7 +87,7 @@ export function loadMnistFull(split: 'train' | 'test'): ImageDataset {
   const key = `${dir}|${split}`;
   let ds = fullCache.get(key);
   if (!ds) {
-    ds = loadIdxSplit(dir, split, { name: 'mnist-full', classNames: [...'0123456789'], fix: HOW_TO_GET_FULL });
+    ds = loadIdxSplit(dir, split, { name: 'mnist-full', classNames: [...'0123456789'], fix: HOW_TO_GET_FULL, expected: IDX_SPLIT_SIZES });
     fullCache.set(key, ds);
   }
   return ds;

@@ -1,5 +1,5 @@
-// Standard AutoAttack on a finished run, written into its run folder as a named evaluation
-// (evaluations/autoattack-<norm>-<eps>.json) with the breakdown per stage and per-image flags of
+// Standard AutoAttack on a finished run, for its run folder as a named evaluation
+// (evaluations/autoattack-<norm>-<eps>.json, written by the caller) with the breakdown per stage and per-image flags of
 // AutoAttack and of the PGD beside it on the same images. Used by `sat eval --run DIR
 // --autoattack` and by grid workers for the evaluations an experiment declares.
 import * as path from 'node:path';
@@ -10,7 +10,6 @@ import type { ResultRecord } from './index';
 import { autoAttack, type AutoAttackResult } from './autoattack';
 import { robustFlags } from './sanity';
 import { checkAttacksFitInput, type TrainConfig } from '../train/config';
-import { RunFolder } from '../train/run-folder';
 import { restoreModel, runData } from '../train/trainer';
 
 export interface RunAutoAttackOptions {
@@ -29,8 +28,9 @@ export interface RunAutoAttackResult {
   result: AutoAttackResult;
   pgd: (AttackConfig & { accuracy: number; robust: number[] }) | null;
   records: ResultRecord[];
-  /** Where it was written. */
-  file: string;
+  /** The run folder's name for it, and what goes into evaluations/<name>.json (with per-image flags). */
+  name: string;
+  evaluation: Record<string, unknown>;
 }
 
 /** The run folder's name for an AutoAttack evaluation: 'autoattack-linf-0.1'. */
@@ -67,8 +67,8 @@ export async function autoAttackRun(dir: string, config: TrainConfig, checkpoint
     const records = autoAttackRecords(result, base, pgd, pgdOut?.accuracy);
     const { robust, ...summary } = result;
     // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
-    const file = new RunFolder(dir).writeEvaluation(autoAttackEvaluationName(opts.norm, opts.eps), { ...summary, robust: Array.from(robust), pgd: pgdOut, records });
-    return { result, pgd: pgdOut, records, file };
+    const evaluation = { ...summary, robust: Array.from(robust), pgd: pgdOut, records };
+    return { result, pgd: pgdOut, records, name: autoAttackEvaluationName(opts.norm, opts.eps), evaluation };
   } finally {
     model.dispose();
   }

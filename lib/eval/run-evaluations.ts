@@ -40,7 +40,9 @@ export function missingEvaluations(dir: string, specs: readonly RunEvaluationSpe
 export async function runEvaluation(dir: string, config: TrainConfig, s: RunEvaluationSpec, label?: string): Promise<string> {
   const folder = new RunFolder(dir);
   switch (s.kind) {
-    case 'autoattack':
-      return (await autoAttackRun(dir, config, folder.files.checkpoint, { eps: s.eps, norm: s.norm, n: s.n, pgdSteps: s.pgdSteps, label })).file;
+    case 'autoattack': {
+      const r = await autoAttackRun(dir, config, folder.files.checkpoint, { eps: s.eps, norm: s.norm, n: s.n, pgdSteps: s.pgdSteps, label });
+      return folder.writeEvaluation(r.name, r.evaluation);
+    }
   }
 }

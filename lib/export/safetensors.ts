@@ -98,6 +98,12 @@ export interface ExportMetadata {
   activation: string;
   dataset?: string;
   run?: string;
+  /** Epochs the checkpoint completed, of `epochs` planned; step: training steps done in all. */
+  epoch?: number;
+  epochs?: number;
+  step?: number;
+  /** False for a run exported before it finished (sat export --allow-unfinished). */
+  finished?: boolean;
 }
 
 /**
@@ -127,6 +133,10 @@ export function exportModel(model: Model, meta: ExportMetadata): Uint8Array {
     state: JSON.stringify([...model.state.keys()]),
     ...(meta.dataset ? { dataset: meta.dataset } : {}),
     ...(meta.run ? { run: meta.run } : {}),
+    ...(meta.epoch !== undefined ? { epoch: String(meta.epoch) } : {}),
+    ...(meta.epochs !== undefined ? { epochs: String(meta.epochs) } : {}),
+    ...(meta.step !== undefined ? { step: String(meta.step) } : {}),
+    ...(meta.finished !== undefined ? { finished: String(meta.finished) } : {}),
   };
   return encodeSafetensors(tensors, metadata);
 }

@@ -12,7 +12,6 @@ import type { Profile } from '../experiments/profiles';
 import { train, type TrainOptions } from '../train';
 import type { TrainConfig } from '../train/config';
 import { missingEvaluations, runEvaluation, runEvaluationName, type RunEvaluationSpec } from '../eval/run-evaluations';
-import { currentProvenance } from '../results/provenance';
 import { resolveRunDir, storeRun } from '../results/store';
 import { RunFolder, RunLockedError } from '../train/run-folder';
 import { writeFileAtomic } from '../util/fs';
@@ -125,9 +124,7 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
     let dir = resolveRunDir(config);
     let reused = true;
     if (!new RunFolder(dir).isFinishedFor(config)) {
-      const folder = new RunFolder(dir);
-      const earlier = folder.readProvenance();
-      folder.writeProvenance(earlier ? { ...earlier, resumedAt: [...((earlier.resumedAt as string[] | undefined) ?? []), new Date().toISOString()] } : currentProvenance(backendLine));
+      // train() records the run's provenance (git commit, threads, data folder) at every start.
       const r = await train(config, trainOpts);
       r.model.dispose();
       ({ runDir: dir, reused } = r);

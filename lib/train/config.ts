@@ -133,7 +133,8 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   if (!(c.labelSmoothing >= 0 && c.labelSmoothing < 1)) throw new Error(`label smoothing must be in [0, 1), got ${c.labelSmoothing}.`);
   if (!(c.surrogateA > 0)) throw new Error(`surrogate a must be positive, got ${c.surrogateA}.`);
   if (c.gradientStats !== undefined && typeof c.gradientStats !== 'boolean') throw new Error(`gradientStats must be true or false (or left out), got ${JSON.stringify(c.gradientStats)}.`);
-  if (!Number.isInteger(c.seed)) throw new Error(`seed must be an integer, got ${c.seed}.`);
+  // Seeds are 32-bit (lib/util/rng): 2^32 would silently be the run of seed 0.
+  if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed >= 2 ** 32) throw new Error(`seed must be an integer in [0, 2^32) = [0, 4294967295], got ${c.seed}.`);
   validateSchedule(c.schedule, c.epochs);
   return c;
 }

@@ -1,16 +1,23 @@
 // A run's folder, and the only module that knows its layout: config.json (the TrainConfig),
-// metrics.jsonl (one line per epoch), checkpoint.bin, results.json (result records) and `lock`
-// (who is training into it). The trainer, `sat eval` and lib/report read and write through here.
+// metrics.jsonl (one line per epoch), checkpoint.bin, results.json (result records),
+// provenance.json (where and how it ran) and `lock` (who is training into it). The trainer,
+// `sat eval` and lib/report read and write through here.
+//
+// A folder's state (empty, in progress, finished) is decided here, from one committed marker:
+// results.json, written last (after the last checkpoint and metrics line) and removed first
+// whenever the run is reopened for training, so a partial rewrite never looks finished.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs';
+import { describeWriteError } from '../util/fs-errors';
 
 export const RUN_FILES = {
   config: 'config.json',
   metrics: 'metrics.jsonl',
   checkpoint: 'checkpoint.bin',
   results: 'results.json',
+  provenance: 'provenance.json',
   lock: 'lock',
 } as const;
 
@@ -19,13 +26,15 @@ export type RunFiles = { [K in keyof typeof RUN_FILES]: string };
 /** The paths of a run folder's files. */
 export function runFiles(dir: string): RunFiles {
   const at = (name: string) => path.join(dir, name);
-  return { config: at(RUN_FILES.config), metrics: at(RUN_FILES.metrics), checkpoint: at(RUN_FILES.checkpoint), results: at(RUN_FILES.results), lock: at(RUN_FILES.lock) };
+  return { config: at(RUN_FILES.config), metrics: at(RUN_FILES.metrics), checkpoint: at(RUN_FILES.checkpoint), results: at(RUN_FILES.results), provenance: at(RUN_FILES.provenance), lock: at(RUN_FILES.lock) };
 }
 
 export interface LockHolder {
   host: string;
   pid: number;
   startedAt: string;
+  /** The holder's start time in clock ticks since boot (/proc/<pid>/stat field 22), on Linux: tells a reused pid from the holder. */
+  procStart?: string;
 }
 
 /** Another live process (on this machine or another) is training into the folder. */
@@ -78,6 +87,48 @@ function processAlive(pid: number): boolean {
   }
 }
 
+/** A process's start time in clock ticks since boot (Linux /proc/<pid>/stat field 22), or null where there is no /proc. */
+export function processStartTicks(pid: number): string | null {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces or ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null; // field 22 of the whole line
+  } catch {
+    return null;
+  }
+}
+
+/** Boot time (ms since the epoch), from /proc/stat, or null. */
+function bootTimeMs(): number | null {
+  try {
+    const m = /^btime (\d+)$/m.exec(fs.readFileSync('/proc/stat', 'utf8'));
+    return m ? Number(m[1]) * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Linux reports /proc start times in USER_HZ, 100 on every architecture Node runs on. */
+const USER_HZ = 100;
+
+/**
+ * Whether the lock's holder still runs on this host: its pid is alive AND is the same process.
+ * A pid is reused after its process exits (pid 1 always lives), so the process start time must
+ * match the one in the lock; a lock without one (older sat) counts as held only when the live
+ * process started before the lock was written.
+ */
+export function holderAlive(holder: LockHolder): boolean {
+  if (!processAlive(holder.pid)) return false;
+  const ticks = processStartTicks(holder.pid);
+  if (ticks === null) return true; // no /proc: the pid is all we can check
+  if (holder.procStart !== undefined) return holder.procStart === ticks;
+  const boot = bootTimeMs();
+  const lockedAt = Date.parse(holder.startedAt);
+  if (boot === null || Number.isNaN(lockedAt)) return true;
+  return boot + (Number(ticks) * 1000) / USER_HZ <= lockedAt + 2000; // slack: btime is rounded to seconds
+}
+
 /** Locks held by this process, released on exit so an interrupted command leaves none behind. */
 const held = new Set<string>();
 process.once('exit', () => {
@@ -115,12 +166,21 @@ export interface Lock {
  * another host is never taken over (we cannot see its processes): the error says how to remove it.
  */
 export function acquireLock(dir: string, warn: (s: string) => void = (s) => console.warn(s)): Lock {
-  fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, RUN_FILES.lock);
-  const me: LockHolder = { host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString() };
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw describeWriteError(e, file, 'train into another --out');
+  }
+  const procStart = processStartTicks(process.pid);
+  const me: LockHolder = { host: os.hostname(), pid: process.pid, startedAt: new Date().toISOString(), ...(procStart !== null ? { procStart } : {}) };
   // Not *.tmp: the holder's stale-file cleanup must not remove another process's attempt.
   const draft = `${file}.${me.host}.${me.pid}.new`;
-  fs.writeFileSync(draft, JSON.stringify(me) + '\n');
+  try {
+    fs.writeFileSync(draft, JSON.stringify(me) + '\n');
+  } catch (e) {
+    throw describeWriteError(e, draft, 'train into another --out');
+  }
   try {
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
@@ -137,7 +197,7 @@ export function acquireLock(dir: string, warn: (s: string) => void = (s) => cons
         throw new Error(`${file} exists but is not a sat lock (unreadable). If no sat process is training into ${dir}, delete ${file} and run again.`);
       }
       const sameHost = holder.host === me.host;
-      if (!sameHost || processAlive(holder.pid)) {
+      if (!sameHost || holderAlive(holder)) {
         const what = sameHost
           ? `Wait for it to finish, stop it (kill ${holder.pid}), or train into another --out.`
           : `It runs on another machine, so sat cannot check whether it is alive: if it is not (on ${holder.host}: ps -p ${holder.pid}), delete ${file} and run again; otherwise train into another --out.`;
@@ -162,7 +222,7 @@ export function acquireLock(dir: string, warn: (s: string) => void = (s) => cons
         continue;
       }
       fs.rmSync(aside, { force: true });
-      warn(`[sat] warning: took over the lock of ${dir} from process ${holder.pid} (started ${holder.startedAt}), which is no longer running.`);
+      warn(`[sat] warning: took over the lock of ${dir} from process ${holder.pid} (started ${holder.startedAt}), which is no longer running${processAlive(holder.pid) ? ` (pid ${holder.pid} now belongs to another process)` : ''}.`);
     }
     throw new Error(`Could not take the lock ${file} after several attempts (other processes keep taking it). Run again.`);
   } finally {
@@ -183,6 +243,31 @@ export function removeStaleTemporaryFiles(dir: string, log: (s: string) => void 
   for (const f of removed) fs.rmSync(path.join(dir, f), { force: true });
   if (removed.length) log(`[sat] removed ${removed.length} temporary file(s) left by an interrupted write in ${dir}: ${removed.join(', ')}`);
   return removed;
+}
+
+/** What a run folder holds: nothing of a run, a run not finished (or being trained), a finished run. */
+export type RunState = 'empty' | 'in-progress' | 'finished';
+
+/**
+ * Where and how a run was trained, outside its config (which names the run: adding fields to it
+ * would change every run id). Written by the trainer when a run starts or resumes; one record
+ * per start, the last one first in `provenance.json`.
+ */
+export interface Provenance {
+  /** The folder the data set was read from (IDX, CIFAR-10 or image folder), when it has one. */
+  dataDir?: string;
+  /** The data set's description (what and from where), as the loader gives it. */
+  dataSource: string;
+  /** `git rev-parse HEAD` of the project, or null outside a git checkout. */
+  gitCommit: string | null;
+  /** Threads of the native kernels (SAT_THREADS, else every core). */
+  threads: number | null;
+  backend: string;
+  node: string;
+  host: string;
+  startedAt: string;
+  /** Epochs done when this start began (0 for a fresh run, more for a resume). */
+  fromEpoch: number;
 }
 
 export interface OpenOptions {
@@ -229,6 +314,47 @@ export class RunFolder {
     return fs.existsSync(this.files.results);
   }
 
+  /**
+   * The folder's state, from its one committed marker: results.json is written last (after the
+   * final checkpoint) and removed first when the run is reopened, so it alone says "finished".
+   */
+  state(): RunState {
+    if (this.hasResults()) return 'finished';
+    const any = [this.files.config, this.files.checkpoint, this.files.metrics].some((f) => fs.existsSync(f));
+    return any ? 'in-progress' : 'empty';
+  }
+
+  isFinished(): boolean {
+    return this.state() === 'finished';
+  }
+
+  /** The live process training into the folder, or null (no lock, or its holder is gone). */
+  activeHolder(): LockHolder | null {
+    const holder = readHolder(this.files.lock);
+    if (!holder) return null;
+    if (holder.host === os.hostname() && !holderAlive(holder)) return null;
+    return holder.pid === process.pid && holder.host === os.hostname() ? null : holder;
+  }
+
+  /**
+   * Why the folder does not hold a finished run that nobody is writing (null when it does): for
+   * `sat eval` and `sat export`, which refuse such a run without --allow-unfinished.
+   */
+  unfinishedReason(): string | null {
+    const holder = this.activeHolder();
+    if (holder) return `process ${holder.pid} on ${holder.host} is training into it (since ${holder.startedAt}), so its checkpoint is not final`;
+    if (!this.isFinished()) return `the run is not finished (no ${RUN_FILES.results}): its checkpoint is of an earlier epoch`;
+    return null;
+  }
+
+  /**
+   * Marks the run as not finished: called before any file of a finished run is rewritten, so an
+   * interrupted rewrite never leaves a folder that looks finished.
+   */
+  reopen(): void {
+    fs.rmSync(this.files.results, { force: true });
+  }
+
   /** The config as written (its exact text, for comparing), or null when there is none. */
   configText(): string | null {
     return this.hasConfig() ? fs.readFileSync(this.files.config, 'utf8') : null;
@@ -254,7 +380,11 @@ export class RunFolder {
 
   /** Appends one line; a crash mid-append leaves a torn last line, which readMetrics drops. */
   appendMetrics(line: unknown): void {
-    fs.appendFileSync(this.files.metrics, JSON.stringify(line) + '\n');
+    try {
+      fs.appendFileSync(this.files.metrics, JSON.stringify(line) + '\n');
+    } catch (e) {
+      throw describeWriteError(e, this.files.metrics, `the last checkpoint in ${this.dir} is whole: free the disk and continue with --resume`);
+    }
   }
 
   readResults<T>(): T {
@@ -274,7 +404,6 @@ export class RunFolder {
   /** Writes a named evaluation's records (atomically) beside the run's own results. */
   writeEvaluation(name: string, evaluation: unknown): string {
     const file = this.evaluationFile(name);
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     writeFileAtomic(file, JSON.stringify(evaluation, null, 1) + '\n');
     return file;
   }
@@ -301,42 +430,34 @@ export class RunFolder {
 
   /** The files that make up the run (for copying it whole): config, metrics, checkpoint, results, provenance, evaluations. */
   storedFiles(): string[] {
-    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.results, path.join(this.dir, PROVENANCE_FILE)].filter((f) => fs.existsSync(f));
+    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.results, this.files.provenance].filter((f) => fs.existsSync(f));
     return [...own, ...this.listEvaluations().map((n) => this.evaluationFile(n))];
   }
 
-  /** Who made the run: code version, threads, backend, host (provenance.json; outside the hashed config). */
+  /** Records where and how the run starts (provenance.json: this start first, then earlier ones). */
   writeProvenance(p: Provenance): void {
-    writeFileAtomic(path.join(this.dir, PROVENANCE_FILE), JSON.stringify(p, null, 2) + '\n');
+    writeFileAtomic(this.files.provenance, JSON.stringify([p, ...this.readProvenanceHistory()], null, 2) + '\n');
   }
 
+  /** The latest start's provenance, or null for a run trained before provenance was recorded. */
   readProvenance(): Provenance | null {
-    const file = path.join(this.dir, PROVENANCE_FILE);
-    return fs.existsSync(file) ? readJsonFile<Provenance>(file, 'It only records who made the run; delete it if it is damaged.') : null;
+    return this.readProvenanceHistory()[0] ?? null;
   }
 
-  /** Removes what an earlier run left (checkpoint, results, metrics, evaluations), for --force. */
+  /** Every start's provenance, the latest first. */
+  readProvenanceHistory(): Provenance[] {
+    if (!fs.existsSync(this.files.provenance)) return [];
+    const v = readJsonFile<Provenance[] | Provenance>(this.files.provenance, `It records where the run was trained; delete it (the run itself is intact).`);
+    return Array.isArray(v) ? v : [v];
+  }
+
+  /** Removes what an earlier run left (results first, then checkpoint, metrics, provenance, evaluations), for --force. */
   discard(): void {
-    for (const f of [this.files.checkpoint, this.files.results, this.files.metrics]) fs.rmSync(f, { force: true });
+    this.reopen();
+    for (const f of [this.files.checkpoint, this.files.metrics, this.files.provenance]) fs.rmSync(f, { force: true });
     fs.rmSync(path.join(this.dir, EVALUATIONS_DIR), { recursive: true, force: true });
   }
 }
-
-/** Who made a run (not part of its config, so not part of its id). */
-export interface Provenance {
-  /** `git rev-parse HEAD` of the code that trained it, with '-dirty' when the tree had changes; null outside git. */
-  gitCommit: string | null;
-  /** oneDNN/worker threads (SAT_THREADS): results depend on it at float precision. */
-  threads: number | null;
-  backend: string;
-  node: string;
-  host: string;
-  startedAt: string;
-  /** Anything else a writer records (e.g. the data folder a run read). */
-  [key: string]: unknown;
-}
-
-export const PROVENANCE_FILE = 'provenance.json';
 
 /** Sub-folder of a run folder with its named evaluations (AutoAttack, sanity checks, diagnostics). */
 export const EVALUATIONS_DIR = 'evaluations';

@@ -17,7 +17,8 @@ import { checkAttacksFitInput, makeConfig, runId, type TrainConfig } from './con
 import { Sgd } from './optimizer';
 import { batchAttack, type CheckpointSchedule, epochBatches, StepClock, stepsPerEpoch, validateCheckpointSchedule, withCheckpointDefaults } from './mid-epoch';
 import { loadCheckpoint, loadCheckpointState, NonFiniteWeightsError, saveCheckpoint, type EpochPosition } from './run-checkpoint';
-import { RunFolder } from './run-folder';
+import { collectProvenance } from './provenance';
+import { RUN_FILES, RunFolder } from './run-folder';
 import { learningRate } from './schedule';
 import { satStep } from './step';
 
@@ -90,6 +91,19 @@ function sameConfig(run: RunFolder, c: TrainConfig): boolean {
   return run.configText() === JSON.stringify(c, null, 2);
 }
 
+/** The keys in which the folder's config.json differs from `c`, as 'key: folder -> this' (empty when the same). */
+function configDifferences(run: RunFolder, c: TrainConfig): string[] {
+  if (sameConfig(run, c)) return [];
+  if (!run.hasConfig()) return [`its ${RUN_FILES.config} is missing`];
+  const theirs = run.readConfig<Record<string, unknown>>();
+  const ours = c as unknown as Record<string, unknown>;
+  const show = (v: unknown) => (v === undefined ? 'unset' : JSON.stringify(v));
+  const keys = [...new Set([...Object.keys(theirs), ...Object.keys(ours)])];
+  const diff = keys.filter((k) => JSON.stringify(theirs[k]) !== JSON.stringify(ours[k])).map((k) => `${k}: ${show(theirs[k])} there, ${show(ours[k])} here`);
+  if (!diff.length) return ['the same values, written differently (edited by hand?)'];
+  return diff.length > 4 ? [...diff.slice(0, 4), `and ${diff.length - 4} more`] : diff;
+}
+
 /** Lets signal handlers run between steps (the step itself is synchronous). */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -124,19 +138,31 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
   const dir = opts.runDir ?? path.join(runsDir(), runId(c));
   const log = (s: string) => opts.quiet || console.error(s);
   const run = new RunFolder(dir);
-  // A finished run is read-only (results.json is written last, atomically), so loading it takes
-  // no lock: notebooks and grid loaders may read one run at once. Anything else takes the lock
-  // first: a second process into the same folder fails before any work or any write.
-  const reusing = (opts.reuse ?? true) && !opts.force && run.hasResults() && run.hasCheckpoint() && sameConfig(run, c);
-  if (!reusing) run.openForWriting(log);
+  // A finished run is never trained again without `force`: the same config is reused (read-only,
+  // so loading takes no lock: notebooks and grid loaders may read one run at once), another
+  // config is refused, both before any data is read.
+  const finished = run.isFinished() && !opts.force;
+  if (finished) {
+    const differs = configDifferences(run, c);
+    if (differs.length) {
+      throw new Error(`${dir} holds a finished run of another config (${differs.join('; ')}): train into another --out, or pass --force to discard that run and train this one.`);
+    }
+    if (opts.reuse === false) throw new Error(`${dir} holds a finished run of this config: pass --force to discard it and train again.`);
+  }
+  // Anything else takes the lock first: a second process into the same folder fails before any work or any write.
+  if (!finished) run.openForWriting(log);
   const files = run.files;
   let model: Model | undefined;
   let optimizer: Sgd | undefined;
   try {
-    const finished = run.hasResults() && run.hasCheckpoint() && sameConfig(run, c);
     const resume = opts.resume ?? (opts.runDir === undefined && sameConfig(run, c));
-    if (run.hasCheckpoint() && !finished && !resume && !opts.force) {
+    if (!finished && run.hasCheckpoint() && !resume && !opts.force) {
       throw new Error(`${dir} already holds a checkpoint of an earlier run. Pass --resume to continue it (same options), or --force to discard it and train from scratch.`);
+    }
+    if (!finished && resume && run.hasCheckpoint() && !opts.force) {
+      if (!run.hasConfig()) throw new Error(`Cannot resume ${dir}: its ${RUN_FILES.config} is missing, so sat cannot check that the checkpoint is of this config. Restore it from a copy, or pass --force to discard the run and train from scratch.`);
+      const differs = configDifferences(run, c);
+      if (differs.length) throw new Error(`Cannot resume ${dir}: its ${RUN_FILES.config} differs from this run's config (${differs.join('; ')}). Use the same options, or another --out.`);
     }
     await prepareDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit });
     const data = loadDataset(c.dataset, { trainLimit: c.trainLimit, testLimit: c.testLimit, seed: c.seed, valSize: c.valSize });
@@ -145,16 +171,17 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     model = modelFor(c, data);
     optimizer = new Sgd(model.params, { momentum: c.momentum, nesterov: c.nesterov, weightDecay: c.weightDecay, decays: isDecayed });
     const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
-    if (reusing || (finished && (opts.reuse ?? true) && !opts.force)) {
+    if (finished) {
       loadCheckpoint(files.checkpoint, groups);
-      log(`[sat] reusing finished run ${dir} (same config); delete the folder to retrain.`);
+      log(`[sat] reusing finished run ${dir} (same config); pass --force (or delete the folder) to retrain.`);
       return { runDir: dir, config: c, metrics: run.readMetrics(), results: run.readResults(), reused: true, model };
     }
     let start = 0;
     let position: EpochPosition | undefined;
     let metrics: EpochMetrics[] = [];
+    // The folder stops looking finished before any of its files is rewritten.
+    run.reopen();
     if (resume && run.hasCheckpoint() && !opts.force) {
-      if (!sameConfig(run, c)) throw new Error(`Cannot resume ${dir}: its config.json differs from this run's config. Use the same options, or another --out.`);
       ({ epoch: start, position } = loadCheckpointState(files.checkpoint, groups));
       // Drop metrics of an epoch that ran past the checkpoint before an interruption.
       metrics = run.readMetrics<EpochMetrics>().filter((m) => m.epoch < start);
@@ -165,6 +192,7 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
       run.writeConfig(c);
       run.writeMetrics([]);
     }
+    run.writeProvenance(collectProvenance({ data, fromEpoch: start }));
 
     const spec = parseActivation(c.activation);
     const attackerAct = makeActivation(spec, { gradient: c.attackerGradient, surrogateA: c.surrogateA });

@@ -3,6 +3,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** No answer (or no new bytes) for this long counts as unreachable. */
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -29,10 +30,30 @@ function networkReason(e: unknown): string {
   return err.cause?.message ?? err.message ?? String(e);
 }
 
+/** Copies a local file to `dest` (through dest.part, renamed when complete). */
+function copyLocal(src: string, dest: string, opts: DownloadOptions): void {
+  if (!fs.existsSync(src)) throw new Error(`${src} does not exist (from a file:// URL): check the path of the mirror folder`);
+  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  const part = `${dest}.part`;
+  fs.copyFileSync(src, part);
+  fs.renameSync(part, dest);
+  const size = fs.statSync(dest).size;
+  opts.onProgress?.(size, size);
+}
+
 /** Downloads `url` to `dest` (through dest.part, renamed when complete). */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const host = new URL(url).host;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`'${url}' is not a URL (expected https://..., http://... or file:///path)`);
+  }
+  // A mirror on this machine (file:///...) is copied: Node's fetch reads only http(s).
+  if (parsed.protocol === 'file:') return copyLocal(fileURLToPath(parsed), dest, opts);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error(`${url}: unsupported scheme '${parsed.protocol}' (use https://, http:// or file:///path)`);
+  const host = parsed.host;
   const controller = new AbortController();
   let timer = setTimeout(() => controller.abort(new DOMException('timeout', 'TimeoutError')), timeoutMs);
   const part = `${dest}.part`;

@@ -1,19 +1,33 @@
 // File helpers: atomic writes (never a half-written file on a crash) and the project root.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { describeWriteError } from './fs-errors';
 
-/** Writes via a temporary file in the same folder, fsync, then rename: readers see old or new. */
+/**
+ * Writes via a temporary file in the same folder, fsync, then rename: readers see old or new.
+ * A failure removes the temporary file and says which path failed and why (disk full,
+ * read-only, a folder in the way), in one message.
+ */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // nothing was created, or the folder cannot be touched at all
+    }
+    throw describeWriteError(e, file);
   }
-  fs.renameSync(tmp, file);
 }
 
 /** The folder holding this project's package.json (found from this file, not the cwd). */
