@@ -9,14 +9,17 @@ import { modelNames } from '../models';
 import { oneOf, parse, parseCount, parseInteger, parseList, parseNumber, UsageError } from './args';
 import { SIGNAL_EXIT_CODES, stopOnSignals } from './signals';
 
-export const TRAIN_HELP = `sat train [options]
-  --dataset NAME         mnist (default), cifar10, synthetic-cifar10
+/** The help text, with the data sets, models and activations read from their registries. */
+export function trainHelp(): string {
+  return `sat train [options]
+  --dataset NAME         ${wrapList(datasetNames(), 25)} (default mnist)
   --train-limit N        use only the first N training images
   --test-limit N         use only the first N test images
-  --model NAME           mnist-cnn (default), preact-resnet18
+  --model NAME           ${wrapList(modelNames(), 25)} (default mnist-cnn)
   --width N              model width (mnist-cnn: 16, preact-resnet18: 64)
-  --activation NAME      relu, softplus, psoftplus[:a], silu (swish), gelu (exact), gelu-tanh (the official code's), elu, celu[:alpha],
-                         smoothrelu[:beta] (fixed), smoothrelu-learnable (beta trainable, as the official code), mish
+  --activation NAME      ${wrapList([...ACTIVATIONS], 25)}
+                         (psoftplus:a, celu:alpha, smoothrelu:beta and elu:alpha take a parameter; gelu is exact,
+                         gelu-tanh the official code's; smoothrelu-learnable trains beta, as the official code)
   --attacker-grad MODE   own | smooth: gradient of the attacker's pass (smooth = sigmoid(a·x))
   --trainer-grad MODE    own | smooth: gradient of the trainer's pass
   --surrogate-a A        a of the smooth surrogate gradient (default 10)
@@ -44,6 +47,19 @@ export const TRAIN_HELP = `sat train [options]
   --checkpoint-every-steps N, --checkpoint-every-minutes M
                          also checkpoint inside an epoch (resume continues at that step exactly)
   --attack-clean-start P share of batches whose attack starts at the clean image (SAT's official code: 0.2)`;
+}
+
+/** Names joined by ', ' and wrapped so that continuation lines start at column `indent`. */
+function wrapList(names: string[], indent: number, width = 100): string {
+  const lines: string[] = [''];
+  for (const n of names) {
+    const last = lines[lines.length - 1];
+    const piece = last ? `${last}, ${n}` : n;
+    if (indent + piece.length > width && last) lines.push(n);
+    else lines[lines.length - 1] = piece;
+  }
+  return lines.join(`,\n${' '.repeat(indent)}`);
+}
 
 /** For a bare word like `sat train mnist silu`: the option the user probably meant. */
 function suggestOption(word: string): string | undefined {
@@ -69,7 +85,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     'max-steps': { type: 'string' }, 'max-minutes': { type: 'string' }, 'checkpoint-every-steps': { type: 'string' },
     'checkpoint-every-minutes': { type: 'string' }, 'attack-clean-start': { type: 'string' },
   }, { positionals: false, suggest: suggestOption });
-  if (v.help) return console.log(TRAIN_HELP), 0;
+  if (v.help) return console.log(trainHelp()), 0;
   const c: Partial<TrainConfig> = {};
   const set = <K extends keyof TrainConfig>(k: K, x: TrainConfig[K] | undefined) => {
     if (x !== undefined) c[k] = x;
