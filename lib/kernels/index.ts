@@ -19,7 +19,8 @@ import { nativeAddon, nativeStatus } from './native-addon';
 import { registerNativeKernels, unregisterNativeKernels } from './native';
 
 export { nativeStatus, setNativeThreads, type NativeStatus } from './native-addon';
-export { NATIVE_KERNEL_NAMES, nativeKernelCounts, nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from './native';
+export { NATIVE_KERNEL_NAMES, nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from './native';
+export { nativeKernelCounts } from './native-call';
 
 const KERNELS = [...conv2dBackpropKernels, ...depthwiseBackpropKernels, ...batchMatMulKernels, ...identityKernels, ...tileKernels, ...reduceKernels, ...batchNormKernels];
 
