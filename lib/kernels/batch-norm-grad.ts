@@ -16,8 +16,10 @@ const gradFunc: GradFunc = (dy, saved, attrs) => {
   const c = x.shape[x.rank - 1];
   const perChannel = (t: tf.Tensor | undefined) => !t || (t.rank === 1 && t.size === c);
   if (!(dy instanceof tf.Tensor) || ![mean, variance, scale].every(perChannel)) return theirs();
-  let cached: Record<string, () => tf.Tensor> | undefined;
-  const lazily = (name: string) => () => (cached ??= theirs())[name]();
+  // tfjs runs each input's gradient in its own tidy: tfjs's shared terms cannot be kept across
+  // them, so each gradient but dx recomputes them (wanted only when parameters are differentiated
+  // through frozen statistics, which SAT never does).
+  const lazily = (name: string) => () => theirs()[name]();
   const eps = (attrs as unknown as { varianceEpsilon: number }).varianceEpsilon;
   return {
     x: () => tf.tidy(() => { const zero = tf.zerosLike(variance); return tf.batchNorm(dy, zero, variance, zero, scale ?? tf.onesLike(variance), eps); }),
