@@ -451,6 +451,34 @@ void activation(int code, float param, uint8_t* base, int64_t n, double xOff, do
 }
 
 // ---------------------------------------------------------------------------------------------
+// Batched matrix multiplication (tfjs's BatchMatMul: the dense layers and their gradients), with
+// either operand transposed through its strides, so no transpose is ever materialised.
+// dims: B (batch of the output and of a), M, K, N, BB (batch of b: B or 1), transposeA, transposeB.
+enum MM { MM_B, MM_M, MM_K, MM_N, MM_BB, MM_TA, MM_TB, MM_COUNT };
+
+void matmul(uint8_t* base, const int32_t* d, double aOff, double bOff, double outOff) {
+  const memory::dim b = d[MM_B], m = d[MM_M], k = d[MM_K], n = d[MM_N], bb = d[MM_BB];
+  const memory::desc a(memory::dims{b, m, k}, dt::f32, d[MM_TA] ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+  const memory::desc w(memory::dims{bb, k, n}, dt::f32, d[MM_TB] ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+  const memory::desc out(memory::dims{b, m, n}, dt::f32, memory::dims{m * n, n, 1});
+  std::ostringstream key;
+  key << "mm";
+  for (int i = 0; i < MM_COUNT; i++) key << ',' << d[i];
+  Plain& p = plainFor(key.str(), [&](Plain& p) {
+    dnnl::matmul::desc desc(a, w, out);
+    dnnl::matmul::primitive_desc pd(desc, userScratchpad(), engine());
+    p.prim = dnnl::matmul(pd);
+    p.scratchBytes = pd.scratchpad_desc().get_size();
+  });
+  auto at = [base](double off) { return static_cast<void*>(base + static_cast<size_t>(off)); };
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(a, engine(), at(aOff)));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(w, engine(), at(bOff)));
+  args.emplace(DNNL_ARG_DST, memory(out, engine(), at(outOff)));
+  execute(p, args);
+}
+
+// ---------------------------------------------------------------------------------------------
 // N-API glue
 
 #define NAPI_OK(call)                                             \
@@ -629,6 +657,35 @@ napi_value Activation(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// matmul(heap, dims Int32Array [B, M, K, N, BB, transposeA, transposeB], a, b, out)
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc != 5) return throwError(env, "matmul expects 5 arguments");
+  uint8_t* base;
+  size_t length;
+  if (!bufferOf(env, argv[0], &base, &length)) return throwError(env, "argument 1 must be the wasm memory's ArrayBuffer");
+  int32_t d[MM_COUNT];
+  if (!arrayOf(env, argv[1], napi_int32_array, MM_COUNT, d)) return throwError(env, "argument 2 must be an Int32Array [B, M, K, N, BB, transposeA, transposeB]");
+  for (int i = 0; i < MM_TA; i++)
+    if (d[i] <= 0) return throwError(env, "matmul dims must be positive");
+  if (d[MM_BB] != d[MM_B] && d[MM_BB] != 1) return throwError(env, "b's batch must be a's or 1");
+  double off[3];
+  for (int i = 0; i < 3; i++) NAPI_OK(napi_get_value_double(env, argv[2 + i], &off[i]));
+  const size_t need[3] = {4ull * d[MM_B] * d[MM_M] * d[MM_K], 4ull * d[MM_BB] * d[MM_K] * d[MM_N], 4ull * d[MM_B] * d[MM_M] * d[MM_N]};
+  for (int i = 0; i < 3; i++)
+    if (!fits(off[i], need[i], length)) return throwError(env, "matmul tensor " + std::to_string(i) + " lies outside the heap");
+  try {
+    matmul(base, d, off[0], off[1], off[2]);
+  } catch (const dnnl::error& e) {
+    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
+  } catch (const std::exception& e) {
+    return throwError(env, e.what());
+  }
+  return nullptr;
+}
+
 // implementation(op, geometry, alpha): the oneDNN implementation chosen for it, e.g. "brgconv:avx512_core".
 napi_value Implementation(napi_env env, napi_callback_info info) {
   size_t argc = 3;
@@ -703,6 +760,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"activation", nullptr, Activation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -150,6 +150,30 @@ describe('native batch norm and activations', function () {
     }
   });
 
+  describe('BatchMatMul against cpu (transposed operands through strides, b broadcast)', () => {
+    // [a shape, b shape, transposeA, transposeB]: the dense layer's forward and both gradients, ragged sizes, batches.
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[1, 128, 3136], [1, 3136, 10], false, false],
+      [[1, 128, 10], [1, 3136, 10], false, true],
+      [[1, 128, 3136], [1, 128, 10], true, false],
+      [[1, 7, 5], [1, 3, 7], true, true],
+      [[3, 5, 9], [3, 9, 4], false, false],
+      [[4, 6, 5], [1, 5, 3], false, false],
+      [[4, 6, 5], [1, 3, 6], true, true],
+      [[1, 6, 5], [3, 5, 2], false, false], // a broadcast: the wasm kernel's
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      it(`a [${sa}]${ta ? 'ᵀ' : ''} b [${sb}]${tb ? 'ᵀ' : ''}`, async () => {
+        resetNativeKernelCounts();
+        const [native, cpu] = await wasmAndCpu(sa.concat(sb).reduce((x, y) => x * 7 + y, ta ? 1 : 2), (rng) => [tf.matMul(tensor(rng, sa) as tf.Tensor3D, tensor(rng, sb) as tf.Tensor3D, ta, tb)]);
+        const c = nativeKernelCounts()[tf.BatchMatMul] ?? { native: 0, fallback: 0 };
+        if (sa[0] === 1 && sb[0] > 1) assert.equal(c.fallback, 1, 'a broadcast goes to the wasm kernel');
+        else assert.equal(c.native, 1, 'ran natively');
+        assertClose(native, cpu, ['a b']);
+      });
+    }
+  });
+
   describe('whole SAT steps for every activation: native equals the wasm kernels', () => {
     const steps = (activation: string, mode: GradientMode) => {
       const model = buildModel('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 3, width: 8 });
@@ -212,5 +236,7 @@ describe('native batch norm and activations', function () {
     assert.throws(() => addon.activation(0, 1, heap, 100, 0, -1, 0), /outside the heap/);
     assert.throws(() => addon.activation(99 as never, 1, heap, 4, 0, -1, 0), /unknown activation code 99/);
     assert.throws(() => addon.activation(7, 0, heap, 4, 0, -1, 0), /parameter must be positive/);
+    assert.throws(() => addon.matmul(heap, Int32Array.from([1, 5, 5, 5, 1, 0, 0]), 0, 0, 0), /outside the heap/);
+    assert.throws(() => addon.matmul(heap, Int32Array.from([2, 1, 1, 1, 3, 0, 0]), 0, 0, 0), /b's batch must be a's or 1/);
   });
 });

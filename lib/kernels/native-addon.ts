@@ -12,6 +12,8 @@ export interface OneDnnAddon {
   batchNorm(mode: BnMode, heap: ArrayBuffer, dims: Int32Array, epsilon: number, offsets: Float64Array): void;
   /** out = f(x) when dy is -1, else out = dy * f'(x); n floats each. */
   activation(code: ActivationCode, param: number, heap: ArrayBuffer, n: number, x: number, dy: number, out: number): void;
+  /** out[B, M, N] = a[B, M, K] (or its transpose stored [B, K, M]) times b[BB, K, N] (or [BB, N, K]); BB is B or 1. */
+  matmul(heap: ArrayBuffer, dims: Int32Array, a: number, b: number, out: number): void;
   implementation(op: ConvOp, geometry: Int32Array, alpha?: number): string;
   setThreads(n: number): void;
   getThreads(): number;

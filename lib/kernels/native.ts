@@ -12,6 +12,7 @@ import type { ConvGradAttrs } from './conv-geometry';
 import { CONV_OP, GEOMETRY_SLOTS, type ConvOp, type OneDnnAddon } from './native-addon';
 import { AddonError, heapOf, nativeKernel, offsetOf, withOutputs, type Outcome } from './native-call';
 import { NATIVE_ACTIVATION_BODIES } from './native-activation';
+import { NATIVE_MATMUL_BODIES } from './native-matmul';
 import { NATIVE_NORM_BODIES } from './native-norm';
 import type { KernelArgs } from './scope';
 
@@ -149,6 +150,7 @@ const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => Ou
   [tf.DepthwiseConv2dNativeBackpropFilter, backwardWeights(true)],
   ...NATIVE_NORM_BODIES,
   ...NATIVE_ACTIVATION_BODIES,
+  ...NATIVE_MATMUL_BODIES,
 ] as never;
 
 /** Names of the kernels the addon replaces or adds (SatBatchNorm*, SatActivation*). */
