@@ -494,6 +494,19 @@ napi_value throwError(napi_env env, const std::string& msg) {
   return nullptr;
 }
 
+/** Runs `op`, turning oneDNN's and our exceptions into a JS error that names them. */
+template <typename Op>
+napi_value guarded(napi_env env, Op op) {
+  try {
+    op();
+  } catch (const dnnl::error& e) {
+    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
+  } catch (const std::exception& e) {
+    return throwError(env, e.what());
+  }
+  return nullptr;
+}
+
 /** The bytes of an ArrayBuffer, or of the buffer under a typed array (from its start). */
 bool bufferOf(napi_env env, napi_value v, uint8_t** data, size_t* length) {
   bool is = false;
@@ -562,14 +575,7 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     if (!fits(off[i], need[i], length)) return throwError(env, "tensor " + std::to_string(i) + " (" + std::to_string(need[i]) + " bytes at " + std::to_string(off[i]) + ") lies outside the " + std::to_string(length) + "-byte heap");
   }
   if (op == FWD && g.g[HAS_BIAS] && !fits(off[3], 4ull * g.g[OC], length)) return throwError(env, "bias lies outside the heap");
-  try {
-    run(op, base, g, off[0], off[1], off[2], off[3], off[4], static_cast<float>(alpha));
-  } catch (const dnnl::error& e) {
-    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
-  } catch (const std::exception& e) {
-    return throwError(env, e.what());
-  }
-  return nullptr;
+  return guarded(env, [&] { run(op, base, g, off[0], off[1], off[2], off[3], off[4], static_cast<float>(alpha)); });
 }
 
 /** Typed-array contents of a given type and length, copied out. */
@@ -614,14 +620,7 @@ napi_value BatchNorm(napi_env env, napi_callback_info info) {
     const size_t need = kinds[mode][i] == 'D' ? data : channel;
     if (!fits(o[i], need, length)) return throwError(env, "batch norm tensor " + std::to_string(i) + " (" + std::to_string(need) + " bytes at " + std::to_string(o[i]) + ") lies outside the " + std::to_string(length) + "-byte heap");
   }
-  try {
-    batchNorm(mode, base, dims, static_cast<float>(eps), o);
-  } catch (const dnnl::error& e) {
-    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
-  } catch (const std::exception& e) {
-    return throwError(env, e.what());
-  }
-  return nullptr;
+  return guarded(env, [&] { batchNorm(mode, base, dims, static_cast<float>(eps), o); });
 }
 
 // activation(code, param, heap, n, x, dy (-1: forward), out)
@@ -647,14 +646,7 @@ napi_value Activation(napi_env env, napi_callback_info info) {
     if (i == 1 && off[i] < 0) continue;
     if (!fits(off[i], bytes, length)) return throwError(env, "activation tensor " + std::to_string(i) + " lies outside the heap");
   }
-  try {
-    activation(code, static_cast<float>(param), base, static_cast<int64_t>(n), off[0], off[1], off[2]);
-  } catch (const dnnl::error& e) {
-    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
-  } catch (const std::exception& e) {
-    return throwError(env, e.what());
-  }
-  return nullptr;
+  return guarded(env, [&] { activation(code, static_cast<float>(param), base, static_cast<int64_t>(n), off[0], off[1], off[2]); });
 }
 
 // matmul(heap, dims Int32Array [B, M, K, N, BB, transposeA, transposeB], a, b, out)
@@ -676,14 +668,7 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   const size_t need[3] = {4ull * d[MM_B] * d[MM_M] * d[MM_K], 4ull * d[MM_BB] * d[MM_K] * d[MM_N], 4ull * d[MM_B] * d[MM_M] * d[MM_N]};
   for (int i = 0; i < 3; i++)
     if (!fits(off[i], need[i], length)) return throwError(env, "matmul tensor " + std::to_string(i) + " lies outside the heap");
-  try {
-    matmul(base, d, off[0], off[1], off[2]);
-  } catch (const dnnl::error& e) {
-    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
-  } catch (const std::exception& e) {
-    return throwError(env, e.what());
-  }
-  return nullptr;
+  return guarded(env, [&] { matmul(base, d, off[0], off[1], off[2]); });
 }
 
 // implementation(op, geometry, alpha): the oneDNN implementation chosen for it, e.g. "brgconv:avx512_core".
