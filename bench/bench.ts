@@ -7,6 +7,7 @@
 //        [--runs 5] [--eval-runs N (default --runs; 0 skips PGD-10)] [--backend wasm|cpu|tensorflow] [--clock wall|cpu] [--profile] [--json]
 //        [--pytorch auto|off] [--threads 1,2]  (the PyTorch column: bench/pytorch.ts, where torch imports)
 //        --diagnostics [--profile small] [--n 200] [--arm baseline]: notebook 07's measures per 1,000 images (bench/diagnostics.ts)
+//        --train: training throughput on the study's real configuration beside PyTorch (bench/train.ts)
 // --clock cpu times by this process's CPU time: steadier than wall time on a busy machine, and
 // the same on an idle one for the single-threaded wasm and cpu backends (not for tensorflow).
 // SAT_WASM_KERNELS=0 runs wasm without our gradient kernels (conv training then fails).
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
   if (process.argv.includes('--grid')) return (await import('./grid')).gridBench(process.argv.slice(2).filter((a) => a !== '--grid'));
   if (process.argv.includes('--autoattack')) return (await import('./autoattack')).autoattackBench(process.argv.slice(2).filter((a) => a !== '--autoattack'));
   if (process.argv.includes('--diagnostics')) return (await import('./diagnostics')).diagnosticsBench(process.argv.slice(2).filter((a) => a !== '--diagnostics'));
+  if (process.argv.includes('--train')) return (await import('./train')).trainBench(process.argv.slice(2).filter((a) => a !== '--train'));
   if (process.argv.includes('--pipeline')) return (await import('./pipeline')).pipelineBench(process.argv.slice(2).filter((a) => a !== '--pipeline'));
   const { values } = parse(process.argv.slice(2), {
     models: { type: 'string' },

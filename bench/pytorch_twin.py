@@ -46,10 +46,11 @@ class Reference(nn.Module):
 
 
 class MnistCnn(nn.Module):
-    """lib/models/mnist-cnn.ts, width 16: conv-BN-ReLU x3 (strides 1,2,2), dense."""
+    """lib/models/mnist-cnn.ts, width 16: conv-BN-activation x3 (strides 1,2,2), dense."""
 
-    def __init__(self, width=16):
+    def __init__(self, width=16, act=F.relu):
         super().__init__()
+        self.act = act
         widths, c = [width, 2 * width, 4 * width], 1
         self.convs, self.bns = nn.ModuleList(), nn.ModuleList()
         for out, stride in zip(widths, [1, 2, 2]):
@@ -60,7 +61,7 @@ class MnistCnn(nn.Module):
 
     def forward(self, x):
         for conv, bn in zip(self.convs, self.bns):
-            x = F.relu(bn(conv(x)))
+            x = self.act(bn(conv(x)))
         return self.fc(x.flatten(1))
 
 

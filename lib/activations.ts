@@ -5,6 +5,7 @@
 // attacker's and the trainer's gradient passes choose their mode independently, so an
 // activation is built from a name, an optional parameter and a gradient mode.
 import * as tf from '@tensorflow/tfjs';
+import { nativeActivationCode, nativeSurrogateGradient, withNativeActivation } from './kernels/native-ops';
 
 export const ACTIVATIONS = ['relu', 'softplus', 'psoftplus', 'silu', 'gelu', 'gelu-tanh', 'elu', 'celu', 'smoothrelu', 'smoothrelu-learnable', 'mish'] as const;
 export type ActivationName = (typeof ACTIVATIONS)[number];
@@ -138,7 +139,7 @@ function withSmoothGradient(forward: ActivationFn, a: number): ActivationFn {
     save([x]);
     return {
       value: forward(x),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.sigmoid(tf.mul(saved[0], a))),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => nativeSurrogateGradient(saved[0], dy, a) ?? tf.mul(dy, tf.sigmoid(tf.mul(saved[0], a))),
     };
   };
   return tf.customGrad(fn as unknown as Parameters<typeof tf.customGrad>[0]) as ActivationFn;
@@ -154,7 +155,8 @@ export interface ActivationOptions {
 export function makeActivation(spec: ActivationSpec | ActivationName, opts: ActivationOptions = {}): ActivationFn {
   const s: ActivationSpec = typeof spec === 'string' ? parseActivation(spec) : spec;
   if (!ACTIVATIONS.includes(s.name)) parseActivation(s.name); // throws the clear error
-  const forward = forwardFn(s);
+  // With the native addon (wasm backend) the activation and its gradient are one call each.
+  const forward = isLearnable(s) ? forwardFn(s) : withNativeActivation(nativeActivationCode(s.name, paramOf(s)), paramOf(s), forwardFn(s));
   const mode = opts.gradient ?? 'own';
   if (mode === 'smooth' && isLearnable(s)) throw new Error(`${s.name} learns its parameter per site: it has no smooth-surrogate gradient mode; use --attacker-grad own --trainer-grad own.`);
   if (mode === 'own') return forward;

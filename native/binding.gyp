@@ -4,7 +4,7 @@
       "target_name": "sat_onednn",
       "sources": ["sat_onednn.cc"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
-      "cflags_cc": ["-std=c++17", "-O2", "-fexceptions", "-fopenmp"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp"],
       "libraries": ["-ldnnl", "-fopenmp"],
       "defines": ["NAPI_VERSION=8"]
     }

@@ -13,6 +13,8 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -245,6 +247,238 @@ void run(int op, uint8_t* base, const Geometry& g, double a, double b, double c,
 }
 
 // ---------------------------------------------------------------------------------------------
+// Batch normalization and activations, in place on the heap like the convolutions.
+//
+// Batch norm is oneDNN's primitive on NHWC data ([N, H, W, C] as dims {N, C, H, W}), with the
+// per-channel scale (gamma) and shift (beta): inference (given mean and variance), training
+// (the batch's mean and biased variance written out) and backward (dx, dgamma, dbeta).
+// Activations and their gradients are oneDNN eltwise primitives where oneDNN has the function,
+// else our own OpenMP loops (codes: keep in sync with NATIVE_ACTIVATION in lib/kernels/native-addon.ts).
+
+enum ActCode { A_RELU = 0, A_SILU = 1, A_GELU_ERF = 2, A_GELU_TANH = 3, A_ELU = 4, A_SOFTPLUS = 5, A_MISH = 6,
+               A_PSOFTPLUS = 7, A_SMOOTHRELU = 8, A_CELU = 9, A_SURROGATE = 10, A_COUNT };
+enum BnMode { BN_INFERENCE = 0, BN_TRAINING = 1, BN_BACKWARD = 2 };
+
+/** A cached primitive that is not a convolution (no weights to reorder). */
+struct Plain {
+  dnnl::primitive prim;
+  size_t scratchBytes = 0;
+};
+std::unordered_map<std::string, std::unique_ptr<Plain>> plainCache;
+
+template <typename Make>
+Plain& plainFor(const std::string& key, Make make) {
+  auto found = plainCache.find(key);
+  if (found != plainCache.end()) return *found->second;
+  auto p = std::make_unique<Plain>();
+  make(*p);
+  if (plainCache.size() >= kMaxEntries) plainCache.clear();
+  Plain& ref = *p;
+  plainCache.emplace(key, std::move(p));
+  return ref;
+}
+
+/** Runs a primitive with our scratchpad added to its arguments, and waits for it. */
+void execute(Plain& p, std::unordered_map<int, memory>& args) {
+  if (p.scratchBytes) args.emplace(DNNL_ARG_SCRATCHPAD, memory(memory::desc({static_cast<memory::dim>(p.scratchBytes)}, dt::u8, tag::x), engine(), scratch.get(p.scratchBytes)));
+  p.prim.execute(stream(), args);
+  stream().wait();
+}
+
+const auto kScaleShift = dnnl::normalization_flags::use_scale | dnnl::normalization_flags::use_shift;
+
+dnnl::batch_normalization_forward::primitive_desc bnForwardPd(const memory::desc& data, float eps, bool training, const dnnl::primitive_attr& attr) {
+  const auto flags = training ? kScaleShift : kScaleShift | dnnl::normalization_flags::use_global_stats;
+  dnnl::batch_normalization_forward::desc d(training ? prop_kind::forward_training : prop_kind::forward_inference, data, eps, flags);
+  return dnnl::batch_normalization_forward::primitive_desc(d, attr, engine());
+}
+
+/**
+ * Batch norm over dims = {N, H, W, C}; offsets (bytes; -1 unused):
+ *   INFERENCE: x, scale, shift, mean, variance -> y
+ *   TRAINING:  x, scale, shift -> y, mean, variance
+ *   BACKWARD:  x, dy, scale, shift, mean, variance -> dx, dscale, dshift
+ * o[] holds them in that order. (oneDNN 2.6's backward pass with use_shift insists on the shift
+ * as an input, though the gradient does not depend on it.)
+ */
+void batchNorm(int mode, uint8_t* base, const int32_t* dims, float eps, const double* o) {
+  const memory::desc data({dims[0], dims[3], dims[1], dims[2]}, dt::f32, tag::nhwc);
+  const memory::desc channel({dims[3]}, dt::f32, tag::x);
+  std::ostringstream k;
+  k << "bn," << mode << ',' << dims[0] << ',' << dims[1] << ',' << dims[2] << ',' << dims[3] << ',' << eps;
+  Plain& p = plainFor(k.str(), [&](Plain& p) {
+    const auto attr = userScratchpad();
+    if (mode == BN_BACKWARD) {
+      auto hint = bnForwardPd(data, eps, true, dnnl::primitive_attr());
+      dnnl::batch_normalization_backward::desc d(prop_kind::backward, data, data, eps, kScaleShift);
+      dnnl::batch_normalization_backward::primitive_desc pd(d, attr, engine(), hint);
+      p.prim = dnnl::batch_normalization_backward(pd);
+      p.scratchBytes = pd.scratchpad_desc().get_size();
+    } else {
+      auto pd = bnForwardPd(data, eps, mode == BN_TRAINING, attr);
+      p.prim = dnnl::batch_normalization_forward(pd);
+      p.scratchBytes = pd.scratchpad_desc().get_size();
+    }
+  });
+  auto at = [base](double off) { return static_cast<void*>(base + static_cast<size_t>(off)); };
+  auto& eng = engine();
+  std::unordered_map<int, memory> args;
+  if (mode == BN_BACKWARD) {
+    args.emplace(DNNL_ARG_SRC, memory(data, eng, at(o[0])));
+    args.emplace(DNNL_ARG_DIFF_DST, memory(data, eng, at(o[1])));
+    args.emplace(DNNL_ARG_SCALE, memory(channel, eng, at(o[2])));
+    args.emplace(DNNL_ARG_SHIFT, memory(channel, eng, at(o[3])));
+    args.emplace(DNNL_ARG_MEAN, memory(channel, eng, at(o[4])));
+    args.emplace(DNNL_ARG_VARIANCE, memory(channel, eng, at(o[5])));
+    args.emplace(DNNL_ARG_DIFF_SRC, memory(data, eng, at(o[6])));
+    args.emplace(DNNL_ARG_DIFF_SCALE, memory(channel, eng, at(o[7])));
+    args.emplace(DNNL_ARG_DIFF_SHIFT, memory(channel, eng, at(o[8])));
+  } else {
+    args.emplace(DNNL_ARG_SRC, memory(data, eng, at(o[0])));
+    args.emplace(DNNL_ARG_SCALE, memory(channel, eng, at(o[1])));
+    args.emplace(DNNL_ARG_SHIFT, memory(channel, eng, at(o[2])));
+    if (mode == BN_INFERENCE) {
+      args.emplace(DNNL_ARG_MEAN, memory(channel, eng, at(o[3])));
+      args.emplace(DNNL_ARG_VARIANCE, memory(channel, eng, at(o[4])));
+      args.emplace(DNNL_ARG_DST, memory(data, eng, at(o[5])));
+    } else {
+      args.emplace(DNNL_ARG_DST, memory(data, eng, at(o[3])));
+      args.emplace(DNNL_ARG_MEAN, memory(channel, eng, at(o[4])));
+      args.emplace(DNNL_ARG_VARIANCE, memory(channel, eng, at(o[5])));
+    }
+  }
+  execute(p, args);
+}
+
+/** oneDNN's eltwise algorithm and its alpha for an activation code, or false where we loop ourselves. */
+bool onednnActivation(int code, float param, algorithm* alg, float* alpha) {
+  *alpha = 0.f;
+  switch (code) {
+    case A_RELU: *alg = algorithm::eltwise_relu; return true;
+    case A_SILU: *alg = algorithm::eltwise_swish; *alpha = 1.f; return true;
+    case A_GELU_ERF: *alg = algorithm::eltwise_gelu_erf; return true;
+    case A_GELU_TANH: *alg = algorithm::eltwise_gelu_tanh; return true;
+    case A_ELU: *alg = algorithm::eltwise_elu; *alpha = 1.f; return true;  // our elu is celu; alpha 1 only
+    case A_SOFTPLUS: *alg = algorithm::eltwise_soft_relu; return true;
+    case A_MISH: *alg = algorithm::eltwise_mish; return true;
+    default: return false;
+  }
+}
+
+inline float sigmoidf(float z) { return 1.f / (1.f + std::exp(-z)); }
+/** log(1 + e^z) without overflow. */
+inline float softplusf(float z) { return std::max(z, 0.f) + std::log1p(std::exp(-std::fabs(z))); }
+
+/** Our loops: y = f(x) (dy null), or dx = dy * f'(x). a is the activation's parameter. */
+void loopActivation(int code, float a, int64_t n, const float* x, const float* dy, float* out) {
+  const bool grad = dy != nullptr;
+  switch (code) {
+    case A_PSOFTPLUS:  // softplus(a x) / a; derivative sigmoid(a x)
+      if (grad) {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = dy[i] * sigmoidf(a * x[i]);
+      } else {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = softplusf(a * x[i]) / a;
+      }
+      return;
+    case A_SMOOTHRELU:  // x - log1p(a x) / a for x >= 0, else 0; derivative a x / (1 + a x) for x > 0, else 0 (tfjs's step(0) = 0)
+      if (grad) {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.f ? dy[i] * (a * x[i] / (1.f + a * x[i])) : 0.f;
+      } else {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = x[i] >= 0.f ? x[i] - std::log1p(a * x[i]) / a : 0.f;
+      }
+      return;
+    case A_CELU:  // x for x > 0, else a (e^(x/a) - 1); derivative 1, else e^(x/a) (1 at 0, as tfjs's composite)
+      if (grad) {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.f ? dy[i] : dy[i] * std::exp(x[i] / a);
+      } else {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = x[i] > 0.f ? x[i] : a * std::expm1(x[i] / a);
+      }
+      return;
+    case A_SURROGATE:  // the smooth gradient mode: dy * sigmoid(a x); forward: sigmoid(a x)
+      if (grad) {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = dy[i] * sigmoidf(a * x[i]);
+      } else {
+#pragma omp parallel for simd
+        for (int64_t i = 0; i < n; i++) out[i] = sigmoidf(a * x[i]);
+      }
+      return;
+    default:
+      throw std::invalid_argument("unknown activation code " + std::to_string(code));
+  }
+}
+
+/** y = f(x) when dyOff < 0, else dx = dy * f'(x); n floats each. */
+void activation(int code, float param, uint8_t* base, int64_t n, double xOff, double dyOff, double outOff) {
+  auto at = [base](double off) { return reinterpret_cast<float*>(base + static_cast<size_t>(off)); };
+  const bool grad = dyOff >= 0;
+  algorithm alg;
+  float alpha;
+  if (!onednnActivation(code, param, &alg, &alpha)) return loopActivation(code, param, n, at(xOff), grad ? at(dyOff) : nullptr, at(outOff));
+  const memory::desc md({n}, dt::f32, tag::x);
+  std::ostringstream k;
+  k << "act," << code << ',' << grad << ',' << n;
+  Plain& p = plainFor(k.str(), [&](Plain& p) {
+    const auto attr = userScratchpad();
+    dnnl::eltwise_forward::desc fd(grad ? prop_kind::forward_training : prop_kind::forward_inference, alg, md, alpha, 0.f);
+    dnnl::eltwise_forward::primitive_desc fpd(fd, grad ? dnnl::primitive_attr() : attr, engine());
+    if (!grad) {
+      p.prim = dnnl::eltwise_forward(fpd);
+      p.scratchBytes = fpd.scratchpad_desc().get_size();
+      return;
+    }
+    dnnl::eltwise_backward::desc bd(alg, md, md, alpha, 0.f);
+    dnnl::eltwise_backward::primitive_desc bpd(bd, attr, engine(), fpd);
+    p.prim = dnnl::eltwise_backward(bpd);
+    p.scratchBytes = bpd.scratchpad_desc().get_size();
+  });
+  auto& eng = engine();
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(md, eng, at(xOff)));
+  if (grad) {
+    args.emplace(DNNL_ARG_DIFF_DST, memory(md, eng, at(dyOff)));
+    args.emplace(DNNL_ARG_DIFF_SRC, memory(md, eng, at(outOff)));
+  } else {
+    args.emplace(DNNL_ARG_DST, memory(md, eng, at(outOff)));
+  }
+  execute(p, args);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batched matrix multiplication (tfjs's BatchMatMul: the dense layers and their gradients), with
+// either operand transposed through its strides, so no transpose is ever materialised.
+// dims: B (batch of the output and of a), M, K, N, BB (batch of b: B or 1), transposeA, transposeB.
+enum MM { MM_B, MM_M, MM_K, MM_N, MM_BB, MM_TA, MM_TB, MM_COUNT };
+
+void matmul(uint8_t* base, const int32_t* d, double aOff, double bOff, double outOff) {
+  const memory::dim b = d[MM_B], m = d[MM_M], k = d[MM_K], n = d[MM_N], bb = d[MM_BB];
+  const memory::desc a(memory::dims{b, m, k}, dt::f32, d[MM_TA] ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+  const memory::desc w(memory::dims{bb, k, n}, dt::f32, d[MM_TB] ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+  const memory::desc out(memory::dims{b, m, n}, dt::f32, memory::dims{m * n, n, 1});
+  std::ostringstream key;
+  key << "mm";
+  for (int i = 0; i < MM_COUNT; i++) key << ',' << d[i];
+  Plain& p = plainFor(key.str(), [&](Plain& p) {
+    dnnl::matmul::desc desc(a, w, out);
+    dnnl::matmul::primitive_desc pd(desc, userScratchpad(), engine());
+    p.prim = dnnl::matmul(pd);
+    p.scratchBytes = pd.scratchpad_desc().get_size();
+  });
+  auto at = [base](double off) { return static_cast<void*>(base + static_cast<size_t>(off)); };
+  std::unordered_map<int, memory> args;
+  args.emplace(DNNL_ARG_SRC, memory(a, engine(), at(aOff)));
+  args.emplace(DNNL_ARG_WEIGHTS, memory(w, engine(), at(bOff)));
+  args.emplace(DNNL_ARG_DST, memory(out, engine(), at(outOff)));
+  execute(p, args);
+}
+
+// ---------------------------------------------------------------------------------------------
 // N-API glue
 
 #define NAPI_OK(call)                                             \
@@ -257,6 +491,19 @@ void run(int op, uint8_t* base, const Geometry& g, double a, double b, double c,
 
 napi_value throwError(napi_env env, const std::string& msg) {
   napi_throw_error(env, nullptr, ("sat_onednn: " + msg).c_str());
+  return nullptr;
+}
+
+/** Runs `op`, turning oneDNN's and our exceptions into a JS error that names them. */
+template <typename Op>
+napi_value guarded(napi_env env, Op op) {
+  try {
+    op();
+  } catch (const dnnl::error& e) {
+    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
+  } catch (const std::exception& e) {
+    return throwError(env, e.what());
+  }
   return nullptr;
 }
 
@@ -328,14 +575,100 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     if (!fits(off[i], need[i], length)) return throwError(env, "tensor " + std::to_string(i) + " (" + std::to_string(need[i]) + " bytes at " + std::to_string(off[i]) + ") lies outside the " + std::to_string(length) + "-byte heap");
   }
   if (op == FWD && g.g[HAS_BIAS] && !fits(off[3], 4ull * g.g[OC], length)) return throwError(env, "bias lies outside the heap");
-  try {
-    run(op, base, g, off[0], off[1], off[2], off[3], off[4], static_cast<float>(alpha));
-  } catch (const dnnl::error& e) {
-    return throwError(env, std::string("oneDNN: ") + e.what() + " (status " + std::to_string(static_cast<int>(e.status)) + ")");
-  } catch (const std::exception& e) {
-    return throwError(env, e.what());
+  return guarded(env, [&] { run(op, base, g, off[0], off[1], off[2], off[3], off[4], static_cast<float>(alpha)); });
+}
+
+/** Typed-array contents of a given type and length, copied out. */
+template <typename T>
+bool arrayOf(napi_env env, napi_value v, napi_typedarray_type want, size_t count, T* out) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) return false;
+  napi_typedarray_type type;
+  size_t n;
+  void* data;
+  if (napi_get_typedarray_info(env, v, &type, &n, &data, nullptr, nullptr) != napi_ok || type != want || n != count) return false;
+  std::memcpy(out, data, count * sizeof(T));
+  return true;
+}
+
+// batchNorm(mode, heap, dims Int32Array [N, H, W, C], epsilon, offsets Float64Array(9))
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc != 5) return throwError(env, "batchNorm expects 5 arguments");
+  int32_t mode;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &mode));
+  if (mode < BN_INFERENCE || mode > BN_BACKWARD) return throwError(env, "batchNorm mode must be 0 (inference), 1 (training) or 2 (backward)");
+  uint8_t* base;
+  size_t length;
+  if (!bufferOf(env, argv[1], &base, &length)) return throwError(env, "argument 2 must be the wasm memory's ArrayBuffer");
+  int32_t dims[4];
+  if (!arrayOf(env, argv[2], napi_int32_array, 4, dims)) return throwError(env, "argument 3 must be an Int32Array [N, H, W, C]");
+  for (int i = 0; i < 4; i++)
+    if (dims[i] <= 0) return throwError(env, "batch norm dims must be positive");
+  double eps;
+  NAPI_OK(napi_get_value_double(env, argv[3], &eps));
+  if (!(eps > 0)) return throwError(env, "batch norm epsilon must be positive");
+  double o[9];
+  if (!arrayOf(env, argv[4], napi_float64_array, 9, o)) return throwError(env, "argument 5 must be a Float64Array of 9 byte offsets");
+  // Which offsets hold a full tensor (D) and which one value per channel (c), per mode.
+  static const char* kinds[] = {"DccccD", "DccDcc", "DDccccDcc"};
+  const size_t data = 4ull * dims[0] * dims[1] * dims[2] * dims[3], channel = 4ull * dims[3];
+  for (int i = 0; kinds[mode][i]; i++) {
+    const size_t need = kinds[mode][i] == 'D' ? data : channel;
+    if (!fits(o[i], need, length)) return throwError(env, "batch norm tensor " + std::to_string(i) + " (" + std::to_string(need) + " bytes at " + std::to_string(o[i]) + ") lies outside the " + std::to_string(length) + "-byte heap");
   }
-  return nullptr;
+  return guarded(env, [&] { batchNorm(mode, base, dims, static_cast<float>(eps), o); });
+}
+
+// activation(code, param, heap, n, x, dy (-1: forward), out)
+napi_value Activation(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc != 7) return throwError(env, "activation expects 7 arguments");
+  int32_t code;
+  double param, n, off[3];
+  NAPI_OK(napi_get_value_int32(env, argv[0], &code));
+  NAPI_OK(napi_get_value_double(env, argv[1], &param));
+  if (code < 0 || code >= A_COUNT) return throwError(env, "unknown activation code " + std::to_string(code));
+  if (!(param > 0) && (code == A_PSOFTPLUS || code == A_SMOOTHRELU || code == A_CELU || code == A_SURROGATE)) return throwError(env, "activation parameter must be positive");
+  uint8_t* base;
+  size_t length;
+  if (!bufferOf(env, argv[2], &base, &length)) return throwError(env, "argument 3 must be the wasm memory's ArrayBuffer");
+  NAPI_OK(napi_get_value_double(env, argv[3], &n));
+  if (!(n >= 1) || n != std::floor(n)) return throwError(env, "activation size must be a positive integer");
+  for (int i = 0; i < 3; i++) NAPI_OK(napi_get_value_double(env, argv[4 + i], &off[i]));
+  const size_t bytes = 4ull * static_cast<size_t>(n);
+  for (int i = 0; i < 3; i++) {
+    if (i == 1 && off[i] < 0) continue;
+    if (!fits(off[i], bytes, length)) return throwError(env, "activation tensor " + std::to_string(i) + " lies outside the heap");
+  }
+  return guarded(env, [&] { activation(code, static_cast<float>(param), base, static_cast<int64_t>(n), off[0], off[1], off[2]); });
+}
+
+// matmul(heap, dims Int32Array [B, M, K, N, BB, transposeA, transposeB], a, b, out)
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc != 5) return throwError(env, "matmul expects 5 arguments");
+  uint8_t* base;
+  size_t length;
+  if (!bufferOf(env, argv[0], &base, &length)) return throwError(env, "argument 1 must be the wasm memory's ArrayBuffer");
+  int32_t d[MM_COUNT];
+  if (!arrayOf(env, argv[1], napi_int32_array, MM_COUNT, d)) return throwError(env, "argument 2 must be an Int32Array [B, M, K, N, BB, transposeA, transposeB]");
+  for (int i = 0; i < MM_TA; i++)
+    if (d[i] <= 0) return throwError(env, "matmul dims must be positive");
+  if (d[MM_BB] != d[MM_B] && d[MM_BB] != 1) return throwError(env, "b's batch must be a's or 1");
+  double off[3];
+  for (int i = 0; i < 3; i++) NAPI_OK(napi_get_value_double(env, argv[2 + i], &off[i]));
+  const size_t need[3] = {4ull * d[MM_B] * d[MM_M] * d[MM_K], 4ull * d[MM_BB] * d[MM_K] * d[MM_N], 4ull * d[MM_B] * d[MM_M] * d[MM_N]};
+  for (int i = 0; i < 3; i++)
+    if (!fits(off[i], need[i], length)) return throwError(env, "matmul tensor " + std::to_string(i) + " lies outside the heap");
+  return guarded(env, [&] { matmul(base, d, off[0], off[1], off[2]); });
 }
 
 // implementation(op, geometry, alpha): the oneDNN implementation chosen for it, e.g. "brgconv:avx512_core".
@@ -383,7 +716,7 @@ napi_value CacheStats(napi_env env, napi_callback_info) {
     if (kv.second->weights) bytes += kv.second->weightsMd.get_size();
   napi_value out, entries, held;
   NAPI_OK(napi_create_object(env, &out));
-  NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(cache.size()), &entries));
+  NAPI_OK(napi_create_uint32(env, static_cast<uint32_t>(cache.size() + plainCache.size()), &entries));
   NAPI_OK(napi_create_double(env, static_cast<double>(bytes), &held));
   NAPI_OK(napi_set_named_property(env, out, "entries", entries));
   NAPI_OK(napi_set_named_property(env, out, "bytes", held));
@@ -392,6 +725,7 @@ napi_value CacheStats(napi_env env, napi_callback_info) {
 
 napi_value ClearCache(napi_env env, napi_callback_info) {
   cache.clear();
+  plainCache.clear();
   std::free(scratch.ptr);
   scratch.ptr = nullptr;
   scratch.size = 0;
@@ -409,6 +743,9 @@ napi_value Version(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"activation", nullptr, Activation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"implementation", nullptr, Implementation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, GetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},

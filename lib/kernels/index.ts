@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm'; // its kernels must be registered before we replace some
 import { batchMatMulKernels } from './batch-matmul';
 import { batchNormKernels } from './batch-norm';
+import { registerBatchNormGradient } from './batch-norm-grad';
 import { conv2dBackpropKernels } from './conv2d-backprop';
 import { depthwiseBackpropKernels } from './depthwise-backprop';
 import { identityKernels } from './identity';
@@ -19,7 +20,8 @@ import { nativeAddon, nativeStatus } from './native-addon';
 import { registerNativeKernels, unregisterNativeKernels } from './native';
 
 export { nativeStatus, setNativeThreads, type NativeStatus } from './native-addon';
-export { NATIVE_KERNEL_NAMES, nativeKernelCounts, nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from './native';
+export { NATIVE_KERNEL_NAMES, nativeKernelsRegistered, registerNativeKernels, unregisterNativeKernels } from './native';
+export { nativeKernelCounts } from './native-call';
 
 const KERNELS = [...conv2dBackpropKernels, ...depthwiseBackpropKernels, ...batchMatMulKernels, ...identityKernels, ...tileKernels, ...reduceKernels, ...batchNormKernels];
 
@@ -45,6 +47,7 @@ export function registerWasmKernels(): void {
     // The original's setup still runs at backend start-up: our kernels may call it.
     tf.registerKernel({ ...existing, ...kernel, backendName: 'wasm' });
   }
+  registerBatchNormGradient();
   const addon = nativeAddon();
   if (addon) registerNativeKernels(addon);
   registered = true;

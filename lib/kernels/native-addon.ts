@@ -8,6 +8,12 @@ import * as path from 'node:path';
 /** The addon's functions (native/sat_onednn.cc). Offsets are bytes into `heap`. */
 export interface OneDnnAddon {
   conv(op: ConvOp, heap: ArrayBuffer, geometry: Int32Array, a: number, b: number, c: number, d: number, token: number, alpha: number): void;
+  /** Batch norm over dims [N, H, W, C]; `offsets` per mode as in BN_MODE. */
+  batchNorm(mode: BnMode, heap: ArrayBuffer, dims: Int32Array, epsilon: number, offsets: Float64Array): void;
+  /** out = f(x) when dy is -1, else out = dy * f'(x); n floats each. */
+  activation(code: ActivationCode, param: number, heap: ArrayBuffer, n: number, x: number, dy: number, out: number): void;
+  /** out[B, M, N] = a[B, M, K] (or its transpose stored [B, K, M]) times b[BB, K, N] (or [BB, N, K]); BB is B or 1. */
+  matmul(heap: ArrayBuffer, dims: Int32Array, a: number, b: number, out: number): void;
   implementation(op: ConvOp, geometry: Int32Array, alpha?: number): string;
   setThreads(n: number): void;
   getThreads(): number;
@@ -19,6 +25,23 @@ export interface OneDnnAddon {
 /** The addon's ops (enum Op in native/sat_onednn.cc). */
 export const CONV_OP = { forward: 0, backwardData: 1, backwardWeights: 2 } as const;
 export type ConvOp = (typeof CONV_OP)[keyof typeof CONV_OP];
+
+/**
+ * Batch-norm modes (enum BnMode in native/sat_onednn.cc) and the byte offsets each takes, in order:
+ * inference: x, scale, shift, mean, variance, y; training: x, scale, shift, y, mean, variance;
+ * backward: x, dy, scale, shift, mean, variance, dx, dscale, dshift (oneDNN 2.6 wants the shift).
+ */
+export const BN_MODE = { inference: 0, training: 1, backward: 2 } as const;
+export type BnMode = (typeof BN_MODE)[keyof typeof BN_MODE];
+
+/**
+ * Activation codes (enum ActCode in native/sat_onednn.cc). The param is a of psoftplus and
+ * smoothrelu, alpha of celu, a of the smooth surrogate gradient sigmoid(a x); the others ignore it.
+ */
+export const NATIVE_ACTIVATION = {
+  relu: 0, silu: 1, geluErf: 2, geluTanh: 3, elu: 4, softplus: 5, mish: 6, psoftplus: 7, smoothrelu: 8, celu: 9, surrogate: 10,
+} as const;
+export type ActivationCode = (typeof NATIVE_ACTIVATION)[keyof typeof NATIVE_ACTIVATION];
 
 /** Slots of the geometry array the addon reads (enum G in native/sat_onednn.cc). */
 export const GEOMETRY_SLOTS = ['n', 'ih', 'iw', 'ic', 'oc', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'pb', 'pr', 'groups', 'act', 'hasBias'] as const;

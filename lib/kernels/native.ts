@@ -1,4 +1,5 @@
-// Convolution kernels for the wasm backend that run oneDNN (the native addon) in place on the
+// Native kernels for the wasm backend: convolutions here, batch norm (native-norm.ts) and
+// activations (native-activation.ts) beside them. Convolution kernels that run oneDNN (the native addon) in place on the
 // wasm heap: each kernel allocates its output with the backend, then hands the addon the wasm
 // Memory's buffer (read again on every call: growing the memory replaces it) and the byte
 // offsets of its tensors. Nothing is copied in or out.
@@ -9,6 +10,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { ConvGradAttrs } from './conv-geometry';
 import { CONV_OP, GEOMETRY_SLOTS, type ConvOp, type OneDnnAddon } from './native-addon';
+import { AddonError, heapOf, nativeKernel, offsetOf, withOutputs, type Outcome } from './native-call';
+import { NATIVE_ACTIVATION_BODIES } from './native-activation';
+import { NATIVE_MATMUL_BODIES } from './native-matmul';
+import { NATIVE_NORM_BODIES } from './native-norm';
 import type { KernelArgs } from './scope';
 
 type Conv2DInfo = tf.backend_util.Conv2DInfo;
@@ -20,23 +25,6 @@ interface ConvAttrs extends ConvGradAttrs {
 
 /** FusedConv2D activations the addon applies as a oneDNN post-op (ACT codes in sat_onednn.cc). */
 const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5 };
-
-/** Calls per kernel on the native path and fallbacks to the previous kernel (tests, bench). */
-const counts = new Map<string, { native: number; fallback: number }>();
-
-export function nativeKernelCounts(): Record<string, { native: number; fallback: number }> {
-  return Object.fromEntries([...counts].map(([k, v]) => [k, { ...v }]));
-}
-
-export function resetNativeKernelCounts(): void {
-  counts.clear();
-}
-
-function count(kernel: string, path: 'native' | 'fallback'): void {
-  const c = counts.get(kernel) ?? { native: 0, fallback: 0 };
-  c[path]++;
-  counts.set(kernel, c);
-}
 
 /**
  * A token per filter tensor, so the addon reorders a filter into oneDNN's layout once however
@@ -51,11 +39,6 @@ function tokenOf(dataId: object): number {
     tokens.set(dataId, t);
   }
   return t;
-}
-
-function heapOf(backend: BackendWasm): ArrayBuffer {
-  const wasm = backend.wasm as unknown as { asm?: { memory?: { buffer: ArrayBuffer } }; HEAPU8: Uint8Array };
-  return (wasm.asm?.memory?.buffer ?? wasm.HEAPU8.buffer) as ArrayBuffer;
 }
 
 /**
@@ -79,36 +62,6 @@ function geometry(info: Conv2DInfo, groups: number, act = 0, hasBias = false): I
   return g;
 }
 
-const warned = new Set<string>();
-
-/**
- * Builds a kernel that runs `body` on the native path, or the kernel that was registered before
- * ours when `unsupported` names a reason or the addon throws.
- */
-function nativeKernel(
-  name: string,
-  addon: OneDnnAddon,
-  previous: () => tf.KernelConfig | undefined,
-  body: (args: KernelArgs<ConvAttrs>, addon: OneDnnAddon) => Outcome,
-): tf.KernelFunc {
-  return ((args: KernelArgs<ConvAttrs>) => {
-    const outcome = body(args, addon);
-    if (outcome instanceof AddonError) {
-      const message = `${name}: native kernel failed (${outcome.message}); using the wasm kernel for it`;
-      if (!warned.has(message)) console.warn(`[sat] warning: ${message}`);
-      warned.add(message);
-    }
-    if (typeof outcome !== 'string' && !(outcome instanceof AddonError)) {
-      count(name, 'native');
-      return outcome;
-    }
-    const fallback = previous();
-    if (!fallback) throw new Error(`${name}: no wasm kernel to fall back to (${String(outcome)})`);
-    count(name, 'fallback');
-    return fallback.kernelFunc(args as never);
-  }) as unknown as tf.KernelFunc;
-}
-
 /** Why the addon cannot run this call, or undefined when it can. */
 function unsupported(tensors: tf.TensorInfo[], attrs: ConvAttrs): string | undefined {
   if (attrs.dataFormat !== undefined && attrs.dataFormat !== 'NHWC') return `dataFormat ${attrs.dataFormat}`;
@@ -116,23 +69,14 @@ function unsupported(tensors: tf.TensorInfo[], attrs: ConvAttrs): string | undef
   return undefined;
 }
 
-/** An error raised by the addon (oneDNN rejected or failed the op): the fallback runs. */
-class AddonError extends Error {}
-
-type Outcome = tf.TensorInfo | string | AddonError;
-
 /** Runs one addon op; the output is allocated first (allocation may grow the heap). */
 function runOp(backend: BackendWasm, addon: OneDnnAddon, op: ConvOp, g: Int32Array, outShape: number[], a: tf.TensorInfo, b: tf.TensorInfo, opts: { bias?: tf.TensorInfo; token?: number; alpha?: number } = {}): Outcome {
-  const out = backend.makeOutput(outShape, 'float32');
-  if (tf.util.sizeFromShape(outShape) === 0) return out;
-  const off = (t: tf.TensorInfo) => backend.getMemoryOffset(t.dataId);
-  try {
-    addon.conv(op, heapOf(backend), g, off(a), off(b), off(out), opts.bias ? off(opts.bias) : -1, opts.token ?? -1, opts.alpha ?? 0);
-  } catch (e) {
-    backend.disposeData(out.dataId);
-    return new AddonError((e as Error).message);
-  }
-  return out;
+  if (tf.util.sizeFromShape(outShape) === 0) return backend.makeOutput(outShape, 'float32');
+  const off = (t: tf.TensorInfo) => offsetOf(backend, t);
+  const outs = withOutputs(backend, [outShape], ([out]) =>
+    addon.conv(op, heapOf(backend), g, off(a), off(b), off(out), opts.bias ? off(opts.bias) : -1, opts.token ?? -1, opts.alpha ?? 0),
+  );
+  return outs instanceof AddonError ? outs : outs[0];
 }
 
 function forward(depthwise: boolean, fused: boolean) {
@@ -198,15 +142,18 @@ const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => Ou
   [tf.Conv2D, forward(false, false)],
   [tf.FusedConv2D, forward(false, true)],
   [tf.DepthwiseConv2dNative, forward(true, false)],
-  // Batch norm in inference runs as a 1x1 one of these (lib/kernels/batch-norm.ts).
+  // Without the addon's batch norm, batch norm in inference runs as a 1x1 one of these (lib/kernels/batch-norm.ts).
   [tf.FusedDepthwiseConv2D, forward(true, true)],
   [tf.Conv2DBackpropInput, backwardData(false)],
   [tf.Conv2DBackpropFilter, backwardWeights(false)],
   [tf.DepthwiseConv2dNativeBackpropInput, backwardData(true)],
   [tf.DepthwiseConv2dNativeBackpropFilter, backwardWeights(true)],
+  ...NATIVE_NORM_BODIES,
+  ...NATIVE_ACTIVATION_BODIES,
+  ...NATIVE_MATMUL_BODIES,
 ] as never;
 
-/** Names of the kernels the addon replaces. */
+/** Names of the kernels the addon replaces or adds (SatBatchNorm*, SatActivation*). */
 export const NATIVE_KERNEL_NAMES: readonly string[] = BODIES.map(([name]) => name);
 
 /** The kernels each replaced, to fall back to and to restore. */

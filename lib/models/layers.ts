@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationFn } from '../activations';
 import { deriveSeed } from '../util/rng';
+import { nativeBatchNormTraining } from '../kernels/native-ops';
 
 /** What a forward pass needs besides the input. */
 export interface ForwardContext {
@@ -219,6 +220,9 @@ export interface Moments {
  * returns (tfjs runs a custom op's forward pass in a tidy).
  */
 export function batchNormTraining(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, onMoments: (m: Moments) => void = () => {}): tf.Tensor4D {
+  // The native addon (wasm backend) does the forward pass and the whole gradient in one call each.
+  const native = nativeBatchNormTraining(x, gamma, beta, BN_EPSILON, onMoments);
+  if (native) return native as tf.Tensor4D;
   const op = tf.customGrad(((x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D, save: tf.GradSaveFunc) => {
     const m = tf.moments(x, [0, 1, 2]);
     onMoments(m);

@@ -1,0 +1,143 @@
+// `npm run bench -- --train`: training throughput on notebook 01's study configuration (real
+// Fashion-MNIST images, MNIST CNN width 16, batch 128, SAT with PGD-1 at eps 0.1, SGD lr 0.05,
+// momentum 0.9, weight decay 5e-4) beside a plain PyTorch loop of the same design over the same
+// images (bench/pytorch_train.py, run by /usr/bin/python3 or SAT_TORCH_PYTHON). One epoch over
+// the first --images training images per measurement; ours and PyTorch's alternate, per
+// activation and thread count, for --rounds rounds, so that both see the same load; medians and
+// their ratio are printed. Images per second of wall time, and per second of the process's CPU
+// time (all its threads): on a shared machine the wall clock also measures the other tenants,
+// and at one thread CPU time is the steadier measure. Untimed warm-up step first.
+// Usage: tsx bench/bench.ts --train [--images 16384] [--rounds 2] [--activations relu,silu] [--threads 1,2] [--json]
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { makeActivation, parseActivation } from '../lib/activations';
+import { makeAttack } from '../lib/attacks';
+import { describeBackend, initBackend } from '../lib/backend';
+import { parse, parseInteger, parseList, UsageError } from '../lib/cli/args';
+import { batches, disposeBatch, loadDataset, type ImageDataset } from '../lib/data';
+import { findFashionMnist } from '../lib/data/fashion-mnist';
+import { FASHION_EPS, trainAttack } from '../lib/experiments/relu-vs-smooth-backward';
+import { nativeAddon, setNativeThreads } from '../lib/kernels/native-addon';
+import { buildModel } from '../lib/models';
+import { isDecayed } from '../lib/models/layers';
+import { satStep, Sgd } from '../lib/train';
+
+const BATCH = 128;
+const LR = 0.05;
+
+/** Images per second of wall time and of CPU time. */
+interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+const cpuSeconds = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+/** One epoch of our SAT training (after one untimed step). */
+function oursEpoch(ds: ImageDataset, activation: string, threads: number): Rate {
+  if (nativeAddon()) setNativeThreads(threads);
+  const model = buildModel('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0, width: 16 });
+  const sgd = new Sgd(model.params, { momentum: 0.9, nesterov: false, weightDecay: 5e-4, decays: isDecayed });
+  const act = makeActivation(parseActivation(activation));
+  const attack = makeAttack(trainAttack(FASHION_EPS));
+  const step = (b: { x: never; y: never }, seed: number) => satStep(model, sgd, b.x, b.y, { attack, attackerAct: act, trainerAct: act, labelSmoothing: 0, lr: LR, seed });
+  try {
+    for (const b of batches(ds, { batchSize: BATCH })) {
+      step(b as never, -1); // warm-up: primitives, caches, the heap's size
+      disposeBatch(b);
+      break;
+    }
+    const [t0, c0] = [performance.now(), cpuSeconds()];
+    let seed = 0;
+    for (const b of batches(ds, { batchSize: BATCH, shuffleSeed: 0 })) {
+      step(b as never, seed++);
+      disposeBatch(b);
+    }
+    return { wall: ds.n / ((performance.now() - t0) / 1000), cpu: ds.n / (cpuSeconds() - c0) };
+  } finally {
+    sgd.dispose();
+    model.dispose();
+  }
+}
+
+function pythonPath(): string {
+  return process.env.SAT_TORCH_PYTHON ?? (fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
+}
+
+/** PyTorch's epoch, or the reason it did not run. */
+function pytorchEpoch(dir: string, images: number, activation: string, threads: number): Rate | string {
+  const args = [path.join(__dirname, 'pytorch_train.py'), '--dir', dir, '--images', String(images), '--batch', String(BATCH), '--activation', activation, '--threads', String(threads), '--eps', String(FASHION_EPS)];
+  const r = spawnSync(pythonPath(), args, { encoding: 'utf8' });
+  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    const answer = JSON.parse(last) as { images_per_s?: number; images_per_cpu_s?: number; error?: string };
+    if (answer.images_per_s && answer.images_per_cpu_s) return { wall: answer.images_per_s, cpu: answer.images_per_cpu_s };
+    return answer.error ?? 'no result';
+  } catch {
+    return `${pythonPath()} failed: ${(r.stderr || String(r.error ?? '')).trim().split('\n').pop()}`;
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+export async function trainBench(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { images: { type: 'string' }, rounds: { type: 'string' }, activations: { type: 'string' }, threads: { type: 'string' }, json: { type: 'boolean' } });
+  const images = parseInteger('images', values.images) ?? 16384;
+  const rounds = parseInteger('rounds', values.rounds) ?? 2;
+  const threads = parseList('threads', values.threads) ?? [1, 2];
+  const activations = (values.activations ?? 'relu,silu').split(',').map((a) => a.trim());
+  if (images < BATCH || rounds < 1) throw new UsageError(`--images must be at least ${BATCH} (one batch) and --rounds at least 1.`);
+  if (threads.some((t) => !Number.isInteger(t) || t < 1)) throw new UsageError('--threads takes positive integers, e.g. 1,2.');
+  for (const a of activations) if (!['relu', 'silu'].includes(a)) throw new UsageError(`--activations: the PyTorch loop has relu and silu, not '${a}'.`);
+  const dir = findFashionMnist();
+  if (!dir) throw new UsageError('--train needs Fashion-MNIST (sudo apt-get install dataset-fashion-mnist, or FASHION_MNIST_DIR).');
+  const info = await initBackend(undefined, true);
+  const ds = loadDataset('fashion-mnist', { trainLimit: images }).train;
+  const load0 = os.loadavg()[0];
+  if (!values.json) console.log(`${describeBackend(info)}\nSAT training, one epoch of ${ds.n} real Fashion-MNIST images, MNIST CNN width 16, batch ${BATCH}, PGD-1 eps ${FASHION_EPS}; ours and PyTorch alternating, ${rounds} round(s); load average ${load0.toFixed(1)} on ${os.availableParallelism()} cores`);
+  const results = new Map<string, { ours: Rate[]; pytorch: Rate[]; skipped?: string }>();
+  for (let round = 0; round < rounds; round++) {
+    for (const activation of activations) {
+      for (const t of threads) {
+        const key = `${activation}|${t}`;
+        const r = results.get(key) ?? { ours: [], pytorch: [] };
+        results.set(key, r);
+        r.ours.push(oursEpoch(ds, activation, t));
+        const theirs = pytorchEpoch(dir, ds.n, activation, t);
+        if (typeof theirs === 'string') r.skipped = theirs;
+        else r.pytorch.push(theirs);
+        const show = (x: Rate) => `${x.wall.toFixed(0)} images/s (${x.cpu.toFixed(0)} per CPU-second)`;
+        if (!values.json) console.error(`round ${round + 1}: ${activation}, ${t} thread(s): ours ${show(r.ours.at(-1)!)}, PyTorch ${typeof theirs === 'string' ? theirs : show(theirs)}`);
+      }
+    }
+  }
+  const load1 = os.loadavg()[0];
+  const summary = (xs: Rate[], clock: keyof Rate) => {
+    const v = xs.map((x) => x[clock]);
+    return { median: Math.round(median(v)), range: [Math.round(Math.min(...v)), Math.round(Math.max(...v))] };
+  };
+  const rows = [...results].map(([key, r]) => {
+    const [activation, t] = key.split('|');
+    const clocks = (['wall', 'cpu'] as const).map((clock) => {
+      const ours = summary(r.ours, clock);
+      const pytorch = r.pytorch.length ? summary(r.pytorch, clock) : null;
+      return { clock, ours, pytorch, ratio: pytorch ? +(ours.median / pytorch.median).toFixed(2) : null };
+    });
+    return { activation, threads: Number(t), wall: clocks[0], cpu: clocks[1], ...(r.skipped ? { pytorch_skipped: r.skipped } : {}) };
+  });
+  if (values.json) return void console.log(JSON.stringify({ images: ds.n, rounds, load: [load0, load1], rows }));
+  const cell = (s: { median: number; range: number[] } | null) => (s ? `${s.median} (${s.range.join('-')})` : 'skipped');
+  console.log('\n| activation | threads | ours images/s | PyTorch images/s | ours / PyTorch | ours per CPU-s | PyTorch per CPU-s | ours / PyTorch (CPU) |\n|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.activation} | ${r.threads} | ${cell(r.wall.ours)} | ${cell(r.wall.pytorch)} | ${r.wall.ratio ?? '-'} | ${cell(r.cpu.ours)} | ${cell(r.cpu.pytorch)} | ${r.cpu.ratio ?? '-'} |`);
+  if (rows.some((r) => r.pytorch_skipped)) console.log(`PyTorch skipped: ${rows.find((r) => r.pytorch_skipped)!.pytorch_skipped}`);
+  console.log(`medians (ranges) of ${rounds} round(s); load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`);
+}
