@@ -2,7 +2,7 @@
 // 01's small design (Fashion-MNIST, seed 0), AutoAttack's standard version and PGD-20 each run
 // with attack seeds 0, 1, 2 on the same test images; per stage, how many images each seed breaks,
 // and per pair of seeds, McNemar's exact test on the final per-image robust flags.
-// Usage: npx tsx scripts/attack-spread.ts [--n 200] [--out results/attack-spread.json] [--gradient-stages]
+// Usage: npx tsx scripts/attack-spread.ts [--n 200] [--out results/attack-spread.json] [--gradient-stages] [--seeds 0,1,2]
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { makeActivation, parseActivation } from '../lib/activations';
@@ -17,7 +17,7 @@ import { train } from '../lib/train';
 import { writeFileAtomic } from '../lib/util/fs';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: 'string' }, out: { type: 'string' }, arm: { type: 'string' }, 'gradient-stages': { type: 'boolean' } }, strict: true });
+  const { values } = parseArgs({ options: { n: { type: 'string' }, out: { type: 'string' }, arm: { type: 'string' }, seeds: { type: 'string' }, 'gradient-stages': { type: 'boolean' } }, strict: true });
   const n = Number(values.n ?? 200);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--n must be a positive whole number of test images, got ${values.n}`);
   const out = values.out ?? 'results/attack-spread.json';
@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const data = take(loadDataset(run.config.dataset, { testLimit: run.config.testLimit }).test, n);
   const act = makeActivation(parseActivation(run.config.activation));
   const logits: LogitsFn = (x) => run.model.apply(x, { training: false, act });
-  const seeds = [0, 1, 2];
+  const seeds = (values.seeds ?? '0,1,2').split(',').map(Number);
+  if (seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new Error(`--seeds must be whole numbers >= 0 separated by commas, got ${values.seeds}`);
   const result: Record<string, unknown> = { model: run.runDir, arm: arm.key, n, eps, seeds, pgd: [], autoattack: [] };
   const save = () => writeFileAtomic(out, JSON.stringify(result, null, 1));
   const count = (f: Uint8Array) => f.reduce((s, v) => s + v, 0);
@@ -50,10 +51,10 @@ async function main(): Promise<void> {
     save();
     console.error(`seed ${seed}: PGD-20 robust ${count(f)}/${n}, AutoAttack robust ${count(aa.robust)}/${n} (${aa.stages.map((s) => `${s.label} -${s.broken}`).join(', ')})`);
   }
-  const pairs = [[0, 1], [0, 2], [1, 2]];
+  const pairs = seeds.flatMap((_, a) => seeds.map((__, b) => [a, b]).filter(([i, j]) => i < j));
   result.mcnemar = {
-    pgd: pairs.map(([a, b]) => ({ seeds: [a, b], ...mcnemarExact([...pgdFlags[a]].map(Boolean), [...pgdFlags[b]].map(Boolean)) })),
-    autoattack: pairs.map(([a, b]) => ({ seeds: [a, b], ...mcnemarExact([...aaFlags[a]].map(Boolean), [...aaFlags[b]].map(Boolean)) })),
+    pgd: pairs.map(([a, b]) => ({ seeds: [seeds[a], seeds[b]], ...mcnemarExact([...pgdFlags[a]].map(Boolean), [...pgdFlags[b]].map(Boolean)) })),
+    autoattack: pairs.map(([a, b]) => ({ seeds: [seeds[a], seeds[b]], ...mcnemarExact([...aaFlags[a]].map(Boolean), [...aaFlags[b]].map(Boolean)) })),
   };
   save();
   console.log(JSON.stringify(result, null, 1));
