@@ -137,10 +137,11 @@ describe('experiments: sanity-checks', () => {
   }
 
   it('checkRows gives one PASS/FAIL row per check, with its threshold', () => {
-    const check = (passed: boolean): SanityCheck => ({ name: 'n', criterion: 'c', threshold: 't', passed, points: [], detail: 'd' });
+    const check = (passed: boolean): SanityCheck => ({ name: 'n', criterion: 'c', threshold: 't', passed, n: 10, falseAlarm: 0.05, power: 'p', points: [], detail: 'd' });
     const rows = checkRows('m', [check(true), check(false)]);
     assert.deepEqual(rows.map((r) => r.verdict), ['PASS', 'FAIL']);
     assert.equal(rows[0].threshold, 't');
+    assert.equal(rows[0].power, 'p');
   });
 });
 

@@ -6,11 +6,12 @@ import { loadDataset } from '../lib/data';
 import { SYNTHETIC_MARKER } from '../lib/data/synthetic';
 import {
   ACTIVATION_NAMES, EXPERIMENT, IMAGENET_EPS, TEASER_ACTIVATIONS, activationPoints, activationStudySettings, deltaVsReluFigure,
-  imagenetActivations, paperActivationPoints, paperTeaserFigure, runCost, teaserFigure, teaserPaperPoints, unsourcedActivations, versusRelu,
+  errorBar, imagenetActivations, paperActivationPoints, paperTeaserFigure, runCost, teaserFigure, teaserPaperPoints, unsourcedActivations, versusRelu,
 } from '../lib/experiments/imagenet-activations';
 import { prepareImageData, randomResizedCropFlip, type ImageDataSpec } from '../lib/experiments/imagenet-data';
 import { PAPER_NUMBERS, SCALING_POINTS } from '../lib/experiments/paper-numbers';
 import { PROFILES } from '../lib/experiments/profiles';
+import { summarize } from '../lib/report/stats';
 import { axisTrends, memberOf, memberResults, paperAxisTrends, paperScalingPoints, scalingSettings, scalingStudy, siluVsRelu } from '../lib/experiments/scaling';
 import { countModel } from '../lib/models/count';
 import { makeConfig, runId, train, type TrainConfig, type TrainResult } from '../lib/train';
@@ -103,6 +104,26 @@ describe('experiments: imagenet-activations (notebook 02)', () => {
     assert.equal(delta.data.length, 1 + 6, 'ours SiLU and the paper\'s six smooth activations');
     const one = activationPoints(runs.filter((r) => r.config.seed === 0));
     assert.equal(teaserFigure({ ...input, ours: one }).data[1].error_y, undefined, 'one seed: no bars');
+  });
+
+  it('draws 95% intervals within [0, 100]: two seeds far apart are clipped and the legend says so', () => {
+    const base = { model: 'mnist-cnn', width: 4, evaluation: { size: 10, attacks: [{ type: 'pgd-linf' as const, eps: 4 / 255, steps: 3 }] } };
+    const runs = [0, 1].flatMap((seed) => [
+      fakeRun({ ...base, activation: 'relu', seed }, { clean: seed ? 0.99 : 0.6, 'PGD-3': seed ? 0.05 : 0.4 }),
+      fakeRun({ ...base, activation: 'silu', seed }, { clean: 0.8 + 0.01 * seed, 'PGD-3': 0.4 + 0.01 * seed }),
+    ]);
+    const ours = activationPoints(runs);
+    const fig = teaserFigure({ ours, robustColumn: 'PGD-3 4/255', oursLabel: 'ours', paper: teaserPaperPoints(), title: 't' });
+    const relu = fig.data[0];
+    const ey = relu.error_y as { array: number[]; arrayminus: number[] };
+    const ex = relu.error_x as { array: number[]; arrayminus: number[] };
+    const [x, y] = [(relu.x as number[])[0], (relu.y as number[])[0]];
+    assert.ok(Math.abs(x + ex.array[0] - 100) < 1e-9 && Math.abs(y - ey.arrayminus[0]) < 1e-9, `bars end at 100 and 0: ${x}+${ex.array[0]}, ${y}-${ey.arrayminus[0]}`);
+    assert.match(String(relu.name), /CI clipped to 0-100%/);
+    assert.doesNotMatch(String(fig.data[1].name), /clipped/);
+    assert.equal(errorBar(summarize([0.4])), undefined, 'one seed: no bar');
+    assert.equal(errorBar(summarize([0.31, 0.3]), [-1, 1])!.clipped, false, 'a narrow interval is not clipped');
+    assert.equal(errorBar(summarize([0.9, 0.3]), [-1, 1])!.clipped, true, 'a difference interval past -100 points is');
   });
 
   it('shows the teaser points read off the figure, ReLU and SiLU from the abstract', () => {

@@ -76,6 +76,13 @@ describe('plot: figure builders', () => {
     assert.deepEqual(fig.data[0].y, [1, null, 0.5]);
   });
 
+  it('bar error bars can differ up and down (an interval clipped at 0 or 100%)', () => {
+    const fig = barChart({ categories: ['a', 'b'], series: [{ name: 's', values: [95, 50], errors: [5, 3], errorsMinus: [8, 3] }] });
+    assert.deepEqual(fig.data[0].error_y, { type: 'data', array: [5, 3], visible: true, symmetric: false, arrayminus: [8, 3] });
+    assert.deepEqual(bars().data[0].error_y, { type: 'data', array: [0.01, 0.02], visible: true }, 'symmetric without errorsMinus');
+    assert.throws(() => barChart({ categories: ['a'], series: [{ name: 's', values: [1], errors: [1], errorsMinus: [1, 2] }] }), /\(down\) has 2 errors for 1 values/);
+  });
+
   it('rejects bad input with errors that name the series and the fix', () => {
     assert.throws(() => lineChart({ series: [{ name: 'a', x: [1, 2], y: [1] }] }), /series 0 \('a'\) has 2 x values but 1 y values/);
     assert.throws(() => lineChart({ series: [] }), /series is empty/);

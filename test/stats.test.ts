@@ -8,7 +8,9 @@ import {
   countCheckDesign,
   fisherExact,
   formatInterval,
+  familyVerdicts,
   formatMeanSE,
+  SYNTHETIC_NO_VERDICT,
   holmAdjust,
   holmFamily,
   mcnemarExact,
@@ -211,6 +213,17 @@ describe('stats: Holm across a family of contrasts', () => {
     assert.deepEqual(fam.map((c) => c.verdictHolm), ['higher', 'no detectable difference at this scale', 'no detectable difference at this scale', 'no interval']);
     assert.equal(fam[1].difference.ciLow, weak.ciLow, 'the unadjusted interval is kept');
     assert.ok(fam[1].pHolm > weak.p);
+  });
+});
+
+describe('stats: family verdict text', () => {
+  it('Holm-adjusted text on real data, none on synthetic data, the reason where there is no interval', () => {
+    const base = [0.5, 0.5, 0.5, 0.5, 0.5];
+    const diffs = [pairedDifference([0.6, 0.62, 0.61, 0.6, 0.63], base), pairedDifference([0.55, 0.55, 0.55, 0.55, 0.55], base)];
+    const real = familyVerdicts(diffs);
+    assert.match(real[0].text, /^higher \(Holm-adjusted p < 0\.001, 2 contrasts\)$/);
+    assert.equal(real[1].text, 'identical difference on every seed: no interval');
+    assert.ok(familyVerdicts(diffs, { synthetic: true }).every((v) => v.text === SYNTHETIC_NO_VERDICT));
   });
 });
 

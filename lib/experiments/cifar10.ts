@@ -42,13 +42,13 @@ export function cifarSettings(profile: Profile, dataset = cifarDataset()): Cifar
     case 'medium': // no medium design of its own: the small one
     case 'small':
       // PreAct ResNet-18 at width 8 (1/8 of the paper's 64) on 2,000 images for 8 epochs, about
-      // 2.5 minutes per activation on a 2-core CPU (~100 images/s). PGD-1 training as the SAT paper
-      // does on ImageNet. Measured on the synthetic stand-in: with 1,000 images x 3 epochs SiLU,
+      // 2.5 minutes per activation on a 2-core CPU (~100 images/s). PGD-1 training with random
+      // start and step 1.25·eps (Wong et al. 2020); the SAT paper's ImageNet PGD-1 step is eps. Measured on the synthetic stand-in: with 1,000 images x 3 epochs SiLU,
       // GELU and Softplus had not started learning (clean accuracy near chance); smooth
       // activations start slower than ReLU in this network.
       return {
         seeds: [0],
-        recipe: 'PGD-1 training (random start, step 1.25·eps, as the SAT paper trains on ImageNet), eps 8/255',
+        recipe: 'PGD-1 training (random start, step 1.25·eps as in Wong et al. 2020\'s fast adversarial training; the SAT paper\'s ImageNet PGD-1 step is eps), eps 8/255',
         base: {
           ...common, trainLimit: 2000, testLimit: 200, width: 8, epochs: 8, batchSize: 64, lr: 0.05,
           schedule: { type: 'cosine', warmupEpochs: 0.5 }, attack: oneStep,

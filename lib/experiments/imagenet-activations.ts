@@ -29,7 +29,7 @@ import { countModel } from '../models/count';
 import type { TrainConfig } from '../train/config';
 import type { TrainResult } from '../train';
 import { attackColumn } from '../eval/table';
-import { pairedDifference, summarize, type PairedDifference, type Summary } from '../report/stats';
+import { boundedInterval, pairedDifference, summarize, type PairedDifference, type Summary } from '../report/stats';
 import type { ImageDataSpec } from './imagenet-data';
 import { PAPER_NUMBERS, TEASER_POINTS } from './paper-numbers';
 import type { Profile } from './profiles';
@@ -288,7 +288,7 @@ const ACTIVATION_COLORS: Record<string, string> = {
   relu: '#000000', softplus: '#8c564b', 'psoftplus:10': '#e377c2', smoothrelu: '#2ca02c', elu: '#ff7f0e', gelu: '#9467bd', silu: '#d62728',
 };
 
-interface ActivationMark { activation: string; x: number; y: number; ex?: number; ey?: number }
+interface ActivationMark { activation: string; x: number; y: number; ex?: ErrorBar; ey?: ErrorBar }
 
 /**
  * One trace per activation and group (ours: circles, the paper's: diamonds; ReLU, the
@@ -297,30 +297,40 @@ interface ActivationMark { activation: string; x: number; y: number; ex?: number
  */
 function activationScatter(title: string, xTitle: string, yTitle: string, groups: { name: string; symbol: 'circle' | 'diamond'; points: ActivationMark[] }[]): Figure {
   const marks = groups.flatMap((g) => g.points.map((p) => ({ ...p, group: g.name, symbol: g.symbol })));
-  const fig = scatterChart({ title, points: marks.map((m) => ({ x: m.x, y: m.y, group: `${m.group}: ${activationName(m.activation)}${m.activation === 'relu' ? ' (reference)' : ''}` })), xTitle, yTitle, width: 900, height: 640 });
+  // A bar clipped at an accuracy's bound says so in the legend (a t interval from few seeds can pass 100%).
+  const clipped = (m: ActivationMark) => (m.ex?.clipped || m.ey?.clipped ? ' (CI clipped to 0-100%)' : '');
+  const fig = scatterChart({ title, points: marks.map((m) => ({ x: m.x, y: m.y, group: `${m.group}: ${activationName(m.activation)}${m.activation === 'relu' ? ' (reference)' : ''}${clipped(m)}` })), xTitle, yTitle, width: 900, height: 640 });
   fig.data.forEach((trace, i) => {
     const m = marks[i];
     const relu = m.activation === 'relu';
     const color = ACTIVATION_COLORS[teaserKey(m.activation)] ?? '#7f7f7f';
     trace.marker = { size: relu ? 15 : 11, symbol: m.symbol, color, line: relu ? { color: '#000000', width: 2 } : { width: 0 } };
-    if (m.ex !== undefined) trace.error_x = { type: 'data', array: [m.ex], visible: true, color };
-    if (m.ey !== undefined) trace.error_y = { type: 'data', array: [m.ey], visible: true, color };
+    if (m.ex !== undefined) trace.error_x = { type: 'data', symmetric: false, array: [m.ex.plus], arrayminus: [m.ex.minus], visible: true, color };
+    if (m.ey !== undefined) trace.error_y = { type: 'data', symmetric: false, array: [m.ey.plus], arrayminus: [m.ey.minus], visible: true, color };
   });
   fig.layout.showlegend = true;
   fig.layout.legend = { orientation: 'v', x: 1.02, y: 1 };
   return fig;
 }
 
-/** Half-width of a 95% interval in points; undefined with one seed (no bar: the title says "one seed"). */
-function bar(s: Summary | undefined): number | undefined {
-  return s && s.n >= 2 ? 100 * (s.ciHigh - s.mean) : undefined;
+/** A 95% interval as an error bar in points, up and down from the mean. */
+export interface ErrorBar { plus: number; minus: number; clipped: boolean }
+
+/**
+ * The 95% interval of `s` as a bar in points, kept within `bounds` (accuracies [0, 1];
+ * differences of accuracies [-1, 1]); undefined without an interval (the title says why).
+ */
+export function errorBar(s: Summary | undefined, bounds: [number, number] = [0, 1]): ErrorBar | undefined {
+  if (!s || s.note || !Number.isFinite(s.ciLow)) return undefined;
+  const b = boundedInterval(s, ...bounds);
+  return { plus: 100 * (b.high - s.mean), minus: 100 * (s.mean - b.low), clipped: b.clippedLow || b.clippedHigh };
 }
 
 /** Our points: clean (x) against robust (y) accuracy in percent, 95% CI bars over seeds. */
 export function teaserFigure(opts: TeaserInput): Figure {
   const c = opts.robustColumn;
   return activationScatter(opts.title, 'clean accuracy (%)', `robust accuracy (%), ${c}`, [
-    { name: opts.oursLabel, symbol: 'circle', points: opts.ours.map((p) => ({ activation: p.activation, x: 100 * p.clean, y: 100 * (p.robust[c] ?? NaN), ex: bar(p.summaries.clean), ey: bar(p.summaries[c]) })) },
+    { name: opts.oursLabel, symbol: 'circle', points: opts.ours.map((p) => ({ activation: p.activation, x: 100 * p.clean, y: 100 * (p.robust[c] ?? NaN), ex: errorBar(p.summaries.clean), ey: errorBar(p.summaries[c]) })) },
   ]);
 }
 
@@ -345,7 +355,7 @@ export function deltaVsReluFigure(opts: TeaserInput): Figure {
       name: opts.oursLabel, symbol: 'circle',
       points: dRobust.flatMap((d) => {
         const x = dClean.find((e) => e.activation === d.activation);
-        return x ? [{ activation: d.activation, x: 100 * x.delta.mean, y: 100 * d.delta.mean, ex: bar(x.delta), ey: bar(d.delta) }] : [];
+        return x ? [{ activation: d.activation, x: 100 * x.delta.mean, y: 100 * d.delta.mean, ex: errorBar(x.delta, [-1, 1]), ey: errorBar(d.delta, [-1, 1]) }] : [];
       }),
     },
     { name: opts.paperLabel ?? PAPER_LEGEND, symbol: 'diamond', points: paperRelu ? opts.paper.filter((p) => p !== paperRelu).map((p) => ({ activation: p.activation, x: p.clean - paperRelu.clean, y: p.robust - paperRelu.robust })) : [] },

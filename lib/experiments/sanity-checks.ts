@@ -1,11 +1,14 @@
-// Gradient-masking sanity checks (lib/eval/sanity.ts) for the model families the notebooks
-// report (ReLU, SAT with SiLU and with parametric Softplus, the smooth-gradient arm), beside a
-// model that masks its gradients on purpose. The models have the configs of the
-// relu-vs-smooth-backward study (seed 0); the transfer source is trained separately with
-// another activation (ELU, seed 1).
+// Gradient-masking sanity checks (lib/eval/sanity.ts) for the model families notebook 01
+// reports, beside two models that mask their gradients on purpose (an extreme and a moderate
+// control). At smoke and small the checked models are trained here with the study's configs
+// (seed 0; the transfer source is another activation and seed). At medium nothing is trained:
+// the checks take the finished runs of the study's primary arms (every seed) from the study's
+// run folders and list the others as pending.
+import * as path from 'node:path';
 import { makeActivation, parseActivation } from '../activations';
 import type { AttackConfig } from '../attacks';
 import { loadDataset, take } from '../data';
+import type { ImageDataset } from '../data/dataset';
 import { autoAttack, type AutoAttackOptions, type AutoAttackResult } from '../eval/autoattack';
 import {
   autoAttackGap,
@@ -20,47 +23,58 @@ import {
   stepsCurve,
   transferWeaker,
 } from '../eval/sanity';
+import type { Model } from '../models';
 import { train, type TrainOptions, type TrainResult } from '../train';
-import type { TrainConfig } from '../train/config';
+import { makeConfig, runId, type TrainConfig } from '../train/config';
+import { RunFolder } from '../train/run-folder';
+import { restoreModel } from '../train/trainer';
+import { projectRoot, runsDir } from '../util/fs';
 import type { Profile } from './profiles';
-import { EXPERIMENT as STUDY, VARIANTS, studySettings, variantConfig } from './relu-vs-smooth-backward';
+import { AUTOATTACK_N, EXPERIMENT as STUDY, VARIANTS, armSeeds, studySettings, variantConfig } from './relu-vs-smooth-backward';
 
 export const EXPERIMENT = 'sanity-checks';
 
 export interface SanitySettings {
   /** Test images every check uses (the first n of the test set). */
   size: number;
-  /** The evaluation attack the checks judge: PGD-20 at the study's eps, as the notebooks report. */
+  /** The evaluation attack the checks judge: the one notebook 01 reports at this profile. */
   pgd: AttackConfig;
   /** PGD steps for check (d); starts at 1. */
   steps: number[];
-  /** Square for check (b). */
+  /** Square for check (b): AutoAttack's 5,000 queries from small up. */
   square: AttackConfig;
   /** AutoAttack for check (a): the standard version, or (smoke only) a cut-down custom one. */
   autoattack: Pick<AutoAttackOptions, 'version' | 'attacks'>;
   /** The study variants checked (keys of relu-vs-smooth-backward's VARIANTS). */
   variants: string[];
-  /** The masked model: which masking, applied to the first variant's model. */
-  mask: MaskKind;
+  /** The controls: masks applied to the first checked model (extreme and moderate). */
+  masks: MaskKind[];
+  /** Check the study's own finished runs (every seed of `variants`) instead of training replicas. */
+  studyModels: boolean;
 }
 
 export function sanitySettings(profile: Profile): SanitySettings {
-  const eps = studySettings(profile).eps;
-  const pgd: AttackConfig = { type: 'pgd-linf', eps, steps: 20 };
-  const variants = ['baseline', 'sat-silu', 'sat-psoftplus', 'both-smooth'];
+  const study = studySettings(profile);
+  const eps = study.eps;
+  const pgd: AttackConfig = { ...study.base.evaluation!.attacks[0] };
+  const masks: MaskKind[] = ['saturate', 'scale'];
+  const square: AttackConfig = { type: 'square', eps, queries: 5000 };
   switch (profile) {
     case 'smoke':
       return {
-        size: 20, pgd: { ...pgd, steps: 5 }, steps: [1, 2, 5], square: { type: 'square', eps, queries: 50 },
+        size: 20, pgd, steps: [1, 2, 5], square: { type: 'square', eps, queries: 50 },
         autoattack: { version: 'custom', attacks: [{ type: 'apgd-ce', eps, steps: 10 }, { type: 'apgd-t', eps, steps: 10, targets: 3 }, { type: 'fab-t', eps, steps: 10, targets: 3 }, { type: 'square', eps, queries: 50 }] },
-        variants: ['baseline', 'sat-silu'], mask: 'saturate',
+        variants: ['baseline', 'sat-silu'], masks, studyModels: false,
       };
     case 'small':
-      // Sized for 2 shared CPU cores: the standard AutoAttack costs minutes per model even on
-      // 100 images (APGD-T and FAB-T run 9 x 100 iterations, Square up to 5,000 queries per point).
-      return { size: 100, pgd, steps: [1, 2, 5, 10, 20, 50], square: { type: 'square', eps, queries: 500 }, autoattack: { version: 'standard' }, variants, mask: 'saturate' };
+      // Sized for 2 shared CPU cores (the last run of four models took 70 min loaded): two
+      // models and the two controls on 200 images, Square with AutoAttack's 5,000 queries.
+      return { size: 200, pgd, steps: [1, 2, 5, 10, 20], square, autoattack: { version: 'standard' }, variants: ['baseline', 'sat-silu'], masks, studyModels: false };
+    case 'medium':
+      // The study's primary arms, every finished seed, on the 1,000 test images its AutoAttack uses.
+      return { size: AUTOATTACK_N, pgd, steps: [1, 2, 5, 10, 20, 50, 100], square, autoattack: { version: 'standard' }, variants: VARIANTS.filter((v) => v.tier === 'primary').map((v) => v.key), masks, studyModels: true };
     default:
-      return { size: 1000, pgd, steps: [1, 2, 5, 10, 20, 50, 100, 200], square: { type: 'square', eps, queries: 5000 }, autoattack: { version: 'standard' }, variants, mask: 'saturate' };
+      return { size: 1000, pgd, steps: [1, 2, 5, 10, 20, 50, 100, 200], square, autoattack: { version: 'standard' }, variants: ['baseline', 'sat-silu', 'sat-psoftplus', 'both-smooth'], masks, studyModels: false };
   }
 }
 
@@ -70,13 +84,13 @@ function variant(key: string) {
   return v;
 }
 
-/** The configs: one per checked variant (seed 0, the study's run) and the transfer source. */
+/** The configs trained here (smoke, small, paper): one per checked variant (seed 0) and the transfer source. */
 export function sanityConfigs(profile: Profile): { variants: { key: string; label: string; config: Partial<TrainConfig> }[]; source: Partial<TrainConfig> } {
   const s = sanitySettings(profile);
   const variants = s.variants.map((key) => {
     const v = variant(key);
-    // Notebook 01's configuration, trained under this experiment's name: the same seed gives the
-    // same model, and the run folder is never one notebook 01 may be training at the same time.
+    // Notebook 01's configuration, trained under this experiment's name, so the run folder is
+    // never one notebook 01 may be training at the same time.
     return { key, label: v.label, config: { ...variantConfig(v, profile, 0), experiment: EXPERIMENT, profile } };
   });
   // Another activation and another seed: an independently trained model whose examples transfer.
@@ -84,58 +98,137 @@ export function sanityConfigs(profile: Profile): { variants: { key: string; labe
   return { variants, source };
 }
 
+/** One run of the study at a profile: its config and whether a finished copy was found. */
+export interface StudyRun {
+  key: string;
+  label: string;
+  seed: number;
+  config: TrainConfig;
+  /** The finished run folder, or undefined: pending. */
+  dir?: string;
+}
+
+/**
+ * Where the study's runs may be: $SAT_STUDY_RUNS, the results store
+ * results/<experiment>-<profile>/, and data/runs/ (the trainer's default).
+ */
+export function studyRunRoots(profile: Profile): string[] {
+  return [process.env.SAT_STUDY_RUNS, path.join(projectRoot(), 'results', `${STUDY}-${profile}`), runsDir()].filter((x): x is string => !!x);
+}
+
+/**
+ * The study's runs of the checked arms at `profile` (every seed the arm gets), each with the
+ * folder of a finished run with exactly its config, if one exists. Reads only; never trains.
+ */
+export function findStudyRuns(profile: Profile, roots = studyRunRoots(profile)): StudyRun[] {
+  const s = sanitySettings(profile);
+  return s.variants.flatMap((key) => {
+    const v = variant(key);
+    return armSeeds(v, profile).map((seed) => {
+      const config = makeConfig({ ...variantConfig(v, profile, seed), experiment: STUDY, profile });
+      const id = runId(config);
+      const dir = roots.map((r) => path.join(r, id)).find((d) => {
+        const run = new RunFolder(d, { warn: () => {} });
+        return run.hasResults() && run.hasCheckpoint() && run.configText() === JSON.stringify(config, null, 2);
+      });
+      return { key, label: v.label, seed, config, ...(dir ? { dir } : {}) };
+    });
+  });
+}
+
 export interface SanityModels {
   targets: CheckTarget[];
-  /** The masked model (the first target with its gradients masked). */
-  masked: CheckTarget;
-  source: CheckTarget;
-  runs: TrainResult[];
+  /** The controls: the first target with its gradients masked (extreme, moderate). */
+  masked: CheckTarget[];
+  /** The transfer source of each target (another activation and seed). */
+  sources: CheckTarget[];
+  /** What was trained or loaded, one line each. */
+  lines: string[];
+  /** Study runs not finished yet (medium): listed, not checked. */
+  pending: StudyRun[];
   dataset: string;
   dispose(): void;
 }
 
-/** Trains (or reuses) the models and returns them as check targets on the same test images. */
+function target(name: string, model: Model, config: TrainConfig, test: ImageDataset): CheckTarget {
+  return modelTarget(name, model, makeActivation(parseActivation(config.activation)), test, config.seed);
+}
+
+/** Trains (smoke, small, paper) or loads (medium: finished study runs only) the models as check targets on the same test images. */
 export async function sanityModels(profile: Profile, opts: Omit<TrainOptions, 'runDir'> = {}): Promise<SanityModels> {
-  const configs = sanityConfigs(profile);
   const settings = sanitySettings(profile);
+  if (settings.studyModels) return studyModels(profile, settings);
+  const configs = sanityConfigs(profile);
   const runs: TrainResult[] = [];
   for (const v of configs.variants) runs.push(await train(v.config, opts));
   const sourceRun = await train(configs.source, opts);
   const data = loadDataset(configs.source.dataset!, { testLimit: settings.size });
   const test = take(data.test, settings.size);
-  const target = (name: string, r: TrainResult) => modelTarget(name, r.model, makeActivation(parseActivation(r.config.activation)), test, r.config.seed);
-  const targets = configs.variants.map((v, i) => target(v.label, runs[i]));
+  const targets = configs.variants.map((v, i) => target(v.label, runs[i].model, runs[i].config, test));
+  const source = target('ELU model (seed 1)', sourceRun.model, sourceRun.config, test);
   return {
     targets,
-    masked: maskedTarget(targets[0], settings.mask),
-    source: target('ELU model (seed 1)', sourceRun),
-    runs: [...runs, sourceRun],
+    masked: settings.masks.map((k) => maskedTarget(targets[0], k)),
+    sources: targets.map(() => source),
+    lines: [...runs, sourceRun].map((r) => `${r.config.activation} attacker ${r.config.attackerGradient} trainer ${r.config.trainerGradient} seed ${r.config.seed}: ${r.reused ? 'reused' : 'trained now'}`),
+    pending: [],
     dataset: `${test.name}${test.synthetic ? ' (SYNTHETIC)' : ''}`,
     dispose: () => [...runs, sourceRun].forEach((r) => r.model.dispose()),
   };
 }
 
+async function studyModels(profile: Profile, settings: SanitySettings): Promise<SanityModels> {
+  const all = findStudyRuns(profile);
+  const done = all.filter((r) => r.dir);
+  const pending = all.filter((r) => !r.dir);
+  if (done.length === 0) {
+    return { targets: [], masked: [], sources: [], lines: [], pending, dataset: all[0]?.config.dataset ?? '', dispose: () => {} };
+  }
+  const c0 = done[0].config;
+  const data = loadDataset(c0.dataset, { trainLimit: c0.trainLimit, testLimit: c0.testLimit, seed: c0.seed, valSize: c0.valSize });
+  const test = take(data.test, settings.size);
+  const models = done.map((r) => restoreModel(r.config, data, new RunFolder(r.dir!, { warn: () => {} }).files.checkpoint));
+  const targets = done.map((r, i) => target(`${r.label} (seed ${r.seed})`, models[i], r.config, test));
+  // The transfer source of a target: a finished run of another activation and another seed.
+  const sources = done.map((r) => {
+    const j = done.findIndex((o) => o.config.activation !== r.config.activation && o.seed !== r.seed);
+    return j >= 0 ? targets[j] : undefined;
+  });
+  return {
+    targets,
+    masked: settings.masks.map((k) => maskedTarget(targets[0], k)),
+    sources: sources.map((s, i) => s ?? targets[i]),
+    lines: done.map((r) => `${r.label} seed ${r.seed}: the study's finished run ${r.dir}`),
+    pending,
+    dataset: `${test.name}${test.synthetic ? ' (SYNTHETIC)' : ''}`,
+    dispose: () => models.forEach((m) => m.dispose()),
+  };
+}
+
 export interface CheckReport {
   name: string;
+  /** Images classified right, of n. */
   clean: number;
+  /** Images robust under the checked PGD, of n. */
   pgd: number;
+  n: number;
   autoattack: AutoAttackResult;
   checks: SanityCheck[];
 }
 
 /** Runs checks (a)-(e) on one target; `label` prefixes the progress bars (none: quiet). */
 export function runChecks(t: CheckTarget, source: CheckTarget, settings: SanitySettings, label?: string): CheckReport {
+  const count = (f: Uint8Array) => f.reduce((s, v) => s + v, 0);
   const clean = robustFlags(t, null);
   const pgdFlags = robustFlags(t, settings.pgd, { label: label && `${label} PGD` });
-  const pgd = pgdFlags.reduce((s, v) => s + v, 0) / t.data.n;
   const eps = settings.pgd.eps;
   const aa = autoAttack(t.logits, t.data, { eps, ...settings.autoattack, seed: t.seed, label: label && `${label} AA`, warn: () => {} });
   const checks = [
-    autoAttackGap(pgd, settings.pgd, aa),
+    autoAttackGap(pgdFlags, settings.pgd, aa),
     squareNotStronger(t, settings.pgd, settings.square, pgdFlags, label && `${label} Square`),
     largeEpsZero(t, settings.pgd),
     stepsCurve(t, settings.pgd, settings.steps),
-    transferWeaker(source, t, settings.pgd, pgd),
+    ...(source === t ? [] : [transferWeaker(source, t, settings.pgd, pgdFlags)]),
   ];
-  return { name: t.name, clean: clean.reduce((s, v) => s + v, 0) / t.data.n, pgd, autoattack: aa, checks };
+  return { name: t.name, clean: count(clean), pgd: count(pgdFlags), n: t.data.n, autoattack: aa, checks };
 }

@@ -69,8 +69,10 @@ export interface BarSeries {
   name: string;
   /** One value per category. */
   values: Numbers;
-  /** Error bar half-widths (e.g. std over seeds), one per category. */
+  /** Error bar half-widths (e.g. std over seeds), one per category; the upward ones when errorsMinus is given. */
   errors?: Numbers;
+  /** Downward error bars, one per category, for intervals that are not symmetric (e.g. clipped at 0). */
+  errorsMinus?: Numbers;
   color?: string;
 }
 
@@ -98,7 +100,7 @@ export function barChart(opts: BarChartOptions): Figure {
       x: categories.map(String),
       y,
       ...(s.color ? { marker: { color: s.color } } : {}),
-    });
+    }, s.errorsMinus);
   });
   return {
     data,
@@ -162,9 +164,12 @@ export function scatterChart(opts: ScatterChartOptions): Figure {
   };
 }
 
-/** The trace, with error bars (one half-width per y value) when the series has errors. */
-function withErrorBars(label: string, errors: Numbers | undefined, trace: Figure['data'][number] & { y: unknown[] }): Figure['data'][number] {
-  return errors === undefined ? trace : { ...trace, error_y: errorBars(errors, trace.y.length, label) };
+/** The trace, with error bars (one half-width per y value, or up and down) when the series has errors. */
+function withErrorBars(label: string, errors: Numbers | undefined, trace: Figure['data'][number] & { y: unknown[] }, errorsMinus?: Numbers): Figure['data'][number] {
+  if (errors === undefined) return trace;
+  const bars = errorBars(errors, trace.y.length, label);
+  if (errorsMinus === undefined) return { ...trace, error_y: bars };
+  return { ...trace, error_y: { ...bars, symmetric: false, arrayminus: errorBars(errorsMinus, trace.y.length, `${label} (down)`).array } };
 }
 
 function errorBars(errors: Numbers, n: number, label: string): Record<string, unknown> {

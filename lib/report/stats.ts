@@ -533,3 +533,20 @@ export function boundedInterval(s: Summary, lo = 0, hi = 1): { low: number; high
     clippedHigh: s.ciHigh > hi,
   };
 }
+
+/** The verdict cell of a contrast on synthetic data: the one spelling. */
+export const SYNTHETIC_NO_VERDICT = 'no verdict: synthetic data only shows that the code path runs';
+
+/**
+ * The verdict sentence of each contrast in a notebook's family: Holm-adjusted across the family
+ * (the unadjusted interval is printed beside it by the caller); on synthetic data, none.
+ */
+export function familyVerdicts(diffs: PairedDifference[], opts: { synthetic?: boolean; alpha?: number } = {}): { text: string; pHolm: number }[] {
+  const fam = holmFamily(diffs.map((difference, key) => ({ key, difference })), opts.alpha);
+  return fam.map((c) => ({
+    pHolm: c.pHolm,
+    text: opts.synthetic
+      ? SYNTHETIC_NO_VERDICT
+      : c.difference.note ?? `${c.verdictHolm} (Holm-adjusted p ${c.pHolm < 0.001 ? '< 0.001' : c.pHolm.toFixed(3)}, ${diffs.length} contrasts)`,
+  }));
+}
