@@ -3,11 +3,13 @@
 // and evaluation -> run folders and the results store -> reports and plots -> studies -> grids
 // -> running a study -> the command line.
 const LAYERS = [
-  ['foundation', '^lib/(util|kernels|native)/|^lib/backend\\.ts$'],
+  // lib/report/stats.ts is pure arithmetic with no imports (t, binomial, Holm, power): the
+  // evaluation's count checks use it as much as the reports do.
+  ['foundation', '^lib/(util|kernels|native)/|^lib/backend\\.ts$|^lib/report/stats\\.ts$'],
   ['building blocks', '^lib/(activations\\.ts|data|models|attacks|checkpoint|export)(/|$)'],
   ['training and evaluation', '^lib/(train|eval|diagnostics)(/|$)'],
   ['results', '^lib/results/'],
-  ['reports and plots', '^lib/(report|plot)/'],
+  ['reports and plots', '^lib/(report/(?!stats\\.ts$)|plot/)'],
   ['studies', '^lib/experiments/'],
   ['grids', '^lib/grid/'],
   ['running a study', '^lib/run-[a-z-]+\\.ts$'],

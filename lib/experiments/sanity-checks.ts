@@ -26,9 +26,9 @@ import {
 import type { Model } from '../models';
 import { train, type TrainOptions, type TrainResult } from '../train';
 import { makeConfig, runId, type TrainConfig } from '../train/config';
+import { findFinishedRun } from '../results/store';
 import { RunFolder } from '../train/run-folder';
 import { restoreModel } from '../train/trainer';
-import { projectRoot, runsDir } from '../util/fs';
 import type { Profile } from './profiles';
 import { AUTOATTACK_N, EXPERIMENT as STUDY, VARIANTS, armSeeds, studySettings, variantConfig } from './relu-vs-smooth-backward';
 
@@ -112,25 +112,19 @@ export interface StudyRun {
  * Where the study's runs may be: $SAT_STUDY_RUNS, the results store
  * results/<experiment>-<profile>/, and data/runs/ (the trainer's default).
  */
-export function studyRunRoots(profile: Profile): string[] {
-  return [process.env.SAT_STUDY_RUNS, path.join(projectRoot(), 'results', `${STUDY}-${profile}`), runsDir()].filter((x): x is string => !!x);
-}
-
 /**
  * The study's runs of the checked arms at `profile` (every seed the arm gets), each with the
  * folder of a finished run with exactly its config, if one exists. Reads only; never trains.
  */
-export function findStudyRuns(profile: Profile, roots = studyRunRoots(profile)): StudyRun[] {
+export function findStudyRuns(profile: Profile, roots?: string[]): StudyRun[] {
   const s = sanitySettings(profile);
   return s.variants.flatMap((key) => {
     const v = variant(key);
     return armSeeds(v, profile).map((seed) => {
       const config = makeConfig({ ...variantConfig(v, profile, seed), experiment: STUDY, profile });
       const id = runId(config);
-      const dir = roots.map((r) => path.join(r, id)).find((d) => {
-        const run = new RunFolder(d, { warn: () => {} });
-        return run.hasResults() && run.hasCheckpoint() && run.configText() === JSON.stringify(config, null, 2);
-      });
+      // The results store first, then data/runs (or only the given folders, for tests).
+      const dir = roots ? roots.map((r) => path.join(r, id)).find((d) => new RunFolder(d, { warn: () => {} }).isFinishedFor(config)) : findFinishedRun(config);
       return { key, label: v.label, seed, config, ...(dir ? { dir } : {}) };
     });
   });

@@ -30,6 +30,12 @@ export function resolveRunDir(config: TrainConfig): string {
   return path.join(runsDir(), runId(config));
 }
 
+/** The folder of this config's finished run (the store's first, then data/runs), or undefined when there is none. */
+export function findFinishedRun(config: TrainConfig): string | undefined {
+  const dir = resolveRunDir(config);
+  return new RunFolder(dir).isFinishedFor(config) ? dir : undefined;
+}
+
 export interface StoredRun {
   dir: string;
   bytes: number;
