@@ -74,6 +74,9 @@ export function threadsFromEnv(env = process.env.SAT_THREADS): number {
   return n;
 }
 
+/** Every function the kernels call: a build that lacks one is out of date. */
+export const ADDON_FUNCTIONS = ['conv', 'batchNorm', 'activation', 'matmul', 'implementation', 'setThreads', 'getThreads', 'cacheStats', 'clearCache', 'version'] as const satisfies readonly (keyof OneDnnAddon)[];
+
 let loaded: { addon?: OneDnnAddon; status: NativeStatus } | undefined;
 
 function load(): { addon?: OneDnnAddon; status: NativeStatus } {
@@ -90,6 +93,12 @@ function load(): { addon?: OneDnnAddon; status: NativeStatus } {
     addon = require(ADDON_PATH) as OneDnnAddon;
   } catch (e) {
     return { status: { available: false, reason: `native addon failed to load: ${(e as Error).message.split('\n')[0]} (rebuild with \`npm run build:native\`)` } };
+  }
+  // A build older than this code (pulled without `npm run build:native`) lacks functions the
+  // kernels call: run without it rather than fail in the middle of a training step.
+  const missing = ADDON_FUNCTIONS.filter((f) => typeof (addon as unknown as Record<string, unknown>)[f] !== 'function');
+  if (missing.length) {
+    return { status: { available: false, reason: `native addon in native/build is older than the code (it lacks ${missing.join(', ')}): rebuild it with \`npm run build:native\`` } };
   }
   const threads = threadsFromEnv();
   addon.setThreads(threads);
