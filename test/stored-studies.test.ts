@@ -3,6 +3,7 @@
 // `sat eval --run` reads a stored run.
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { reluVsSmoothBackward } from '../lib/experiments/relu-vs-smooth-backward';
@@ -11,6 +12,7 @@ import { isComplete, planGrid } from '../lib/grid';
 import { runExperiment } from '../lib/run-experiment';
 import { studyStoreDir } from '../lib/results/store';
 import { testBackend } from './helpers/backend';
+import { sat } from './helpers/sat-in-process';
 import { findFashionMnist } from '../lib/data/fashion-mnist';
 
 describe('results store: the committed small studies of notebooks 01 and 03', function () {
@@ -37,4 +39,22 @@ describe('results store: the committed small studies of notebooks 01 and 03', fu
       assert.ok(study.runs.every((r) => r.reused && path.dirname(r.runDir) === store));
     });
   }
+
+  it('sat eval --run and sat export read a stored run and leave the store unchanged', async () => {
+    const run = planGrid(reluVsSmoothBackward(), 'small').runs[0].runDir;
+    const before = fs.readdirSync(run).sort();
+    const evaluated = await sat('eval', '--run', run, '--eps', '0.1', '--steps', '2', '--json');
+    assert.equal(evaluated.code, 0, evaluated.err);
+    const records = evaluated.out.trim().split('\n').filter((l) => l.startsWith('{') || l.startsWith('[')).map((l) => JSON.parse(l));
+    assert.ok(records.length > 0, evaluated.out);
+    const out = path.join(os.tmpdir(), `sat-stored-${process.pid}.safetensors`);
+    try {
+      const exported = await sat('export', '--run', run, '--format', 'safetensors', '--out', out, '--force');
+      assert.equal(exported.code, 0, exported.err);
+      assert.ok(fs.statSync(out).size > 100_000);
+    } finally {
+      fs.rmSync(out, { force: true });
+    }
+    assert.deepEqual(fs.readdirSync(run).sort(), before);
+  });
 });
