@@ -2,7 +2,7 @@
 // 01's small design (Fashion-MNIST, seed 0), AutoAttack's standard version and PGD-20 each run
 // with attack seeds 0, 1, 2 on the same test images; per stage, how many images each seed breaks,
 // and per pair of seeds, McNemar's exact test on the final per-image robust flags.
-// Usage: npx tsx scripts/attack-spread.ts [--n 200] [--out results/attack-spread.json] [--gradient-stages] [--seeds 0,1,2]
+// Usage: npx tsx scripts/attack-spread.ts [--n 200] [--out results/attack-spread/sat-silu-small.json] [--gradient-stages] [--seeds 0,1,2]
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { makeActivation, parseActivation } from '../lib/activations';
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { n: { type: 'string' }, out: { type: 'string' }, arm: { type: 'string' }, seeds: { type: 'string' }, 'gradient-stages': { type: 'boolean' } }, strict: true });
   const n = Number(values.n ?? 200);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--n must be a positive whole number of test images, got ${values.n}`);
-  const out = values.out ?? 'results/attack-spread.json';
+  const out = values.out ?? 'results/attack-spread/sat-silu-small.json';
   const arm = VARIANTS.find((v) => v.key === (values.arm ?? 'sat-silu'));
   if (!arm) throw new Error(`--arm must be one of ${VARIANTS.map((v) => v.key).join(', ')}, got ${values.arm}`);
   console.error(describeBackend(await initBackend()));
