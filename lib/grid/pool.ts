@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { RUN_FILES } from '../train/run-folder';
+import { RunFolder } from '../train/run-folder';
 import { projectRoot, writeFileAtomic } from '../util/fs';
 import { fmtTime } from '../util/progress';
 import { isComplete, logTail, runSideFiles, writeGridFiles, type Grid, type GridRun, type RunOutcome } from './plan';
@@ -297,7 +297,7 @@ export async function runPool(grid: Grid, opts: PoolOptions = {}): Promise<PoolR
   const poll = setInterval(() => {
     for (let i = blocked.length - 1; i >= 0; i--) {
       const b = blocked[i];
-      if (!fs.existsSync(path.join(b.r.run.runDir, RUN_FILES.lock)) || Date.now() - b.since > 60_000) {
+      if (!new RunFolder(b.r.run.runDir).hasLock() || Date.now() - b.since > 60_000) {
         blocked.splice(i, 1);
         b.r.status = 'waiting';
         queue.push(b.r);

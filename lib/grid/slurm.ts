@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { RUN_FILES } from '../train/run-folder';
+import { RunFolder } from '../train/run-folder';
 import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
 import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
 import { studyStoreDir } from '../results/store';
@@ -205,7 +205,7 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
         return { run, state: 'running elsewhere', detail: `process ${o.holder?.pid} on ${o.holder?.host}`, log };
       case 'running':
         // Not in the queue: a local worker, or a task that ended without a word (killed).
-        return fs.existsSync(path.join(run.runDir, RUN_FILES.lock))
+        return new RunFolder(run.runDir).hasLock()
           ? { run, state: 'running', detail: `process ${o.pid} on ${o.host} since ${o.startedAt}`, log }
           : { run, state: 'stopped', detail: `process ${o.pid} on ${o.host} ended without finishing (killed?)`, log };
       default:

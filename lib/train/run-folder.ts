@@ -310,6 +310,10 @@ export class RunFolder {
   hasCheckpoint(): boolean {
     return fs.existsSync(this.files.checkpoint);
   }
+  /** Whether a lock file is there (a process trains into the folder, or one died holding it). */
+  hasLock(): boolean {
+    return fs.existsSync(this.files.lock);
+  }
   hasResults(): boolean {
     return fs.existsSync(this.files.results);
   }
