@@ -4,10 +4,9 @@
 // any executor (a pool, a Slurm job array) are simply loaded.
 import type { ResultRecord } from './eval';
 import { isGridExperiment } from './grid/experiments';
-import { missingEvaluations, runEvaluation, runEvaluationName } from './eval/run-evaluations';
 import { isBuiltinDataset } from './data';
 import { isComplete, isFinished, planGrid, runSideFiles, type Grid, type GridRun } from './grid/plan';
-import { resolveRunDir, storedRunDir, storeRun } from './results/store';
+import { completeRun, resolveRunDir } from './results/store';
 import { runPool } from './grid/pool';
 import { train, type TrainOptions, type TrainResult } from './train';
 import { type Profile, profileNote } from './experiments/profiles';
@@ -123,15 +122,8 @@ export async function runExperiment(exp: Experiment, profile: Profile, opts: Run
       runs.push(t);
     }
   }
-  // Evaluations the experiment declares that a run still lacks (a worker makes them after
-  // training; runs trained here, or finished before the declaration, get them now).
-  for (const [i, r] of grid.runs.entries()) {
-    for (const spec of missingEvaluations(runs[i].runDir, r.evaluations)) {
-      log(`[sat] run ${r.index + 1}/${r.total}: ${runEvaluationName(spec)} on ${spec.n} test images`);
-      await runEvaluation(runs[i].runDir, r.config, spec);
-    }
-    // Finished runs of a stored study go into the results store (a worker may have done it).
-    if (r.store && runs[i].runDir !== storedRunDir(r.config)) runs[i] = { ...runs[i], runDir: storeRun(runs[i].runDir, r.config).dir };
-  }
+  // What the study declares beyond training, for runs that lack it (a worker completes the runs
+  // it trains; runs trained here, or finished before the declaration, are completed now).
+  for (const [i, r] of grid.runs.entries()) runs[i] = { ...runs[i], runDir: await completeRun(runs[i].runDir, r.config, r, log) };
   return { profile, runs, records: runs.flatMap((r) => r.results), pending, total: full.runs.length };
 }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Experiment } from '../experiments/types';
 import { makeConfig, runId, type TrainConfig } from '../train/config';
 import { missingEvaluations, type RunEvaluationSpec } from '../eval/run-evaluations';
-import { resolveRunDir } from '../results/store';
+import { resolveRunDir, type RunDeclarations } from '../results/store';
 import { RunFolder } from '../train/run-folder';
 import { runsDir, writeFileAtomic } from '../util/fs';
 
@@ -70,6 +70,12 @@ export function variantLabel(c: TrainConfig, all: TrainConfig[], exp?: Experimen
   return `${(parts.length ? parts : [c.model, c.activation]).join(', ')}, seed ${c.seed}`;
 }
 
+/** What a study declares for its finished runs at a profile beyond training: evaluations, and whether they are stored. */
+export function studyDeclarations(exp: Experiment, profile: string): RunDeclarations {
+  const p = profile as Parameters<Experiment['runs']>[0];
+  return { evaluations: exp.evaluations?.(p) ?? [], store: exp.storedProfiles?.includes(p) ?? false };
+}
+
 /** The grid of an experiment at a profile: full configs (as runExperiment trains them), ids, folders. */
 export function planGrid(exp: Experiment, profile: string): Grid {
   const configs = exp.runs(profile as Parameters<Experiment['runs']>[0]).map((c) => makeConfig({ ...c, experiment: exp.name, profile }));
@@ -80,8 +86,7 @@ export function planGrid(exp: Experiment, profile: string): Grid {
     if (seen.has(id)) throw new Error(`Experiment '${exp.name}' lists the same run twice at profile '${profile}' (runs ${seen.get(id)! + 1} and ${i + 1}, id ${id}): give each run its own seed or setting.`);
     seen.set(id, i);
   });
-  const evaluations = exp.evaluations?.(profile as Parameters<Experiment['runs']>[0]) ?? [];
-  const store = exp.storedProfiles?.includes(profile as Parameters<Experiment['runs']>[0]) ?? false;
+  const { evaluations, store } = studyDeclarations(exp, profile);
   const runs = configs.map((config, index) => ({
     index,
     total: configs.length,

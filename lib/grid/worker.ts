@@ -11,12 +11,11 @@ import { datasetNames, isKnownDataset } from '../data';
 import type { Profile } from '../experiments/profiles';
 import { train, type TrainOptions } from '../train';
 import type { TrainConfig } from '../train/config';
-import { missingEvaluations, runEvaluation, runEvaluationName, type RunEvaluationSpec } from '../eval/run-evaluations';
-import { resolveRunDir, storeRun } from '../results/store';
-import { RunFolder, RunLockedError } from '../train/run-folder';
+import { completeRun, findFinishedRun, type RunDeclarations } from '../results/store';
+import { RunLockedError } from '../train/run-folder';
 import { writeFileAtomic } from '../util/fs';
 import { gridExperiment, isGridExperiment } from './experiments';
-import { runSideFiles, WORKER_EXIT, type RunOutcome } from './plan';
+import { runSideFiles, studyDeclarations, WORKER_EXIT, type RunOutcome } from './plan';
 
 export { WORKER_EXIT };
 
@@ -85,12 +84,10 @@ async function ensureDataset(c: TrainConfig): Promise<void> {
   }
 }
 
-/** What the run's experiment declares beyond training: evaluations of the finished run, and whether it is stored. */
-async function declared(c: TrainConfig): Promise<{ evaluations: RunEvaluationSpec[]; store: boolean }> {
+/** What the run's experiment declares beyond training (none for an experiment `sat grid` does not know). */
+async function declared(c: TrainConfig): Promise<RunDeclarations> {
   if (!isGridExperiment(c.experiment) || !c.profile) return { evaluations: [], store: false };
-  const exp = await gridExperiment(c.experiment);
-  const profile = c.profile as Profile;
-  return { evaluations: exp.evaluations?.(profile) ?? [], store: exp.storedProfiles?.includes(profile) ?? false };
+  return studyDeclarations(await gridExperiment(c.experiment), c.profile);
 }
 
 /** Trains one run; never throws (the outcome says how it ended). */
@@ -119,28 +116,18 @@ export async function runOne(configFile: string, opts: { reuse?: boolean; force?
       onEpoch: (m) => opts.onEpoch?.(m.epoch, config.epochs, m.seconds),
     };
     if (stopping) return finish({ status: 'interrupted' });
-    const plan = await declared(config);
-    // A run finished in the results store is read there (only its missing evaluations run).
-    let dir = resolveRunDir(config);
+    // A finished run (the results store's first) is not trained again: only what it lacks runs.
+    let dir = findFinishedRun(config);
     let reused = true;
-    if (!new RunFolder(dir).isFinishedFor(config)) {
+    if (!dir) {
       // train() records the run's provenance (git commit, threads, data folder) at every start.
       const r = await train(config, trainOpts);
       r.model.dispose();
       ({ runDir: dir, reused } = r);
       console.error(`[sat grid] ${r.reused ? 'reused the finished run' : 'trained'} ${r.runDir}`);
     }
-    for (const spec of missingEvaluations(dir, plan.evaluations)) {
-      if (stopping) return finish({ status: 'interrupted' });
-      console.error(`[sat grid] evaluating ${runEvaluationName(spec)} (${spec.n} test images) in ${dir}`);
-      const t0 = Date.now();
-      const file = await runEvaluation(dir, config, spec, 'autoattack');
-      console.error(`[sat grid] wrote ${file} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    }
-    if (plan.store) {
-      const s = storeRun(dir, config);
-      if (s.dir !== dir) console.error(`[sat grid] stored the run in ${s.dir} (${(s.bytes / 1024).toFixed(0)} KB)`);
-    }
+    if (stopping) return finish({ status: 'interrupted' });
+    await completeRun(dir, config, await declared(config), (line) => console.error(line));
     return finish({ status: reused ? 'reused' : 'trained' });
   } catch (e) {
     if (e instanceof RunLockedError) {

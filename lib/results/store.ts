@@ -5,6 +5,7 @@
 // Grids look here first: a run finished in the store is never retrained.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { missingEvaluations, runEvaluation, runEvaluationName, type RunEvaluationSpec } from '../eval/run-evaluations';
 import { runId, type TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
 import { resultsDir, runsDir } from '../util/fs';
@@ -83,4 +84,28 @@ export function folderBytes(dir: string): number {
     const p = path.join(dir, e.name);
     return s + (e.isDirectory() ? folderBytes(p) : fs.statSync(p).size);
   }, 0);
+}
+
+/** What a study declares for a finished run beyond training (lib/grid/plan.ts studyDeclarations). */
+export interface RunDeclarations {
+  evaluations: RunEvaluationSpec[];
+  store: boolean;
+}
+
+/**
+ * Completes a finished run: the declared evaluations it lacks, written into its folder, then,
+ * for a stored study, its copy in the results store. Returns the folder to read the run from.
+ * Grid workers call it after training; runExperiment for runs trained in its own process.
+ */
+export async function completeRun(dir: string, config: TrainConfig, declared: RunDeclarations, log: (s: string) => void): Promise<string> {
+  for (const spec of missingEvaluations(dir, declared.evaluations)) {
+    log(`[sat] evaluating ${runEvaluationName(spec)} (${spec.n} test images) in ${dir}`);
+    const t0 = Date.now();
+    const file = await runEvaluation(dir, config, spec, runEvaluationName(spec));
+    log(`[sat] wrote ${file} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  }
+  if (!declared.store) return dir;
+  const stored = storeRun(dir, config);
+  if (stored.dir !== dir) log(`[sat] stored the run in ${stored.dir} (${(stored.bytes / 1024).toFixed(0)} KB)`);
+  return stored.dir;
 }
