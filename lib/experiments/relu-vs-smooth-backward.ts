@@ -286,7 +286,7 @@ export function robustnessRows(runs: TrainResult[], profile: Profile): { variant
   });
 }
 
-/** The endpoints the notebook compares: clean and the profile's robust column; at medium AutoAttack as well. */
+/** The endpoints the notebook compares: clean and the profile's robust column; at medium AutoAttack as well, last (the primary one). */
 export function studyEndpoints(runs: TrainResult[], profile: Profile): { name: string; values: ArmValue[] }[] {
   const key = armKey(profile);
   const out = [
@@ -303,11 +303,6 @@ export function studyContrasts(runs: TrainResult[], profile: Profile): Contrast[
   return contrastFamily(studyEndpoints(runs, profile), { baseline: 'baseline', arms: ARM_KEYS });
 }
 
-/** The primary robust endpoint: AutoAttack where the profile has it, else the robust column. */
-export function primaryEndpoint(runs: TrainResult[], profile: Profile): string {
-  return studyEndpoints(runs, profile).some((e) => e.name === 'AutoAttack') ? 'AutoAttack' : robustLabel(profile);
-}
-
 /** Points by which the doubled-epochs control may exceed ReLU at most (upper bound of its 95% interval). */
 export const CONTROL_MARGIN_POINTS = 2;
 export const CONTROL_CRITERION =
@@ -315,8 +310,9 @@ export const CONTROL_CRITERION =
 
 /** The convergence criterion that can fail: the 2x-epochs control against ReLU on the primary endpoint. */
 export function controlCheck(runs: TrainResult[], profile: Profile): { endpoint: string; delta: (PairedDifference & { seeds: number[] }) | null; state: 'converged' | 'not converged' | 'pending' } {
-  const endpoint = primaryEndpoint(runs, profile);
-  const values = studyEndpoints(runs, profile).find((e) => e.name === endpoint)!.values;
+  // The primary robust endpoint is the last one: AutoAttack where the profile has it, else the robust column.
+  const endpoints = studyEndpoints(runs, profile);
+  const { name: endpoint, values } = endpoints[endpoints.length - 1];
   const delta = compareArms(values, { baseline: 'baseline', arms: ['baseline-2x'] })[0]?.delta ?? null;
   if (!delta || delta.n < 5) return { endpoint, delta, state: 'pending' };
   const ok = !delta.note && delta.ciLow <= 0 && delta.ciHigh >= 0 && 100 * delta.ciHigh < CONTROL_MARGIN_POINTS;

@@ -222,7 +222,7 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
 export function remainingCost(grid: Grid, rows: StatusRow[]): string {
   const measured = rows.flatMap((r) => {
     const o = readOutcome(r.run.configFile);
-    return o?.status === 'trained' && o.cpuSeconds ? [{ cpu: o.cpuSeconds, wall: o.seconds ?? NaN, epochs: r.run.config.epochs }] : [];
+    return o?.status === 'trained' && o.cpuSeconds ? [{ cpu: o.cpuSeconds, epochs: r.run.config.epochs }] : [];
   });
   const left = rows.filter((r) => r.state !== 'done');
   if (left.length === 0) return 'nothing left to run.';
