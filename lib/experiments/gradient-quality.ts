@@ -70,6 +70,7 @@ export function gradientQualityTraces(): Experiment {
   return {
     name: EXPERIMENT,
     title: "Gradient quality: checkpoints of the three arms, with the trainer's gradient logged",
+    storedProfiles: ['small'],
     runs: (profile) => measuredSeeds(profile).flatMap((seed) => arms().flatMap((v) => CHECKPOINT_SHARES.map((s) => traceConfig(v, profile, seed, s)))),
   };
 }
