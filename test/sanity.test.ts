@@ -5,7 +5,15 @@ import * as path from 'node:path';
 import type { AttackConfig } from '../lib/attacks';
 import type { AutoAttackResult } from '../lib/eval/autoattack';
 import { autoAttackGap, minimumDiscordant, oneSidedMcNemar, onlyIn, stepsCurveFromFlags, THRESHOLDS } from '../lib/eval/sanity';
-import { findStudyRuns, sanitySettings } from '../lib/experiments/sanity-checks';
+import * as tf from '@tensorflow/tfjs';
+import { makeActivation } from '../lib/activations';
+import { take } from '../lib/data';
+import { modelTarget } from '../lib/eval/sanity';
+import { findStudyRuns, runChecks, sanitySettings, storedAutoAttack, type SanitySettings } from '../lib/experiments/sanity-checks';
+import { AUTOATTACK_EVALUATION } from '../lib/experiments/relu-vs-smooth-backward';
+import { RunFolder } from '../lib/train/run-folder';
+import { testBackend } from './helpers/backend';
+import { trainedMnistModel } from './helpers/tiny-mnist';
 import { countCheckDesign } from '../lib/report/stats';
 import { makeConfig, runId } from '../lib/train/config';
 
@@ -84,10 +92,60 @@ describe('sanity checks at medium: the study models, never trained here', () => 
       };
       finish(before[0].config);
       finish(before[1].config, JSON.stringify({ ...before[1].config, epochs: 1 }, null, 2));
+      assert.equal(findStudyRuns('medium', [root])[0].dir, undefined, 'trained but still without its declared AutoAttack: pending');
+      new RunFolder(path.join(root, runId(before[0].config)), { warn: () => {} }).writeEvaluation(AUTOATTACK_EVALUATION, { ...fakeAutoAttack(flags(1000, 1)), pgd: { ...PGD, accuracy: 0, robust: [] } });
       const after = findStudyRuns('medium', [root]);
       assert.equal(after[0].dir, path.join(root, runId(before[0].config)));
       assert.equal(after[1].dir, undefined, 'a folder with another config is not the study run');
       assert.equal(after.filter((r) => r.dir).length, 1);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('sanity checks keep their results in the run folder', () => {
+  before(testBackend);
+
+  it("reuses the run's stored AutoAttack, writes each measurement once, and a second render measures nothing", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sanity-keep-'));
+    try {
+      const n = 12;
+      const { model, test } = trainedMnistModel();
+      let calls = 0;
+      const base = modelTarget('tiny', model, makeActivation('relu'), take(test, n), 3);
+      const t = { ...base, logits: (x: tf.Tensor4D) => (calls++, base.logits(x)) };
+      const settings: SanitySettings = {
+        size: n, pgd: PGD, steps: [1, 2], square: { type: 'square', eps: 0.1, queries: 10 },
+        autoattack: { version: 'standard' }, variants: [], masks: [], studyModels: true,
+      };
+      // The study's declared evaluation: AutoAttack and PGD-20 flags on the same n images.
+      const aaRobust = flags(n, 3);
+      const pgdRobust = flags(n, 5);
+      new RunFolder(root, { warn: () => {} }).writeEvaluation(AUTOATTACK_EVALUATION, {
+        ...fakeAutoAttack(aaRobust), robust: Array.from(aaRobust), pgd: { ...PGD, accuracy: 5 / n, robust: Array.from(pgdRobust) }, records: [],
+      });
+      const measured = storedAutoAttack(root, settings);
+      assert.ok(measured, 'the stored evaluation matches the settings');
+      assert.equal(storedAutoAttack(root, { ...settings, size: n + 1 }), undefined, 'another n is another measurement');
+      assert.equal(storedAutoAttack(root, { ...settings, pgd: { ...PGD, steps: 10 } }), undefined, 'another PGD is another measurement');
+      const store = { dir: root, name: 'sanity-checks-test' };
+      const first = runChecks({ target: t, source: t, control: false, store, measured }, settings);
+      assert.equal(first.pgd, 5, "check (a) reads the run's PGD flags");
+      assert.equal(first.autoattack.robust.reduce((s, v) => s + v, 0), 3, "and the run's AutoAttack flags");
+      assert.ok(calls > 0);
+      const kept = new RunFolder(root, { warn: () => {} }).readEvaluation<{ entries: Record<string, unknown> }>('sanity-checks-test');
+      assert.deepEqual(Object.keys(kept.entries).sort(), ['(b)', '(c)', '(d)', 'clean'], 'no AutoAttack or PGD of its own: they were reused');
+      calls = 0;
+      const tensors = tf.memory().numTensors;
+      const again = runChecks({ target: t, source: t, control: false, store, measured }, settings);
+      assert.equal(calls, 0, 'a second render reads every check from the run folder');
+      assert.equal(tf.memory().numTensors, tensors);
+      assert.deepEqual(again.checks, first.checks);
+      calls = 0;
+      runChecks({ target: t, source: t, control: false, store, measured }, { ...settings, steps: [1, 3] });
+      assert.ok(calls > 0, 'other settings measure again');
+      model.dispose();
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
