@@ -9,19 +9,13 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { makeActivation } from '../lib/activations';
 import { openCheckpoint, writeCheckpoint, type TensorToWrite } from '../lib/checkpoint';
-import {
-  importTfCheckpoint,
-  officialAttack,
-  officialCropFraction,
-  resnetActivationSites,
-  tfCheckpointTensors,
-  TfImportError,
-  withSiteActivations,
-} from '../lib/checkpoint/import';
+import { importTfCheckpoint, resnetActivationSites, tfCheckpointTensors, TfImportError } from '../lib/checkpoint/import';
+import { withSiteActivations } from '../lib/checkpoint/tf-model';
 import { findReleasedCheckpoints, releasedModelFor } from '../lib/checkpoint/released';
 import { imagenetLabels } from '../lib/data/imagenet-labels';
 import type { ImageFolderIndex } from '../lib/data/image-folder';
 import { syntheticImageFolder } from '../lib/data/synthetic';
+import { officialAttack, officialCropFraction, PREPROCESSING } from '../lib/eval/official';
 import { buildModel, type Model } from '../lib/models';
 import { resNet } from '../lib/models/resnet';
 import { testBackend } from './helpers/backend';
@@ -176,7 +170,7 @@ describe('TensorFlow checkpoint import', function () {
       assert.equal(report.mapping.length, a.params.size + a.state.size);
       assert.equal(report.elements, [...a.params.values(), ...a.state.values()].reduce((s, v) => s + v.size, 0));
       assert.deepEqual(report.ignored.sort(), ['conv0/W/Momentum', 'global_step', 'learning_rate', 'xentropy-loss/EMA']);
-      assert.equal(report.preprocessing.checkpointChannels, 'BGR');
+      assert.equal(PREPROCESSING[report.family].checkpointChannels, 'BGR');
       assertSameVariables(a, b);
       tf.tidy(() => {
         const la = logitsOf(a, x32());

@@ -4,17 +4,24 @@
 // Each target runs only on the examples no earlier target broke.
 import * as tf from '@tensorflow/tfjs';
 import { restartSeed } from './common';
-import { apgdRun, type ApgdRunConfig, runRestarts } from './apgd';
+import { apgdFields, apgdRun, type ApgdRunConfig, runRestarts } from './apgd';
+import { iterativeLabel, resolved, targetsOf } from './config';
 import { dlrTargetedLoss } from './dlr';
-import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
+import type { Attack, AttackDefinition, AttackFields, LogitsFn, PerturbOptions } from './types';
+
+/** APGD-T, L∞ or L2 (the norm field); always targeted, at its own `targets` classes. */
+export interface ApgdTConfig extends AttackFields {
+  type: 'apgd-t';
+  queries?: 0;
+  pInit?: 0;
+}
 
 /** The k-th highest-scoring class (k = 1 is the top) of each example at x. */
 export function kthClass(logits: LogitsFn, x: tf.Tensor4D, k: number): tf.Tensor1D {
   return tf.tidy(() => tf.squeeze(tf.slice(tf.topk(logits(x), k).indices, [0, k - 1], [-1, 1]), [1]) as tf.Tensor1D);
 }
 
-export function apgdT(config: Required<AttackConfig>): Attack {
-  if (config.type !== 'apgd-t') throw new Error(`apgdT() builds apgd-t, got '${config.type}'.`);
+export function apgdT(config: Required<ApgdTConfig>): Attack<Required<ApgdTConfig>> {
   const runCfg: ApgdRunConfig = { eps: config.eps, norm: config.norm, steps: config.steps, stepSize: config.stepSize, randomStart: config.randomStart };
   return {
     config,
@@ -45,3 +52,10 @@ export function apgdT(config: Required<AttackConfig>): Attack {
     },
   };
 }
+
+export const apgdTDefinition: AttackDefinition<ApgdTConfig> = {
+  type: 'apgd-t',
+  resolve: (c) => resolved({ type: 'apgd-t', ...apgdFields(c), targets: targetsOf(c), targeted: true }),
+  label: (r) => iterativeLabel('APGD-T', r),
+  create: apgdT,
+};

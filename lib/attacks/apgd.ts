@@ -8,8 +8,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { crossEntropy } from '../loss';
 import { clipPixels, indicesWhereZero, readFlags, lossAndGradient, misclassified, onSubset, restartSeed } from './common';
+import { iterativeLabel, noSquareFields, noTargets, resolved, restartsOf, stepSizeOf, stepsOf, threatModel, untargeted } from './config';
 import { dlrLoss } from './dlr';
-import type { Attack, AttackConfig, AttackNorm, LogitsFn, PerturbOptions } from './types';
+import type { Attack, AttackDefinition, AttackFields, AttackNorm, LogitsFn, PerturbOptions, UncheckedAttackConfig } from './types';
+
+/** APGD-CE or APGD-DLR, L∞ or L2 (the norm field); untargeted (APGD-T is the targeted form). */
+export interface ApgdConfig<T extends 'apgd-ce' | 'apgd-dlr'> extends AttackFields {
+  type: T;
+  targeted?: false;
+  targets?: 0;
+  queries?: 0;
+  pInit?: 0;
+}
 
 /** Momentum weight alpha (paper sec. 3.2: alpha = 0.75; reference: a = 0.75 after the first step). */
 const MOMENTUM = 0.75;
@@ -200,9 +210,22 @@ export function runRestarts(
   return adv;
 }
 
+/**
+ * The defaults every APGD shares (apgd-ce, apgd-dlr, apgd-t): 100 iterations (Croce & Hein, ICML
+ * 2020, and autoattack.py: APGDAttack/APGDAttack_targeted n_iter=100); the initial step 2·eps
+ * for L∞ and L2 (Alg. 1: eta(0) = 2·eps; autopgd_base.py step_size = 2·eps).
+ */
+export function apgdFields(c: UncheckedAttackConfig) {
+  const { eps, norm } = threatModel(c);
+  const { queries, pInit } = noSquareFields(c);
+  const steps = stepsOf(c, 100);
+  const stepSize = stepSizeOf(c, 2 * eps);
+  // A random start (autopgd_base.py perturb: x + eps·uniform(-1,1) rescaled).
+  return { eps, norm, steps, stepSize, randomStart: c.randomStart ?? true, restarts: restartsOf(c), queries, pInit };
+}
+
 /** APGD-CE and APGD-DLR (config.type), L∞ or L2 (config.norm). */
-export function apgd(config: Required<AttackConfig>): Attack {
-  if (config.type !== 'apgd-ce' && config.type !== 'apgd-dlr') throw new Error(`apgd() builds apgd-ce and apgd-dlr, got '${config.type}'.`);
+export function apgd<T extends 'apgd-ce' | 'apgd-dlr'>(config: Required<ApgdConfig<T>>): Attack<Required<ApgdConfig<T>>> {
   const runCfg: ApgdRunConfig = { eps: config.eps, norm: config.norm, steps: config.steps, stepSize: config.stepSize, randomStart: config.randomStart };
   return {
     config,
@@ -218,3 +241,18 @@ export function apgd(config: Required<AttackConfig>): Attack {
     },
   };
 }
+
+function apgdDefinition<T extends 'apgd-ce' | 'apgd-dlr'>(type: T, name: string): AttackDefinition<ApgdConfig<T>> {
+  return {
+    type,
+    resolve(c) {
+      const f = apgdFields(c);
+      return resolved({ type, ...f, targets: noTargets(c), targeted: untargeted(c) });
+    },
+    label: (r) => iterativeLabel(name, r),
+    create: apgd,
+  };
+}
+
+export const apgdCeDefinition = apgdDefinition('apgd-ce', 'APGD-CE');
+export const apgdDlrDefinition = apgdDefinition('apgd-dlr', 'APGD-DLR');

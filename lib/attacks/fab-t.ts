@@ -11,7 +11,16 @@
 // the projections, which sort each example's coordinates, run in plain arrays.
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, makeRng, type Rng } from '../util/rng';
-import type { Attack, AttackConfig, AttackNorm, LogitsFn, PerturbOptions } from './types';
+import { iterativeLabel, noSquareFields, noStepSize, resolved, restartsOf, stepsOf, targetsOf, threatModel } from './config';
+import type { Attack, AttackDefinition, AttackFields, AttackNorm, LogitsFn, PerturbOptions } from './types';
+
+/** FAB-T, L∞ or L2 (the norm field); always targeted, at its own `targets` classes; no step size. */
+export interface FabTConfig extends AttackFields {
+  type: 'fab-t';
+  stepSize?: 0;
+  queries?: 0;
+  pInit?: 0;
+}
 
 // The parameters alpha_max, eta and beta of the paper's Algorithm 1, at the defaults of
 // fra31/auto-attack fab_base.py (FABAttack.__init__), which autoattack.py keeps for the standard version:
@@ -263,10 +272,9 @@ function predict(logits: LogitsFn, data: Float32Array, shape: [number, number, n
 
 /**
  * FAB-T: for each of the top `targets` non-true classes in turn (default 9), `restarts` + 1 runs
- * of `steps` iterations (defaults 100 and 0 extra; set and cited in index.ts resolveAttackConfig
- * from autoattack.py's standard version) on the points still robust.
+ * of `steps` iterations (defaults 100 and 0 extra; see fabTDefinition) on the points still robust.
  */
-export function fabT(config: Required<AttackConfig>): Attack {
+export function fabT(config: Required<FabTConfig>): Attack<Required<FabTConfig>> {
   const { eps, norm, steps, restarts } = config;
 
   function perturb(logits: LogitsFn, x: tf.Tensor4D, y: tf.Tensor1D, opts: PerturbOptions = {}): tf.Tensor4D {
@@ -328,6 +336,23 @@ export function fabT(config: Required<AttackConfig>): Attack {
 
   return { config, perturb };
 }
+
+export const fabTDefinition: AttackDefinition<FabTConfig> = {
+  type: 'fab-t',
+  resolve(c) {
+    const { eps, norm } = threatModel(c);
+    const { queries, pInit } = noSquareFields(c);
+    // 100 iterations (Croce & Hein, ICML 2020, and autoattack.py: FABAttack_PT n_iter=100).
+    const steps = stepsOf(c, 100);
+    const stepSize = noStepSize(c);
+    const restarts = restartsOf(c);
+    const targets = targetsOf(c);
+    // Starts at x: the standard version's one run has use_rand_start=(counter > 0) false (fab_base.py perturb).
+    return resolved({ type: 'fab-t', eps, steps, stepSize, randomStart: c.randomStart ?? false, restarts, targeted: true, norm, targets, queries, pInit });
+  },
+  label: (r) => iterativeLabel('FAB-T', r),
+  create: fabT,
+};
 
 function clip01(v: number): number {
   return v < 0 ? 0 : v > 1 ? 1 : v;

@@ -1,7 +1,11 @@
 // PGD in the L2 ball: normalised-gradient steps, projection onto the ball of radius eps.
 import * as tf from '@tensorflow/tfjs';
 import { bestOfRestarts, checkTargetOption, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
-import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
+import { iterativeLabel } from './config';
+import { type PgdConfig, resolvePgd } from './pgd-linf';
+import type { Attack, AttackDefinition, LogitsFn, PerturbOptions } from './types';
+
+export type PgdL2Config = PgdConfig<'pgd-l2', 'l2'>;
 
 const TINY = 1e-12;
 
@@ -15,7 +19,7 @@ function projectL2(delta: tf.Tensor4D, eps: number): tf.Tensor4D {
   return tf.mul(delta, tf.minimum(tf.div(eps, l2Norm(delta)), 1)) as tf.Tensor4D;
 }
 
-export function pgdL2(config: Required<AttackConfig>): Attack {
+export function pgdL2(config: Required<PgdL2Config>): Attack<Required<PgdL2Config>> {
   const { eps, steps, stepSize } = config;
 
   function randomDelta(x: tf.Tensor4D, seed: number | undefined): tf.Tensor4D {
@@ -42,3 +46,10 @@ export function pgdL2(config: Required<AttackConfig>): Attack {
     },
   };
 }
+
+export const pgdL2Definition: AttackDefinition<PgdL2Config> = {
+  type: 'pgd-l2',
+  resolve: (c) => resolvePgd(c, 'pgd-l2', 'l2'),
+  label: (r) => iterativeLabel('PGD', r),
+  create: pgdL2,
+};

@@ -1,7 +1,32 @@
 // PGD in the L∞ ball (Madry et al. 2018): random start, signed-gradient steps, projection.
 import * as tf from '@tensorflow/tfjs';
 import { bestOfRestarts, checkTargetOption, clipPixels, iterate, objectiveGradient, restartSeed } from './common';
-import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
+import { iterativeLabel, noSquareFields, noTargets, resolved, restartsOf, stepSizeOf, stepsOf, threatModel } from './config';
+import type { Attack, AttackDefinition, AttackFields, AttackNorm, LogitsFn, PerturbOptions, UncheckedAttackConfig } from './types';
+
+/** PGD, L∞ or L2 by its name (pgd-linf, pgd-l2); targeted with the target labels passed to perturb(). */
+export interface PgdConfig<T extends 'pgd-linf' | 'pgd-l2', N extends AttackNorm> extends AttackFields {
+  type: T;
+  norm?: N;
+  targets?: 0;
+  queries?: 0;
+  pInit?: 0;
+}
+export type PgdLinfConfig = PgdConfig<'pgd-linf', 'linf'>;
+
+/** PGD's defaults and checks, for both norms. */
+export function resolvePgd<T extends 'pgd-linf' | 'pgd-l2', N extends AttackNorm>(c: UncheckedAttackConfig, type: T, fixed: N): Required<PgdConfig<T, N>> {
+  const { eps } = threatModel(c, fixed);
+  const { queries, pInit } = noSquareFields(c);
+  // 10 steps: this library's evaluation default.
+  const steps = stepsOf(c, 10);
+  // Step 2.5·eps/steps (Madry et al. 2018, sec. 5).
+  const stepSize = stepSizeOf(c, (2.5 * eps) / steps);
+  const restarts = restartsOf(c);
+  const targets = noTargets(c);
+  // A random start in the eps-ball (Madry et al.).
+  return resolved({ type, eps, steps, stepSize, randomStart: c.randomStart ?? true, restarts, targeted: c.targeted ?? false, norm: fixed, targets, queries, pInit });
+}
 
 /**
  * Projects onto the L∞ ball of radius eps around x and the pixel range. Clipping the
@@ -12,7 +37,7 @@ export function projectLinf(adv: tf.Tensor4D, x: tf.Tensor4D, eps: number): tf.T
   return clipPixels(tf.add(x, tf.clipByValue(tf.sub(adv, x), -eps, eps)) as tf.Tensor4D);
 }
 
-export function pgdLinf(config: Required<AttackConfig>): Attack {
+export function pgdLinf(config: Required<PgdLinfConfig>): Attack<Required<PgdLinfConfig>> {
   const { eps, steps, stepSize } = config;
   const project = (adv: tf.Tensor4D, x: tf.Tensor4D) => projectLinf(adv, x, eps);
 
@@ -31,3 +56,10 @@ export function pgdLinf(config: Required<AttackConfig>): Attack {
     },
   };
 }
+
+export const pgdLinfDefinition: AttackDefinition<PgdLinfConfig> = {
+  type: 'pgd-linf',
+  resolve: (c) => resolvePgd(c, 'pgd-linf', 'linf'),
+  label: (r) => iterativeLabel('PGD', r),
+  create: pgdLinf,
+};

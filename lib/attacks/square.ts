@@ -8,7 +8,16 @@
 // PerturbOptions.seed, so a run repeats exactly on any backend.
 import * as tf from '@tensorflow/tfjs';
 import { deriveSeed, makeRng, type Rng } from '../util/rng';
-import type { Attack, AttackConfig, LogitsFn, PerturbOptions } from './types';
+import { iterativeLabel, noStepSize, noTargets, resolved, restartsOf, stepsOf, threatModel, untargeted } from './config';
+import type { Attack, AttackDefinition, AttackFields, LogitsFn, PerturbOptions, UncheckedAttackConfig } from './types';
+
+/** Square, L∞ or L2 (the norm field): untargeted, no gradients, its queries are its steps. */
+export interface SquareConfig extends AttackFields {
+  type: 'square';
+  stepSize?: 0;
+  targeted?: false;
+  targets?: 0;
+}
 
 /**
  * Fraction of the image a square covers at iteration `it`: p_init halved at iterations 10, 50,
@@ -100,9 +109,9 @@ interface Geometry {
 /**
  * Square, untargeted with the margin loss (AutoAttack's choice): `queries` forward passes per point
  * (default 5,000), squares sized by p_init (default 0.8), `restarts` extra runs on the points still
- * robust (default 0); the defaults are set and cited in index.ts resolveAttackConfig.
+ * robust (default 0); the defaults are set and cited in resolveSquare.
  */
-export function square(config: Required<AttackConfig>): Attack {
+export function square(config: Required<SquareConfig>): Attack<Required<SquareConfig>> {
   const { eps, norm, queries, pInit } = config;
   if (config.targeted) throw new Error(`Square here is untargeted (margin loss of the true class); drop targeted.`);
 
@@ -315,6 +324,31 @@ export function square(config: Required<AttackConfig>): Attack {
 
   return { config, perturb };
 }
+
+function resolveSquare(c: UncheckedAttackConfig): Required<SquareConfig> {
+  const { eps, norm } = threatModel(c);
+  // 5,000 queries (Andriushchenko et al., ECCV 2020, and AutoAttack's standard version,
+  // fra31/auto-attack autoattack.py set_version('standard'): square.n_queries = 5000).
+  const queries = c.queries ?? 5000;
+  if (!Number.isInteger(queries) || queries < 1) throw new Error(`Attack queries must be a positive integer, got ${c.queries}.`);
+  // p_init 0.8: the value AutoAttack passes to Square for L∞ and L2 (autoattack.py, SquareAttack(p_init=.8)).
+  const pInit = c.pInit ?? 0.8;
+  if (!(pInit > 0 && pInit <= 1)) throw new Error(`Attack pInit must be in (0, 1], got ${c.pInit}.`);
+  if (c.steps !== undefined && c.steps !== queries) throw new Error(`Attack square counts its queries as steps: give queries (${queries}), not steps ${c.steps}.`);
+  const steps = stepsOf(c, queries);
+  const stepSize = noStepSize(c);
+  const restarts = restartsOf(c);
+  const targets = noTargets(c);
+  // No random start: Square starts from its stripes.
+  return resolved({ type: 'square', eps, steps, stepSize, randomStart: false, restarts, targeted: untargeted(c), norm, targets, queries, pInit });
+}
+
+export const squareDefinition: AttackDefinition<SquareConfig> = {
+  type: 'square',
+  resolve: resolveSquare,
+  label: (r) => iterativeLabel('Square', r),
+  create: square,
+};
 
 function labelsOf(labels: Int32Array, idx: Int32Array): Int32Array {
   return Int32Array.from(idx, (i) => labels[i]);

@@ -1,4 +1,6 @@
-// Loads the SAT authors' TensorFlow checkpoints into our ResNets and EfficientNets.
+// Loads the SAT authors' TensorFlow checkpoints into our ResNets and EfficientNets: the variable
+// name maps and the import. A runnable model with the official activations: tf-model.ts; the
+// official evaluation (preprocessing, attack): lib/eval/official.ts.
 //
 // Name maps, derived from the official code (cihangxie/SmoothAdversarialTraining):
 // - ResNet (tensorpack; ResNet/resnet_model.py resnet_backbone, resnet_bottleneck, get_bn):
@@ -20,8 +22,7 @@
 // commented out; main.py: "Our model expects BGR images instead of RGB"), so the stem
 // kernel's input channels are reversed here and the imported model takes RGB like ours.
 import * as tf from '@tensorflow/tfjs';
-import { type ActivationFn, type ActivationSpec, makeActivation, parseActivation } from '../activations';
-import { buildModel, type Model, modelDefaults } from '../models';
+import type { Model } from '../models';
 import { CheckpointError } from './errors';
 import type { Checkpoint } from './reader';
 
@@ -67,7 +68,6 @@ export interface TfImportReport {
   /** Checkpoint variables deliberately not loaded: optimizer slots, step counters, summaries, the unused raw/EMA twin. */
   ignored: string[];
   activationParams: ActivationParam[];
-  preprocessing: Preprocessing;
 }
 
 /** Raised before any variable is assigned, so a model is never left half-loaded. */
@@ -81,58 +81,6 @@ export class TfImportError extends Error {
     super(message);
     this.name = 'TfImportError';
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Preprocessing
-
-/** What the official evaluation does to an image before the network, per family. */
-export interface Preprocessing {
-  family: TfFamily;
-  /** The channel order the checkpoint's first layer was trained on (our imported model always takes RGB). */
-  checkpointChannels: 'RGB' | 'BGR';
-  /** Pixel scaling; our models apply it themselves (centerPixels), so they take [0,1]. */
-  scaling: string;
-  /** The eval crop: resize the shorter side to size + 32 and take the central size × size (crop fraction size/(size+32)). */
-  crop: string;
-  interpolation: string;
-  bnEpsilon: number;
-  /** Where each of these is in the official code. */
-  source: string;
-}
-
-export const PREPROCESSING: Record<TfFamily, Preprocessing> = {
-  resnet: {
-    family: 'resnet',
-    checkpointChannels: 'BGR',
-    scaling: 'x·2/255 − 1, i.e. [0,1] → [−1,1] (ResNet/adv_model.py image_preprocess, IMAGE_SCALE = 2/255)',
-    crop: 'shorter side to size+32, center crop size×size (third_party/imagenet_utils.py fbresnet_augmentor: ResizeShortestEdge(input_size + 32), CenterCrop)',
-    interpolation: "bicubic (cv2.INTER_CUBIC); ours the same kernel (Keys, A = −0.75, half-pixel centres) in double precision where cv2 uses 11-bit fixed point, so pixels may differ by one level; the long side rounded and the crop offset floored as tensorpack does (lib/data/stream/image-ops.ts)",
-    bnEpsilon: 1e-5,
-    source: 'ResNet/adv_model.py, ResNet/third_party/imagenet_utils.py, ResNet/main.py (BGR), tensorpack BatchNorm (epsilon 1e-5)',
-  },
-  efficientnet: {
-    family: 'efficientnet',
-    checkpointChannels: 'RGB',
-    scaling: 'x·2/255 − 1 (EfficientNet/main.py normalize_features with --sat_preprocessing=True), not the ImageNet mean/std',
-    crop: 'central square of side size/(size+32) × shorter side, resized to size×size (preprocessing.py _decode_and_center_crop, CROP_PADDING = 32)',
-    interpolation: 'bicubic (TF1 tf.image.resize_bicubic, no half-pixel centres); ours the same kernel, rounded to 8 bits where TF keeps floats (at most half a level)',
-    bnEpsilon: 1e-5,
-    source: 'EfficientNet/main.py, EfficientNet/preprocessing.py, README (--batch_norm_epsilon=1e-5; the TF default 1e-3 is not used)',
-  },
-};
-
-/** The eval crop fraction both families use: size/(size+32) (0.875 at 224). */
-export function officialCropFraction(size: number): number {
-  // A hair below size/(size+32), so that floor(size / fraction) is size + 32 despite rounding.
-  return size / (size + 32 + 1e-6);
-}
-
-/** The official robustness evaluation (README; ResNet/adv_model.py PGDAttacker; main.py --attack-epsilon=4.0 --attack-step-size=1.0). */
-export function officialAttack(steps: number): { type: 'pgd-linf'; eps: number; stepSize: number; steps: number; randomStart: true; targeted: false; restarts: 0 } {
-  // PGDAttacker: step = max(step_size, eps / num_iter) in 0..255 units; random start in the
-  // eps ball always (prob_start_from_clean = 0); the true label's loss is ascended.
-  return { type: 'pgd-linf', eps: 4 / 255, stepSize: Math.max(1, 4 / steps) / 255, steps, randomStart: true, targeted: false, restarts: 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,7 +144,7 @@ export function tfVariableMap(model: Model, opts: TfImportOptions): VariableMapp
   return names.map((ours) => ({ ours, tf: efficientNetTfName(ours, scope, hasExpand) }));
 }
 
-const EMA_SUFFIX = '/ExponentialMovingAverage';
+export const EMA_SUFFIX = '/ExponentialMovingAverage';
 /** Optimizer slots and moving-average shadows that sit beside a variable: not weights of the model. */
 const SLOT_SUFFIX = /\/(Momentum|RMSProp(_1)?|Adam(_1)?|ExponentialMovingAverage|AccumulateGradients)$/;
 
@@ -348,7 +296,7 @@ export function importTfCheckpoint(model: Model, checkpoint: Checkpoint, opts: T
     v.assign(t);
     t.dispose();
   }
-  return { family, arch: opts.arch, prefix: checkpoint.prefix, mapping, elements, ignored, activationParams, preprocessing: PREPROCESSING[family] };
+  return { family, arch: opts.arch, prefix: checkpoint.prefix, mapping, elements, ignored, activationParams };
 }
 
 /** The inverse map: a model's variables under their official names, for writing test or stand-in checkpoints. */
@@ -361,80 +309,4 @@ export function tfCheckpointTensors(model: Model, opts: TfImportOptions): { name
     if (m.transform === 'reverse-input-channels') values = reverseInputChannels(values, v.shape);
     return { name: m.tf + (opts.movingAverage ? EMA_SUFFIX : ''), shape: [...v.shape], values: Float32Array.from(values) };
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Activations and whole models
-
-/** The activation as the official code computes it for this family: ResNet's GELU is the tanh approximation (resnet_model.py gelu_fn). */
-export function officialActivation(family: TfFamily, spec: ActivationSpec): ActivationFn {
-  return makeActivation(family === 'resnet' && spec.name === 'gelu' ? { name: 'gelu-tanh' } : spec);
-}
-
-/**
- * A model whose activation differs per site (SmoothReLU with a learned a at each): every
- * forward pass walks the sites in order and checks each call's channel count, so a change
- * in the ResNet's layer order fails loudly instead of mixing up parameters.
- */
-export function withSiteActivations(model: Model, sites: { site: string; channels: number; act: ActivationFn }[]): Model {
-  return {
-    ...model,
-    apply: (x, ctx) => {
-      let i = 0;
-      const act: ActivationFn = (t) => {
-        const s = sites[i++];
-        if (!s || t.shape[t.shape.length - 1] !== s.channels) {
-          throw new Error(`per-site activation out of step at call ${i} (${s ? `site ${s.site} expects ${s.channels} channels, got ${t.shape[t.shape.length - 1]}` : `only ${sites.length} sites`}): ${model.arch}'s layer order changed; update resnetActivationSites.`);
-        }
-        return s.act(t);
-      };
-      const out = model.apply(x, { ...ctx, act });
-      if (i !== sites.length) throw new Error(`per-site activation: ${model.arch} applied ${i} activations, the checkpoint has ${sites.length} sites.`);
-      return out;
-    },
-  };
-}
-
-export interface LoadTfModelOptions extends TfImportOptions {
-  /** The activation the checkpoint was trained with ('silu', 'smoothrelu', …). */
-  activation: string;
-  /** Input side length; default the model's published one. */
-  inputSize?: number;
-}
-
-export interface LoadedTfModel {
-  model: Model;
-  /** The activation to pass in ForwardContext (per-site models ignore it and use their own). */
-  act: ActivationFn;
-  activation: string;
-  inputSize: number;
-  report: TfImportReport;
-}
-
-/** Builds `arch`, loads the checkpoint into it and returns it with the official activation. */
-export function loadTfModel(checkpoint: Checkpoint, opts: LoadTfModelOptions): LoadedTfModel {
-  const family = familyOf(opts.arch);
-  const spec = parseActivation(opts.activation);
-  const defaults = modelDefaults(opts.arch);
-  const inputSize = opts.inputSize ?? defaults.inputShape[0];
-  const head = family === 'resnet' ? 'linear/W' : `${efficientNetScope(opts.arch)}/head/dense/kernel`;
-  const headName = opts.movingAverage && checkpoint.has(head + EMA_SUFFIX) ? head + EMA_SUFFIX : head;
-  const numClasses = checkpoint.has(headName) ? checkpoint.info(headName).shape[1] : defaults.numClasses;
-  const built = buildModel(opts.arch, { inputShape: [inputSize, inputSize, 3], numClasses });
-  try {
-    const report = importTfCheckpoint(built, checkpoint, opts);
-    const act = officialActivation(family, spec);
-    if (report.activationParams.length > 0) {
-      if (spec.name !== 'smoothrelu') {
-        throw new Error(`${checkpoint.prefix} holds SmoothReLU parameters (${report.activationParams[0].tf}, …) but the activation is '${opts.activation}': pass --activation smoothrelu.`);
-      }
-      const channels = new Map(resnetActivationSites(built).map((s) => [s.site, s.channels]));
-      const sites = report.activationParams.map((p) => ({ site: p.site, channels: channels.get(p.site)!, act: makeActivation({ name: 'smoothrelu', param: p.value }) }));
-      return { model: withSiteActivations(built, sites), act, activation: 'smoothrelu (per-site a from the checkpoint)', inputSize, report };
-    }
-    return { model: built, act, activation: opts.activation, inputSize, report };
-  } catch (e) {
-    built.dispose();
-    throw e;
-  }
 }

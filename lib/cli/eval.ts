@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { activationLabel, makeActivation, parseActivation } from '../activations';
-import { ATTACK_TYPES, resolveAttackConfig, type AttackConfig } from '../attacks';
+import { ATTACK_TYPES, resolveAttackConfig, type UncheckedAttackConfig } from '../attacks';
 import { initBackend } from '../backend';
 import { take } from '../data';
 import { evaluate, type ResultRecord } from '../eval';
@@ -163,8 +163,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const steps = parseList('steps', v.steps) ?? [type.startsWith('pgd') ? 10 : undefined];
   const restarts = parseCount('restarts', v.restarts, 'extra random restarts', 0) ?? 0;
   const extra = attackExtras(type, v);
-  const attacks = epsList.flatMap((eps): AttackConfig[] => (type === 'fgsm' ? [{ type, eps }] : steps.map((k) => ({ type, eps, steps: k, restarts, ...extra }))));
-  for (const a of attacks) resolveAttackConfig(a);
+  const attacks = epsList.flatMap((eps): UncheckedAttackConfig[] => (type === 'fgsm' ? [{ type, eps }] : steps.map((k) => ({ type, eps, steps: k, restarts, ...extra })))).map(resolveAttackConfig);
   const size = parseCount('size', v.size, 'test images to evaluate') ?? 1000;
   await initBackend(); // chosen and printed by lib/cli.ts
   const data = await runData(config);

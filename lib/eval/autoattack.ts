@@ -9,6 +9,7 @@ import { batches, disposeBatch, type ImageDataset, subset } from '../data/datase
 import { readFlags } from '../attacks/common';
 import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
+import { correctFlags } from './flags';
 
 export type AutoAttackVersion = 'standard' | 'custom';
 
@@ -55,7 +56,7 @@ export interface AutoAttackResult {
   seconds: number;
 }
 
-/** The standard version's attacks at eps (autoattack.py set_version('standard'); defaults in lib/attacks/index.ts). */
+/** The standard version's attacks at eps (autoattack.py set_version('standard'); each attack's defaults in its own file in lib/attacks). */
 export function standardAttacks(eps: number, norm: AttackNorm, classes: number): AttackConfig[] {
   // With fewer than 10 classes there are fewer than 9 other classes to target.
   const targets = Math.min(9, classes - 1);
@@ -113,19 +114,6 @@ export function preflightChecks(logits: LogitsFn, data: ImageDataset, bs: number
   }
 }
 
-/** How many of `ds`'s points the model classifies right, per point. */
-function correctFlags(logits: LogitsFn, ds: ImageDataset, bs: number): Uint8Array {
-  const flags = new Uint8Array(ds.n);
-  let at = 0;
-  for (const b of batches(ds, { batchSize: bs })) {
-    const ok = readFlags(tf.tidy(() => tf.equal(tf.argMax(logits(b.x), 1), b.y)));
-    flags.set(ok, at);
-    at += b.y.shape[0];
-    disposeBatch(b);
-  }
-  return flags;
-}
-
 /** Largest per-example L∞ or L2 distance between adv and x, and whether all pixels are in [0,1]. */
 function perturbationSize(adv: tf.Tensor4D, x: tf.Tensor4D, norm: AttackNorm): { size: number; inRange: boolean } {
   return tf.tidy(() => {
@@ -164,10 +152,13 @@ export function autoAttack(logits: LogitsFn, data: ImageDataset, opts: AutoAttac
   }
   const attacks = configs.map((c) => makeAttack(c)); // builds them all before any work, so a missing one fails fast
 
-  const robust = correctFlags(logits, data, bs);
+  const robust = correctFlags(logits, data, null, { batchSize: bs });
   const count = () => robust.reduce((s, v) => s + v, 0);
   const clean = count() / data.n;
   const stages: AutoAttackStage[] = [];
+  // Each stage attacks only the points still robust, in batches of those; its seed is
+  // deriveSeed(seed, stage, first index of the batch), not the per-point loop's rule (lib/eval/flags.ts),
+  // so that stored AutoAttack results repeat.
   attacks.forEach((attack, k) => {
     const start = Date.now();
     const idx: number[] = [];

@@ -2,12 +2,10 @@
 // records. The attacker differentiates the model's own activation ('own' gradient mode).
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationFn } from '../activations';
-import { type Attack, type AttackConfig, type LogitsFn, makeAttack, resolveAttackConfig } from '../attacks';
-import { batches, disposeBatch, type ImageDataset, numBatches } from '../data/dataset';
-import { countCorrect } from '../loss';
+import { type Attack, type AttackConfig, type LogitsFn, type ResolvedAttackConfig, resolveAttackConfig } from '../attacks';
+import type { ImageDataset } from '../data/dataset';
 import type { Model } from '../models';
-import { Progress } from '../util/progress';
-import { deriveSeed } from '../util/rng';
+import { batchFlags, correctFlags, evaluatePoints, modelLogits, shareOf } from './flags';
 
 export interface ResultRecord {
   run: string;
@@ -42,43 +40,30 @@ export interface EvalOptions {
 
 /** How many of one batch the model classifies right, clean (attack null) or under the attack. */
 export function correctOnBatch(logits: LogitsFn, attack: Attack | null, x: tf.Tensor4D, y: tf.Tensor1D, seed: number): number {
-  const c = tf.tidy(() => countCorrect(logits(attack ? attack.perturb(logits, x, y, { seed }) : x), y));
-  const n = c.dataSync()[0];
-  c.dispose();
-  return n;
+  return batchFlags(logits, attack, x, y, seed).reduce((s, v) => s + v, 0);
 }
 
-/** Accuracy on `ds`, clean (attack null) or under the attack. */
+/** Accuracy on `ds`, clean (attack null) or under the attack (seeds: lib/eval/flags.ts). */
 export function accuracy(model: Model, ds: ImageDataset, attack: AttackConfig | null, opts: EvalOptions): number {
-  const att = attack ? makeAttack(attack) : null;
-  const batchSize = opts.batchSize ?? 100;
-  const progress = new Progress({ label: opts.label ?? '', total: numBatches(ds, { batchSize }), unit: 'img', quiet: !opts.label });
-  const logits = (x: tf.Tensor4D) => model.apply(x, { training: false, act: opts.act });
-  let correct = 0;
-  let seen = 0;
-  let i = 0;
-  for (const b of batches(ds, { batchSize })) {
-    correct += correctOnBatch(logits, att, b.x, b.y, deriveSeed(opts.seed ?? 0, i));
-    seen += b.y.shape[0];
-    disposeBatch(b);
-    progress.update(++i, seen, { acc: correct / seen });
-  }
-  return correct / Math.max(seen, 1);
+  return shareOf(correctFlags(modelLogits(model, opts.act), ds, attack, { batchSize: opts.batchSize, seed: opts.seed, label: opts.label }));
 }
 
 export type RecordBase = Omit<ResultRecord, 'attack' | 'eps' | 'steps' | 'accuracy' | 'n' | 'restarts'>;
 
-/** Clean accuracy plus one record per attack. */
+/** The records of a clean column and one column per attack: accuracy(k) is column k's share right. */
+export function resultRecords(base: RecordBase, attacks: ResolvedAttackConfig[], accuracy: (k: number) => number, n: number): ResultRecord[] {
+  return [
+    { ...base, attack: 'clean', eps: 0, steps: 0, accuracy: accuracy(0), n },
+    ...attacks.map((r, a): ResultRecord => ({ ...base, attack: r.type, eps: r.eps, steps: r.steps, restarts: r.restarts, accuracy: accuracy(a + 1), n })),
+  ];
+}
+
+/** Clean accuracy plus one record per attack, in one pass over the data. */
 export function evaluate(model: Model, ds: ImageDataset, attacks: AttackConfig[], base: RecordBase, opts: EvalOptions): ResultRecord[] {
-  const records: ResultRecord[] = [];
-  const clean = accuracy(model, ds, null, { ...opts, label: opts.label && `${opts.label} clean` });
-  records.push({ ...base, attack: 'clean', eps: 0, steps: 0, accuracy: clean, n: ds.n });
-  for (const a of attacks) {
-    const r = resolveAttackConfig(a);
-    const acc = accuracy(model, ds, r, { ...opts, label: opts.label && `${opts.label} ${r.type} eps=${+r.eps.toFixed(4)} k=${r.steps}` });
-    records.push({ ...base, attack: r.type, eps: r.eps, steps: r.steps, restarts: r.restarts, accuracy: acc, n: ds.n });
-  }
-  return records;
+  const resolved = attacks.map(resolveAttackConfig);
+  const f = evaluatePoints(modelLogits(model, opts.act), ds, resolved, { batchSize: opts.batchSize, seed: opts.seed, label: opts.label });
+  const columns = [f.clean, ...f.attacked];
+  return resultRecords(base, resolved, (k) => shareOf(columns[k]), ds.n);
 }
 
 /** Robust accuracy for each number of PGD steps (same eps and step size otherwise). */

@@ -5,12 +5,14 @@
 // Shared by `sat eval --checkpoint` and notebook 06.
 import * as path from 'node:path';
 import { openCheckpoint } from '../checkpoint';
-import { loadTfModel, officialAttack, type TfImportReport } from '../checkpoint/import';
+import type { TfImportReport } from '../checkpoint/import';
+import { loadTfModel } from '../checkpoint/tf-model';
 import { type ReleasedModel, releasedModelFor } from '../checkpoint/released';
 import { numImageFolderBatches, scanImageFolder } from '../data/image-folder';
 import { ImageFolderStream } from '../data/stream/folder-stream';
 import { imagenetLabels } from '../data/imagenet-labels';
 import type { ResultRecord } from './index';
+import { officialAttack, PREPROCESSING, type Preprocessing } from './official';
 import { evaluateStream, PartialEvaluationError } from './stream';
 
 export interface CheckpointEvalOptions {
@@ -44,6 +46,8 @@ export interface CheckpointEvalResult {
   /** The release the checkpoint's name matched, if any (its README numbers are the reference). */
   released?: ReleasedModel;
   report: TfImportReport;
+  /** What the official evaluation does to an image of this family, as done here. */
+  preprocessing: Preprocessing;
   inputSize: number;
   labelSource: string;
   seconds: number;
@@ -108,7 +112,7 @@ export async function evaluateTfCheckpoint(opts: CheckpointEvalOptions): Promise
       if (e instanceof PartialEvaluationError) noteSkipped(e.records);
       throw e;
     });
-    return { records, released: which.released, report: loaded.report, inputSize: size, labelSource: source, seconds: (Date.now() - started) / 1000 };
+    return { records, released: which.released, report: loaded.report, preprocessing: PREPROCESSING[loaded.report.family], inputSize: size, labelSource: source, seconds: (Date.now() - started) / 1000 };
   } finally {
     loaded.model.dispose();
     await stream?.close();

@@ -4,14 +4,13 @@
 // is built so that it can fail, and the gradient-masking models below make every one of them fail.
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationFn } from '../activations';
-import { type AttackConfig, type LogitsFn, makeAttack, resolveAttackConfig } from '../attacks';
-import { readFlags } from '../attacks/common';
-import { batches, disposeBatch, type ImageDataset, subset } from '../data/dataset';
+import { type AttackConfig, type LogitsFn, resolveAttackConfig } from '../attacks';
+import { type ImageDataset, subset } from '../data/dataset';
 import type { Model } from '../models';
-import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
 import { binomialUpperTail, countCheckDesign, type CountCheckDesign } from '../report/stats';
 import { type AutoAttackResult } from './autoattack';
+import { correctFlags, modelLogits, shareOf as mean } from './flags';
 
 export interface SanityCheck {
   name: string;
@@ -97,7 +96,7 @@ function countPower(d: CountCheckDesign): string {
 }
 
 export function modelTarget(name: string, model: Model, act: ActivationFn, data: ImageDataset, seed?: number): CheckTarget {
-  return { name, logits: (x) => model.apply(x, { training: false, act }), data, seed };
+  return { name, logits: modelLogits(model, act), data, seed };
 }
 
 export type MaskKind = 'saturate' | 'scale' | 'quantize';
@@ -127,24 +126,8 @@ export function maskedTarget(t: CheckTarget, kind: MaskKind): CheckTarget {
 
 /** Per image: 1 if the model still classifies it right under the attack (clean for null). */
 export function robustFlags(t: CheckTarget, attack: AttackConfig | null, opts: { label?: string; batchSize?: number } = {}): Uint8Array {
-  const att = attack ? makeAttack(attack) : null;
-  const bs = opts.batchSize ?? 100;
-  const flags = new Uint8Array(t.data.n);
-  const progress = new Progress({ label: opts.label ?? '', total: t.data.n, unit: 'img', quiet: !opts.label });
-  let at = 0;
-  let i = 0;
-  for (const b of batches(t.data, { batchSize: bs })) {
-    const seed = deriveSeed(t.seed ?? 0, i++);
-    const ok = readFlags(tf.tidy(() => tf.equal(tf.argMax(t.logits(att ? att.perturb(t.logits, b.x, b.y, { seed }) : b.x), 1), b.y)));
-    flags.set(ok, at);
-    at += b.y.shape[0];
-    disposeBatch(b);
-    progress.update(at, at);
-  }
-  return flags;
+  return correctFlags(t.logits, t.data, attack, { ...opts, seed: t.seed });
 }
-
-const mean = (f: Uint8Array) => count(f) / Math.max(f.length, 1);
 
 export function robustAccuracy(t: CheckTarget, attack: AttackConfig | null, label?: string): number {
   return mean(robustFlags(t, attack, { label }));
@@ -261,17 +244,7 @@ export function stepsCurveFromFlags(steps: number[], flags: Uint8Array[], reseed
 
 /** Per image: 1 if `target` still classifies it right on adversarial examples crafted against `source`. */
 export function transferFlags(source: CheckTarget, target: CheckTarget, attack: AttackConfig, batchSize = 100): Uint8Array {
-  const att = makeAttack(attack);
-  const flags = new Uint8Array(target.data.n);
-  let at = 0;
-  let i = 0;
-  for (const b of batches(target.data, { batchSize })) {
-    const ok = readFlags(tf.tidy(() => tf.equal(tf.argMax(target.logits(att.perturb(source.logits, b.x, b.y, { seed: deriveSeed(source.seed ?? 0, i++) })), 1), b.y)));
-    flags.set(ok, at);
-    at += b.y.shape[0];
-    disposeBatch(b);
-  }
-  return flags;
+  return correctFlags(target.logits, target.data, attack, { batchSize, seed: source.seed, attackLogits: source.logits });
 }
 
 /** Accuracy of `target` on adversarial examples crafted against `source` (same images). */
