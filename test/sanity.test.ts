@@ -145,7 +145,6 @@ describe('sanity checks keep their results in the run folder', () => {
       calls = 0;
       runChecks({ target: t, source: t, control: false, store, measured }, { ...settings, steps: [1, 3] });
       assert.ok(calls > 0, 'other settings measure again');
-      model.dispose();
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
