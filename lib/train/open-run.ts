@@ -16,8 +16,8 @@ import { loadCheckpoint, loadCheckpointState, type EpochPosition } from './run-c
 import { RUN_FILES, RunFolder } from './run-folder';
 import type { EpochMetrics, TrainOptions } from './types';
 
-/** A run ready to train (or, when `finished`, a finished run loaded): the caller closes it. */
-export type OpenedRun = {
+/** A run ready to train, or a finished run loaded (`from` null): the caller closes it. */
+export interface OpenedRun {
   dir: string;
   run: RunFolder;
   data: DataSplits;
@@ -25,16 +25,16 @@ export type OpenedRun = {
   optimizer: Sgd;
   /** The variables a checkpoint holds. */
   groups: Record<string, Map<string, tf.Variable>>;
-} & (
-  | { finished: true }
-  | {
-      finished: false;
-      /** The first epoch to train, the position inside it (a mid-epoch checkpoint), and the metrics lines before it. */
-      start: number;
-      position?: EpochPosition;
-      metrics: EpochMetrics[];
-    }
-);
+  /** Where training starts; null for a finished run, which has nothing to train. */
+  from: StartPoint | null;
+}
+
+/** The first epoch to train, the position inside it (a mid-epoch checkpoint), and the metrics lines before it. */
+export interface StartPoint {
+  epoch: number;
+  position?: EpochPosition;
+  metrics: EpochMetrics[];
+}
 
 /**
  * Opens the run folder of config `c`. A finished run is never trained again without `force`: the
@@ -61,13 +61,13 @@ export async function openRun(c: TrainConfig, opts: TrainOptions, log: (s: strin
     const opened = { dir, run, data, model, optimizer, groups };
     if (finished) {
       loadCheckpoint(run.files.checkpoint, groups);
-      return { ...opened, finished: true };
+      return { ...opened, from: null };
     }
     // The folder stops looking finished before any of its files is rewritten.
     run.reopen();
-    const at = resume && run.hasCheckpoint() && !opts.force ? resumeFrom(run, dir, groups, log) : startAfresh(run, c, opts.force);
-    run.writeProvenance(collectProvenance({ data, fromEpoch: at.start }));
-    return { ...opened, finished: false, ...at };
+    const from = resume && run.hasCheckpoint() && !opts.force ? resumeFrom(run, dir, groups, log) : startAfresh(run, c, opts.force);
+    run.writeProvenance(collectProvenance({ data, fromEpoch: from.epoch }));
+    return { ...opened, from };
   } catch (e) {
     model?.dispose();
     optimizer?.dispose();
@@ -94,20 +94,20 @@ function checkResumable(run: RunFolder, dir: string, c: TrainConfig, resume: boo
   if (differs.length) throw new Error(`Cannot resume ${dir}: its ${RUN_FILES.config} differs from this run's config (${differs.join('; ')}). Use the same options, or another --out.`);
 }
 
-function resumeFrom(run: RunFolder, dir: string, groups: OpenedRun['groups'], log: (s: string) => void) {
+function resumeFrom(run: RunFolder, dir: string, groups: OpenedRun['groups'], log: (s: string) => void): StartPoint {
   const { epoch: start, position } = loadCheckpointState(run.files.checkpoint, groups);
   // Drop metrics of an epoch that ran past the checkpoint before an interruption.
   const metrics = run.readMetrics<EpochMetrics>().filter((m) => m.epoch < start);
   run.writeMetrics(metrics);
   log(`[sat] resuming ${dir} ${position ? `at epoch ${start + 1}, step ${position.step}` : `after epoch ${start}`}`);
-  return { start, position, metrics };
+  return { epoch: start, position, metrics };
 }
 
-function startAfresh(run: RunFolder, c: TrainConfig, force: boolean | undefined) {
+function startAfresh(run: RunFolder, c: TrainConfig, force: boolean | undefined): StartPoint {
   if (force) run.discard();
   run.writeConfig(c);
   run.writeMetrics([]);
-  return { start: 0, position: undefined, metrics: [] as EpochMetrics[] };
+  return { epoch: 0, metrics: [] };
 }
 
 /** The training data of a config, checked against its attacks and its augmentation. */

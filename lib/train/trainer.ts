@@ -13,7 +13,7 @@ import { deriveSeed } from '../util/rng';
 import { makeConfig, type TrainConfig } from './config';
 import { finalEvaluation } from './final-evaluation';
 import { batchAttack, epochBatches, StepClock, stepsPerEpoch, withCheckpointDefaults } from './mid-epoch';
-import { openRun, type OpenedRun } from './open-run';
+import { openRun, type OpenedRun, type StartPoint } from './open-run';
 import { NonFiniteWeightsError, saveCheckpoint, type EpochPosition } from './run-checkpoint';
 import { learningRate } from './schedule';
 import { satStep, type StepResult } from './step';
@@ -27,18 +27,18 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
   const log = (s: string) => opts.quiet || console.error(s);
   const r = await openRun(c, opts, log);
   try {
-    if (r.finished) {
+    if (!r.from) {
       log(`[sat] reusing finished run ${r.dir} (same config); pass --force (or delete the folder) to retrain.`);
       return { runDir: r.dir, config: c, metrics: r.run.readMetrics(), results: r.run.readResults(), reused: true, model: r.model };
     }
-    const loop = new Loop(r, c, opts);
+    const loop = new Loop(r, r.from, c, opts);
     await loop.run();
     let results: ResultRecord[] = [];
     if (loop.reachedTheEnd()) {
       results = await finalEvaluation(r.model, r.data, c, r.dir, loop.evalAct, opts.quiet);
       r.run.writeResults(results);
     }
-    return { runDir: r.dir, config: c, metrics: r.metrics, results, reused: false, model: r.model };
+    return { runDir: r.dir, config: c, metrics: loop.metrics, results, reused: false, model: r.model };
   } catch (e) {
     r.model.dispose();
     throw e;
@@ -51,10 +51,10 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
 /** Lets signal handlers run between steps (the step itself is synchronous). */
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-type Training = Extract<OpenedRun, { finished: false }>;
-
 /** The epochs of one train() call, and what every step of them uses (built once from the config). */
 class Loop {
+  /** Every epoch's metrics line: those before this call, then this call's. */
+  readonly metrics: EpochMetrics[];
   readonly evalAct: ActivationFn;
   private readonly attackerAct: ActivationFn;
   private readonly trainerAct: ActivationFn;
@@ -70,7 +70,8 @@ class Loop {
   /** Per-epoch numbers come from the validation split when there is one: the test set only gives final numbers. */
   private readonly epochEval: ImageDataset | null;
 
-  constructor(private readonly r: Training, private readonly c: TrainConfig, private readonly opts: TrainOptions) {
+  constructor(private readonly r: OpenedRun, private readonly from: StartPoint, private readonly c: TrainConfig, private readonly opts: TrainOptions) {
+    this.metrics = [...from.metrics];
     const spec = parseActivation(c.activation);
     this.attackerAct = makeActivation(spec, { gradient: c.attackerGradient, surrogateA: c.surrogateA });
     this.trainerAct = makeActivation(spec, { gradient: c.trainerGradient, surrogateA: c.surrogateA });
@@ -80,7 +81,7 @@ class Loop {
     this.steps = stepsPerEpoch(r.data, c.batchSize);
     this.totalSteps = Math.min(c.maxSteps ?? Infinity, c.epochs * this.steps);
     this.clock = new StepClock(withCheckpointDefaults(opts, Boolean(r.data.stream)));
-    this.last = Math.min(Math.ceil(this.totalSteps / this.steps), r.start + (opts.stopAfterEpochs ?? Infinity));
+    this.last = Math.min(Math.ceil(this.totalSteps / this.steps), from.epoch + (opts.stopAfterEpochs ?? Infinity));
     this.probe = take(r.data.train, Math.min(8, r.data.train.n));
     this.epochEval = c.epochEvalSize > 0 ? take(r.data.val ?? r.data.test, c.epochEvalSize) : null;
   }
@@ -91,12 +92,12 @@ class Loop {
   }
 
   async run(): Promise<void> {
-    const { r, c, opts, steps } = this;
+    const { r, from, c, opts, steps } = this;
     const augment = c.augment ? r.data.augment : undefined;
-    for (let epoch = r.start; epoch < this.last; epoch++) {
+    for (let epoch = from.epoch; epoch < this.last; epoch++) {
       const progress = new Progress({ label: `epoch ${epoch + 1}/${c.epochs}`, total: steps, unit: 'img', quiet: opts.quiet });
       // A run resumed inside this epoch continues its step, its metric sums and its clock.
-      const tally = new EpochTally(epoch === r.start ? r.position : undefined);
+      const tally = new EpochTally(epoch === from.epoch ? from.position : undefined);
       let lr = c.lr;
       let stopWhy: string | undefined; // set when a stop falls on the epoch's last step: stop after its checkpoint
       for await (const b of epochBatches(r.data, c, epoch, tally.step, augment)) {
@@ -153,7 +154,7 @@ class Loop {
     if (unhealthy) throw diverged(unhealthy);
     // The metrics line goes first: a crash before the checkpoint leaves a line past it, which
     // resume drops; the other order would lose an epoch's line.
-    r.metrics.push(m);
+    this.metrics.push(m);
     r.run.appendMetrics(m);
     try {
       saveCheckpoint(r.run.files.checkpoint, { epoch: epoch + 1, groups: r.groups });
