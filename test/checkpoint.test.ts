@@ -15,6 +15,7 @@ import {
   type CheckpointTensor,
 } from '../lib/checkpoint';
 import { checkpointCommand } from '../lib/cli/checkpoint';
+import { sat } from './helpers/sat-in-process';
 import { writeCheckpoint, type TensorToWrite } from './helpers/tf-checkpoint-writer';
 import { sharedFixture, skipWithoutFixture } from './helpers/fixtures';
 
@@ -426,16 +427,23 @@ describe('sat checkpoint inspect', () => {
     }
   });
 
-  it('reports a bad prefix or bad usage as one line on stderr with exit code 1', async () => {
-    for (const argv of [['inspect', '/nonexistent/model.ckpt-1000'], ['inspect'], ['list', 'x'], ['inspect', 'x', '--jsn']]) {
-      const { code, out, err } = await run(argv);
-      assert.equal(code, 1, argv.join(' '));
-      assert.deepEqual(out, []);
-      assert.equal(err.length, 1);
-      assert.ok(err[0].startsWith('sat checkpoint: '), err[0]);
-      assert.ok(!err[0].includes('\n') && !err[0].includes('    at '), err[0]);
+  it('bad usage exits 2 and a bad prefix exits 1, each as one line on stderr naming the problem', async () => {
+    for (const [argv, problem] of [
+      [['checkpoint'], /needs a subcommand: inspect/],
+      [['checkpoint', 'list', 'x'], /Unknown subcommand 'sat checkpoint list'. Subcommands: inspect/],
+      [['checkpoint', 'inspect'], /inspect needs a <prefix>/],
+      [['checkpoint', 'inspect', 'x', 'y'], /unexpected argument 'y'/],
+      [['checkpoint', 'inspect', 'x', '--jsn'], /Unknown option '--jsn'/],
+    ] as const) {
+      const r = await sat(...argv);
+      assert.equal(r.code, 2, `${argv.join(' ')}: ${r.err}`);
+      assert.equal(r.out, '');
+      assert.match(r.err, /^sat checkpoint: error: [^\n]+$/);
+      assert.match(r.err, problem);
     }
-    const { err } = await run(['inspect', '/nonexistent/model.ckpt-1000']);
-    assert.ok(err[0].includes('/nonexistent/model.ckpt-1000.index'));
+    const r = await sat('checkpoint', 'inspect', '/nonexistent/model.ckpt-1000');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /^sat checkpoint: error: [^\n]+$/);
+    assert.ok(r.err.includes('/nonexistent/model.ckpt-1000.index'), r.err);
   });
 });

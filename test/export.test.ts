@@ -39,6 +39,17 @@ describe('export: safetensors', () => {
     b.dispose();
   });
 
+  it('the metadata gives the width the model was built with: the config\'s, else the registry\'s default (not "")', () => {
+    const widthOf = (bytes: Uint8Array) => decodeSafetensors(bytes).metadata.width;
+    const m = model(1);
+    assert.equal(widthOf(exportModel(m, { model: 'mnist-cnn', width: 4, activation: 'ReLU' })), '4');
+    m.dispose();
+    const byDefault = buildModel('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10 });
+    assert.equal(byDefault.params.get('conv1/kernel')?.shape[3], 16, 'built at the default width');
+    assert.equal(widthOf(exportModel(byDefault, { model: 'mnist-cnn', activation: 'ReLU' })), '16');
+    byDefault.dispose();
+  });
+
   it('the header parses as the format specifies: u64 length, JSON, contiguous offsets, string metadata', () => {
     const m = model(1);
     const bytes = exportModel(m, { model: 'mnist-cnn', width: 4, activation: 'ReLU', dataset: 'mnist' });

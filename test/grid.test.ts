@@ -8,8 +8,8 @@ import { gridCommand } from '../lib/cli/grid';
 import type { Experiment } from '../lib/experiments/types';
 import { runExperiment } from '../lib/run-experiment';
 import {
-  gridStatus, isFinished, planGrid, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript, submitSlurm, threadsPerWorker,
-  validateResources, WORKER_EXIT,
+  gridStatus, isFinished, planGrid, PoolDisplay, poolEta, poolStatusLine, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript,
+  submitSlurm, threadsPerWorker, validateResources, WORKER_EXIT,
 } from '../lib/grid';
 import { loadDataset, registerDataset } from '../lib/data';
 import { makeConfig, runId, type TrainConfig } from '../lib/train';
@@ -65,6 +65,39 @@ describe('grid: plan', () => {
       if (saved === undefined) delete process.env.SAT_WORKERS;
       else process.env.SAT_WORKERS = saved;
     }
+  });
+
+  it('the status line: done, running, failed, waiting, runs held elsewhere, elapsed, and the ETA or "stopping"', () => {
+    const s = { done: 3, total: 10, running: 2, failed: 1, waiting: 4, elsewhere: 0, elapsedSeconds: 125, etaSeconds: 3700, stopping: false };
+    assert.equal(poolStatusLine('[grid x small]', s), '[grid x small] 3/10 done, 2 running, 1 failed, 4 waiting | 2m05s elapsed, ETA 1h02m');
+    assert.equal(poolStatusLine('[g]', { ...s, elsewhere: 2, etaSeconds: NaN }), '[g] 3/10 done, 2 running, 1 failed, 4 waiting, 2 running elsewhere | 2m05s elapsed, ETA ?');
+    assert.equal(poolStatusLine('[g]', { ...s, stopping: true }), '[g] 3/10 done, 2 running, 1 failed, 4 waiting | 2m05s elapsed, stopping');
+  });
+
+  it('the ETA: runs take the mean of the trained ones (before any, the running ones projected from their epochs), shared among live workers', () => {
+    // 150 s per run: the running one (50 s in) has 100 s left, 3 pending take 450 s, on 2 workers.
+    assert.equal(poolEta([100, 200], [{ seconds: 50, epochFraction: 0.5 }], 3, 2), (100 + 450) / 2);
+    // None trained yet: a run a quarter through its epochs after 30 s takes 120 s; one before its first epoch's end counts only as busy.
+    assert.equal(poolEta([], [{ seconds: 30, epochFraction: 0.25 }, { seconds: 10, epochFraction: 0 }], 1, 2), (90 + 110 + 120) / 2);
+    assert.ok(Number.isNaN(poolEta([], [{ seconds: 10, epochFraction: 0 }], 2, 1)), 'unknown before any epoch ends');
+    assert.equal(poolEta([60], [], 2, 0), 120, 'no live worker counts as one');
+  });
+
+  it('the display: event lines always; the status line every statusEveryMs in a log, at the end, never with none', () => {
+    const lines: string[] = [];
+    let n = 0;
+    const shown = new PoolDisplay('lines', (s) => lines.push(s), () => `status ${++n}`, 0);
+    shown.say('run 1/2 started');
+    shown.tick();
+    shown.end();
+    assert.deepEqual(lines, ['run 1/2 started', 'status 1', 'status 2']);
+    const rare = new PoolDisplay('lines', (s) => lines.push(s), () => 'rare', 60_000);
+    rare.tick();
+    const none = new PoolDisplay('none', (s) => lines.push(s), () => 'never', 0);
+    none.tick();
+    none.end();
+    none.say('an event');
+    assert.deepEqual(lines.slice(3), ['an event']);
   });
 
   it('writes a job-array script with the per-run resources, and checks them', () => {

@@ -164,6 +164,23 @@ describe('ImageNet models', () => {
       assert.deepEqual(shapesOf('resnext50-32x4d').get('group0/block0/conv2/kernel'), [3, 3, 4, 128]);
     });
 
+    it('the registry gives every model the default width its builder uses when a config gives none', () => {
+      const widths = Object.fromEntries(modelNames().map((name) => [name, modelDefaults(name).width]));
+      assert.deepEqual(
+        [widths['mnist-cnn'], widths['mnist-cnn-d6'], widths['preact-resnet18'], widths.resnet50, widths.resnet14, widths['efficientnet-b0']],
+        [16, 16, 64, 64, 64, 1],
+      );
+      for (const name of modelNames()) {
+        const { inputShape, numClasses, width } = modelDefaults(name);
+        assert.ok(width !== undefined && width > 0, `${name} has a default width`);
+        const built = (w?: number) => {
+          const m = buildForCounting(new MacCounter(), () => buildModel(name, { inputShape, numClasses, width: w }));
+          return [...m.params].map(([n, v]) => `${n}:${v.shape}`);
+        };
+        assert.deepEqual(built(width), built(undefined), `${name}: the registry's width ${width} is the builder's default`);
+      }
+    });
+
     it('bad widths and group counts fail with a message that says what to change', () => {
       const opts = { inputShape: [32, 32, 3] as [number, number, number], numClasses: 10, width: 8 };
       assert.throws(() => resNet(opts, { blocks: [1, 1], groups: 2, widthPerGroup: 3 }), /choose a base width/);

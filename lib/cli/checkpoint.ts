@@ -1,48 +1,45 @@
-// `sat checkpoint inspect <prefix> [--json]`: lists a TensorFlow checkpoint's variables.
-import { parseArgs } from 'node:util';
+// `sat checkpoint SUBCOMMAND ...`: reads TensorFlow checkpoints. `inspect <prefix> [--json]`
+// lists a checkpoint's variables.
 import { openCheckpoint, supportedDtypes, type CheckpointTensor, type VariableInfo } from '../checkpoint';
+import { parse, UsageError } from './args';
 
 /** Tensors with at most this many elements get their values printed. */
 const MAX_PRINTED_ELEMENTS = 16;
 /** Longer strings are shown by their length in the text listing. */
 const MAX_PRINTED_STRING = 80;
 
-const USAGE_LINE = 'usage: sat checkpoint inspect <prefix> [--json]';
-const USAGE = `${USAGE_LINE}
+/** The subcommands, each with its usage line and what it does (the help lists them). */
+const SUBCOMMANDS = {
+  inspect: {
+    usage: 'sat checkpoint inspect <prefix> [--json]',
+    summary: `lists the variables of a TensorFlow checkpoint (TensorBundle format): one line each with
+    name, dtype and shape, plus the values of tensors with at most ${MAX_PRINTED_ELEMENTS} elements
+    <prefix>  the checkpoint prefix: for model.ckpt-1000.index and
+              model.ckpt-1000.data-00000-of-00001 pass model.ckpt-1000 (a directory
+              holding one checkpoint, or a SavedModel directory, also works)
+    --json    one JSON object per line: {name, dtype, shape, values?}`,
+  },
+} as const;
+type Subcommand = keyof typeof SUBCOMMANDS;
+const NAMES = Object.keys(SUBCOMMANDS) as Subcommand[];
 
-Lists the variables of a TensorFlow checkpoint (TensorBundle format): one line each with
-name, dtype and shape, plus the values of tensors with at most ${MAX_PRINTED_ELEMENTS} elements.
-  <prefix>  the checkpoint prefix: for model.ckpt-1000.index and
-            model.ckpt-1000.data-00000-of-00001 pass model.ckpt-1000 (a directory
-            holding one checkpoint, or a SavedModel directory, also works)
-  --json    one JSON object per line: {name, dtype, shape, values?}`;
+export const CHECKPOINT_HELP = `sat checkpoint <subcommand> [options]
+Subcommands:
+${NAMES.map((k) => `  ${SUBCOMMANDS[k].usage}\n    ${SUBCOMMANDS[k].summary}`).join('\n')}`;
 
 type JsonValue = number | string;
 
-/** Runs `sat checkpoint ...` (argv without `checkpoint`); returns the exit code. */
+/** Runs `sat checkpoint ...` (argv without `checkpoint`); usage errors throw UsageError (exit 2), a checkpoint it cannot read an Error (exit 1). */
 export async function checkpointCommand(argv: string[]): Promise<number> {
-  try {
-    const { values: opts, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
-    });
-    if (opts.help) {
-      console.log(USAGE);
-      return 0;
-    }
-    const [sub, prefix, ...extra] = positionals;
-    if (sub !== 'inspect' || prefix === undefined || extra.length > 0) {
-      const problem = sub === undefined ? 'missing subcommand' : sub !== 'inspect' ? `unknown subcommand "${sub}"` : prefix === undefined ? 'missing <prefix>' : `unexpected argument "${extra[0]}"`;
-      console.error(`sat checkpoint: ${problem}; ${USAGE_LINE} (--help for more)`);
-      return 1;
-    }
-    inspect(prefix, opts.json);
-    return 0;
-  } catch (e) {
-    console.error(`sat checkpoint: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`);
-    return 1;
-  }
+  const { values: v, positionals } = parse(argv, { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (v.help) return console.log(CHECKPOINT_HELP), 0;
+  const [sub, prefix, ...extra] = positionals;
+  if (sub === undefined) throw new UsageError(`sat checkpoint needs a subcommand: ${NAMES.join(', ')} (see --help).`);
+  if (!NAMES.includes(sub as Subcommand)) throw new UsageError(`Unknown subcommand 'sat checkpoint ${sub}'. Subcommands: ${NAMES.join(', ')} (see --help).`);
+  if (prefix === undefined) throw new UsageError(`sat checkpoint inspect needs a <prefix>: ${SUBCOMMANDS.inspect.usage}.`);
+  if (extra.length) throw new UsageError(`unexpected argument '${extra[0]}': ${SUBCOMMANDS.inspect.usage}.`);
+  inspect(prefix, Boolean(v.json));
+  return 0;
 }
 
 function inspect(prefix: string, json: boolean): void {

@@ -5,7 +5,7 @@
 // then the raw little-endian row-major data. The header may end in spaces; we pad it so the
 // data starts 8-byte aligned, as the reference writer does.
 import * as tf from '@tensorflow/tfjs';
-import type { Model } from '../models';
+import { modelDefaults, type Model } from '../models';
 
 export type SafetensorsDtype = 'F32' | 'I32';
 
@@ -94,6 +94,7 @@ export function decodeSafetensors(bytes: Uint8Array): SafetensorsFile {
 
 export interface ExportMetadata {
   model: string;
+  /** The config's width; left out, the model's default (from the registry) is written. */
   width?: number;
   activation: string;
   dataset?: string;
@@ -120,10 +121,12 @@ export function exportModel(model: Model, meta: ExportMetadata): Uint8Array {
   };
   for (const [name, v] of model.params) add(name, v);
   for (const [name, v] of model.state) add(name, v);
+  const width = meta.width ?? modelDefaults(meta.model).width;
   const metadata: Record<string, string> = {
     format: 'sat-notebooks safetensors export v1',
     model: meta.model,
-    width: meta.width === undefined ? '' : String(meta.width),
+    // The width the model was built with (only a model registered without a default has none).
+    ...(width !== undefined ? { width: String(width) } : {}),
     activation: meta.activation,
     num_classes: String(model.numClasses),
     input_shape: JSON.stringify(model.inputShape),

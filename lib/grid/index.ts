@@ -6,7 +6,9 @@ import { runCommand } from './slurm';
 export * from './experiments';
 export * from './plan';
 export * from './pool';
+export * from './pool-status';
 export * from './slurm';
+export * from './worker-process';
 
 export const GRID_EXECUTORS = ['local', 'slurm', 'print'] as const;
 export type GridExecutor = (typeof GRID_EXECUTORS)[number];

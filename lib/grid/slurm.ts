@@ -11,7 +11,7 @@ import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
 import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
 import { studyStoreDir } from '../results/store';
 import { isComplete, isFinished, readOutcome, runSideFiles, writeGridFiles, type Grid, type GridRun } from './plan';
-import { workerCommand } from './pool';
+import { workerCommand } from './worker-process';
 
 /** Per-run resources of an array task. */
 export interface SlurmResources {

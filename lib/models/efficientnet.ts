@@ -124,13 +124,16 @@ function mbConv(store: ParamStore, name: string, args: BlockArgs, dropConnectRat
     });
 }
 
+/** The multiplier of the width coefficient when a config gives none (the published model). */
+export const EFFICIENTNET_WIDTH = 1;
+
 /**
  * An EfficientNet with the given coefficients; `opts.width` (default 1) multiplies the width
  * coefficient, for scaled-down versions. Any input size works; `scaling.resolution` is only
  * the published one.
  */
 export function efficientNet(opts: ModelOptions, scaling: Omit<EfficientNetScaling, 'resolution'>, name?: string): Model {
-  const width = scaling.width * (opts.width ?? 1);
+  const width = scaling.width * (opts.width ?? EFFICIENTNET_WIDTH);
   if (!(width > 0 && scaling.depth > 0)) throw new Error(`EfficientNet width and depth coefficients must be positive, got ${width} and ${scaling.depth}.`);
   const store = new ParamStore(opts.seed ?? 0);
   const stemC = roundFilters(STEM_FILTERS, width);

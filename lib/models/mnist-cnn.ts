@@ -6,10 +6,13 @@ import * as tf from '@tensorflow/tfjs';
 import { batchNorm, conv2d, dense, flatten, ParamStore } from './layers';
 import { assembleModel, type Model, type ModelOptions } from './types';
 
+/** The first stage's channels when a config gives no width. */
+export const MNIST_CNN_WIDTH = 16;
+
 export function mnistCnn(opts: ModelOptions, convsPerStage = 1, arch = 'mnist-cnn'): Model {
   if (!Number.isInteger(convsPerStage) || convsPerStage < 1) throw new Error(`${arch}: convs per stage must be a positive integer, got ${convsPerStage}`);
   const [h, w, c] = opts.inputShape;
-  const width = opts.width ?? 16;
+  const width = opts.width ?? MNIST_CNN_WIDTH;
   const store = new ParamStore(opts.seed ?? 0);
   const widths = [width, 2 * width, 4 * width];
   const strides = [1, 2, 2];

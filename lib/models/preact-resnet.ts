@@ -19,9 +19,12 @@ function preActBlock(store: ParamStore, name: string, inC: number, outC: number,
     });
 }
 
+/** The first stage's channels when a config gives no width (the paper's). */
+export const PREACT_RESNET_WIDTH = 64;
+
 /** PreAct ResNet with `blocks` per stage; width is the first stage's channels (64 in the paper). */
 export function preActResNet(opts: ModelOptions, blocks: number[] = [2, 2, 2, 2]): Model {
-  const width = opts.width ?? 64;
+  const width = opts.width ?? PREACT_RESNET_WIDTH;
   const store = new ParamStore(opts.seed ?? 0);
   const stem = conv2d(store, 'stem/conv', opts.inputShape[2], width, 3);
   const stages: Layer[] = [];

@@ -68,6 +68,9 @@ function archName(arch: ResNetArch): string {
   return standard ? base : `${base}[${arch.blocks.join(',')}]`;
 }
 
+/** The base width when a config gives none (the published one). */
+export const RESNET_BASE_WIDTH = 64;
+
 /**
  * A bottleneck ResNet/ResNeXt. `opts.width` is the base width (64 as published): the stem's
  * channels and the first stage's `planes`; stage s has planes·2^s, its 3×3 convs
@@ -75,7 +78,7 @@ function archName(arch: ResNetArch): string {
  * Any input size works (global average pooling); 224×224 is the published one.
  */
 export function resNet(opts: ModelOptions, arch: ResNetArch, name = archName(arch)): Model {
-  const base = opts.width ?? 64;
+  const base = opts.width ?? RESNET_BASE_WIDTH;
   if (arch.blocks.length === 0 || arch.blocks.some((b) => !Number.isInteger(b) || b < 1)) {
     throw new Error(`ResNet blocks per stage must be positive integers, got [${arch.blocks.join(', ')}].`);
   }
