@@ -5,14 +5,18 @@ import * as path from 'node:path';
 import { loadDataset } from '../lib/data';
 import { SYNTHETIC_MARKER } from '../lib/data/synthetic';
 import {
-  ACTIVATION_NAMES, EXPERIMENT, IMAGENET_EPS, TEASER_ACTIVATIONS, activationPoints, activationStudySettings, deltaVsReluFigure,
-  errorBar, imagenetActivations, paperActivationPoints, paperTeaserFigure, runCost, teaserFigure, teaserPaperPoints, unsourcedActivations, versusRelu,
+  EXPERIMENT, IMAGENET_EPS, activationPoints, activationStudySettings, deltaVsReluFigure, imagenetActivations, paperTeaserFigure, teaserFigure, versusRelu,
 } from '../lib/experiments/imagenet-activations';
 import { prepareImageData, randomResizedCropFlip, type ImageDataSpec } from '../lib/experiments/imagenet-data';
-import { PAPER_NUMBERS, SCALING_POINTS } from '../lib/experiments/paper-numbers';
+import {
+  PAPER_NUMBERS, SCALING_POINTS, TEASER_ACTIVATIONS, paperActivationPoints, paperAxisTrends, paperScalingPoints, teaserPaperPoints, unsourcedActivations,
+} from '../lib/experiments/paper-numbers';
+import { errorBar } from '../lib/plot';
+import { displayName } from '../lib/report/compare';
+import { runCost } from '../lib/report/cost';
 import { PROFILES } from '../lib/experiments/profiles';
 import { summarize } from '../lib/report/stats';
-import { axisTrends, memberOf, memberResults, paperAxisTrends, paperScalingPoints, scalingSettings, scalingStudy, siluVsRelu } from '../lib/experiments/scaling';
+import { axisTrends, memberOf, memberResults, scalingSettings, scalingStudy, siluVsRelu } from '../lib/experiments/scaling';
 import { countModel } from '../lib/models/count';
 import { makeConfig, runId, train, type TrainConfig, type TrainResult } from '../lib/train';
 import { buildModel, type Model } from '../lib/models';
@@ -71,7 +75,7 @@ describe('experiments: imagenet-activations (notebook 02)', () => {
     const silu = points.find((p) => p.activation === 'silu')!;
     assert.deepEqual([silu.clean, silu.robust], [69.7, 42.2]);
     assert.deepEqual(unsourcedActivations('PGD-20'), ['softplus', 'psoftplus:10']);
-    for (const a of TEASER_ACTIVATIONS) assert.ok(ACTIVATION_NAMES[a], `display name for ${a}`);
+    for (const a of TEASER_ACTIVATIONS) assert.notEqual(displayName(a), a, `display name for ${a}`);
   });
 
   it('turns runs into points and figures: one legend entry per activation, ours circles, the paper diamonds, CI bars, ReLU marked', () => {
@@ -81,8 +85,8 @@ describe('experiments: imagenet-activations (notebook 02)', () => {
       fakeRun({ ...base, activation: 'silu', seed }, { clean: 0.82 + 0.01 * seed, 'PGD-3': 0.4 + 0.05 * seed + (seed === 1 ? 0.01 : 0) }),
     ]);
     const ours = activationPoints(runs);
-    assert.deepEqual(ours.map((p) => p.activation), ['relu', 'silu']);
-    assert.ok(Math.abs(ours[1].robust['PGD-3 4/255'] - (0.45 + 0.01 / 3)) < 1e-9);
+    assert.deepEqual(ours.map((p) => p.arm), ['relu', 'silu']);
+    assert.ok(Math.abs(ours[1].summaries['PGD-3 4/255'].mean - (0.45 + 0.01 / 3)) < 1e-9);
     const [d] = versusRelu(ours, 'PGD-3 4/255');
     assert.equal(d.activation, 'silu');
     assert.equal(d.delta.n, 3);

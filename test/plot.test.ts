@@ -11,6 +11,8 @@ import {
   figureBundle,
   imageGrid,
   lineChart,
+  logTicks,
+  scalingFigure,
   scatterChart,
   show,
   stripPngMetadata,
@@ -146,6 +148,30 @@ describe('plot: figure builders', () => {
       console.log = original;
     }
     assert.match(logged.join('\n'), /Figure "Softplus".*exportFigure/);
+  });
+
+  it('growth lines: each axis starts at the base model, one colour per axis, one dash per series, log ticks that read as numbers', () => {
+    assert.deepEqual(logTicks(0.3, 40), [0.2, 0.5, 1, 2, 5, 10, 20, 50]);
+    assert.throws(() => logTicks(0, 1), /need 0 < min <= max/);
+    const fig = scalingFigure({
+      title: 't', xTitle: 'MACs', yTitle: '%', allName: 'depth + width',
+      points: [
+        { axis: 'base', x: 1, y: 50, series: 'ReLU', error: 2 },
+        { axis: 'depth', x: 4, y: 48, series: 'ReLU' },
+        { axis: 'depth', x: 2, y: 52, series: 'ReLU' },
+        { axis: 'all', x: 9, y: 55, series: 'ReLU' },
+        { axis: 'base', x: 1, y: 51, series: 'SiLU' },
+        { axis: 'depth', x: 2, y: 53, series: 'SiLU' },
+      ],
+    });
+    assert.deepEqual(fig.data.map((t) => t.name), ['ReLU: depth', 'ReLU: depth + width', 'SiLU: depth']);
+    assert.deepEqual(fig.data[0].x, [1, 2, 4], 'from the base, in order of x');
+    assert.deepEqual((fig.data[0].error_y as { array: number[] }).array, [2, 0, 0]);
+    assert.equal(fig.data[2].error_y, undefined, 'no bars where no point has one');
+    const line = (i: number) => fig.data[i].line as { color: string; dash: string };
+    assert.notEqual(line(0).color, line(1).color);
+    assert.deepEqual([line(0).color, line(0).dash, line(2).dash], [line(2).color, 'solid', 'dash']);
+    assert.deepEqual((fig.layout.xaxis as { tickvals: number[] }).tickvals, logTicks(1, 9));
   });
 });
 

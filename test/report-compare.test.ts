@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { armValues, compareArms, contrastFamily, displayName, summarizeRuns, type ArmValue } from '../lib/report/compare';
+import { armSummaries, armValues, compareArms, contrastFamily, displayName, pairArms, recordsByArm, robustColumn, runsTotal, summarizeRuns, type ArmValue } from '../lib/report/compare';
+import { contrastSentence, controlCheck, controlSentence } from '../lib/report/conclusions';
+import { ciHalfWidth, familyVerdicts, pairedDifference, summarize, tallyVerdicts, type Verdict } from '../lib/report/stats';
 import { maskingRule, maskingShares, robustnessOf, type AutoAttackFile } from '../lib/report/robustness';
 
 const values = (arm: string, xs: number[], seeds = xs.map((_, i) => i)): ArmValue[] => xs.map((value, i) => ({ arm, seed: seeds[i], value }));
@@ -40,6 +42,73 @@ describe('report: comparing arms', () => {
     assert.equal(displayName('silu'), 'SiLU');
     assert.equal(displayName('psoftplus:10'), 'parametric Softplus a=10');
     assert.match(summarizeRuns(runs, () => 'ReLU')[0], /^ReLU {2}seed 0: stored; trained in 10 s .*clean 90\.0%, PGD-20 60\.0%$/);
+  });
+});
+
+describe('report: arms of runs (summaries, pairs, labels)', () => {
+  const rec = (attack: string, steps: number, accuracy: number) => ({ run: 'r', dataset: 'd', model: 'm', activation: 'x', seed: 0, attack, eps: attack === 'clean' ? 0 : 0.1, steps, accuracy, n: 100 });
+  const run = (activation: string, seed: number, clean: number, pgd: number) => ({
+    config: { seed, activation }, results: [rec('clean', 0, clean), rec('pgd-linf', 20, pgd)], reused: false, metrics: [{ seconds: 4, images_per_s: 100 }, { seconds: 6, images_per_s: 300 }],
+  });
+  // SiLU runs in seed order 2, 0, 1; ReLU lacks seed 2.
+  const runs = [run('silu', 2, 0.9, 0.62), run('relu', 0, 0.8, 0.5), run('silu', 0, 0.85, 0.6), run('relu', 1, 0.82, 0.55), run('silu', 1, 0.86, 0.64)] as never[];
+  const act = (r: { config: { activation: string } }) => r.config.activation;
+
+  it('summarizes every column per arm and pairs two arms by seed on the seeds both have', () => {
+    const [silu, relu] = armSummaries(runs, act);
+    assert.equal(silu.arm, 'silu');
+    assert.deepEqual([...silu.bySeed['PGD-20 0.1'].keys()], [2, 0, 1]);
+    assert.deepEqual(silu.summaries.clean, summarize([0.9, 0.85, 0.86]));
+    assert.equal(relu.runs.length, 2);
+    assert.deepEqual(armSummaries(runs, act, ['gelu', 'relu']).map((a) => a.arm), ['relu'], 'only arms with runs, in the order asked');
+    const d = pairArms(silu, relu, 'PGD-20 0.1')!;
+    assert.deepEqual(d.seeds, [0, 1]);
+    assert.deepEqual({ ...d, seeds: undefined }, { ...pairedDifference([0.6, 0.64], [0.5, 0.55]), seeds: undefined });
+    assert.equal(pairArms(silu, relu, 'PGD-50 0.1'), null, 'no such column');
+    assert.equal(pairArms(armSummaries(runs.filter((r) => (r as { config: { seed: number } }).config.seed === 2), act)[0], relu, 'clean'), null, 'no shared seed');
+  });
+
+  it('names the robust column, relabels records by arm, and lists runs with their throughput', () => {
+    assert.equal(robustColumn({ attacks: [{ type: 'pgd-linf', eps: 0.1, steps: 10 }, { type: 'pgd-linf', eps: 0.1 }] }), 'PGD-10 0.1', 'the last attack; PGD defaults to 10 steps');
+    assert.throws(() => robustColumn({ attacks: [] }, 'study s'), /study s evaluates no attack: add one to evaluation.attacks/);
+    assert.deepEqual(recordsByArm(runs.slice(0, 1), () => 'SAT: SiLU').map((r) => r.activation), ['SAT: SiLU', 'SAT: SiLU']);
+    const [line] = summarizeRuns(runs, act, { throughput: true });
+    assert.match(line, /^silu {2}seed 2: trained in 10 s \(200 img\/s\) +clean 90\.0%, PGD-20 62\.0%$/);
+    assert.equal(runsTotal([{ reused: true }, { reused: false }], 12.4), '2 runs (1 reused) in 12 s');
+  });
+});
+
+describe('report: conclusions and verdict counts', () => {
+  const WORDS: Record<Verdict, string> = { higher: 'more robust', lower: 'less robust', 'no interval': 'unresolved', 'no detectable difference at this scale': 'no different' };
+  const v = (arm: string, xs: number[]): ArmValue[] => xs.map((value, seed) => ({ arm, seed, value }));
+  const base = [0.50, 0.52, 0.49, 0.51, 0.50];
+
+  it('the control check: pending below 5 pairs, converged inside the margin, not converged above it', () => {
+    const check = (control: number[]) => controlCheck({ name: 'AA', values: [...v('b', base), ...v('c', control)] }, { baseline: 'b', control: 'c', marginPoints: 2 });
+    assert.equal(check([0.5, 0.5, 0.5]).state, 'pending');
+    assert.equal(check([0.505, 0.515, 0.495, 0.5, 0.51]).state, 'converged');
+    assert.equal(check(base.map((x, i) => x + 0.05 + [1, 3, 2, 0, 4][i] * 1e-3)).state, 'not converged');
+    assert.equal(check([0.51, 0.53, 0.47, 0.53, 0.48]).state, 'not converged', 'an interval reaching past +2 points fails even when it contains 0');
+    assert.equal(controlSentence(check([0.5]), 'the 2x control'), 'Convergence (control): pending (1 of 5 seed pairs).');
+    assert.match(controlSentence(check([0.505, 0.515, 0.495, 0.5, 0.51]), 'the 2x control'), /^Convergence \(control\): converged; the 2x control moves AA by \+0\.1 points \[−0\.\d, \+\d\.\d\]\.$/);
+  });
+
+  it('one sentence per contrast in the study\'s words; pending without enough pairs', () => {
+    const fam = contrastFamily([{ name: 'AA', values: [...v('b', base), ...v('s', base.map((x, i) => x + 0.1 + [1, 3, 2, 0, 4][i] * 1e-3)), ...v('p', [0.6])] }], { baseline: 'b', arms: ['b', 's', 'p'] });
+    const say = (arm: string) => contrastSentence(fam.find((c) => c.arm === arm), { arm, baseline: 'ReLU', endpoint: 'AA', phrases: WORDS });
+    assert.match(say('s'), /^s vs ReLU on AA: \+10\.\d points \[\+\d+\.\d, \+\d+\.\d\] over 5 paired seeds \(Holm p = [\d.e-]+\): more robust; this design detects \d+\.\d points with 80% power\.$/);
+    assert.equal(say('p'), 'p vs ReLU on AA: pending (1 of 5 seed pairs needed for a verdict).');
+    assert.equal(say('gone'), 'gone vs ReLU on AA: pending (0 of 5 seed pairs needed for a verdict).');
+  });
+
+  it('counts verdicts without comparing their text; half-widths are 0 with one seed', () => {
+    const diffs = [pairedDifference([0.6, 0.62, 0.61], [0.5, 0.5, 0.52]), pairedDifference([0.5, 0.4, 0.6], [0.5, 0.5, 0.5])];
+    const fam = familyVerdicts(diffs);
+    assert.deepEqual(fam.map((f) => f.verdict), ['higher', 'no detectable difference at this scale']);
+    assert.deepEqual(tallyVerdicts(fam), { higher: 1, lower: 0, 'no detectable difference at this scale': 1, 'no interval': 0 });
+    assert.equal(ciHalfWidth(summarize([0.5])), 0);
+    const s = summarize([0.4, 0.5, 0.6]);
+    assert.ok(Math.abs(ciHalfWidth(s) - (s.ciHigh - s.mean)) < 1e-15 && ciHalfWidth(s) > 0);
   });
 });
 

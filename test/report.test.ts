@@ -81,6 +81,54 @@ describe('report', () => {
     assert.deepEqual(loadResults({ dir, experiment: 'nope', allowEmpty: true }), []);
   });
 
+  it('loadResults reads the records of named evaluations (AutoAttack) beside a run\'s own, labelled apart', async () => {
+    const run = path.join(dir, 'relu-s2');
+    mkdirSync(path.join(run, 'evaluations'), { recursive: true });
+    const aa = [{ ...record('relu-s2', 'relu', 2, 'clean'), n: 50 }, { ...record('relu-s2', 'relu', 2, 'pgd-linf'), attack: 'square', accuracy: 0.3, n: 50 }];
+    writeFileSync(path.join(run, 'evaluations', 'autoattack-linf-0.03137.json'), JSON.stringify({ n: 50, robust: [1, 0], records: aa }));
+    writeFileSync(path.join(run, 'evaluations', 'diagnostics-stability.json'), JSON.stringify({ measure: 'stability' })); // no records: none loaded
+    try {
+      const all = loadResults({ dir, runs: ['relu-s2'] });
+      assert.equal(all.length, 4);
+      assert.deepEqual(all.map((r) => r.evaluation), [undefined, undefined, 'autoattack-linf-0.03137', 'autoattack-linf-0.03137']);
+      assert.equal(loadResults({ dir, runs: ['relu-s2'], evaluations: false }).length, 2);
+      const labels = (await resultsFrame(all)).column('attackLabel').values as string[];
+      assert.deepEqual(labels, ['clean', 'PGD-10 8/255', 'clean [autoattack-linf-0.03137]', 'SQUARE 8/255 [autoattack-linf-0.03137]']);
+      writeFileSync(path.join(run, 'evaluations', 'autoattack-linf-0.03137.json'), JSON.stringify({ records: [{ run: 'relu-s2' }] }));
+      assert.throws(() => loadResults({ dir }), /evaluations\/autoattack-linf-0\.03137\.json: record 0 has no string 'dataset'/);
+    } finally {
+      rmSync(path.join(run, 'evaluations'), { recursive: true, force: true });
+    }
+  });
+
+  it('loadResults reads the results store and data/runs by default, a run in both once (from the store)', () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'sat-report-store-'));
+    const saved = { runs: process.env.SAT_RUNS_DIR, results: process.env.SAT_RESULTS_DIR };
+    const put = (folder: string, run: string, accuracy: number, experiment = 'e1') => {
+      mkdirSync(path.join(folder, run), { recursive: true });
+      writeFileSync(path.join(folder, run, 'results.json'), JSON.stringify([{ ...record(run, 'relu', 0, 'clean', experiment), accuracy }]));
+    };
+    try {
+      process.env.SAT_RUNS_DIR = path.join(root, 'runs');
+      process.env.SAT_RESULTS_DIR = path.join(root, 'results');
+      put(path.join(root, 'results', 'e1-smoke'), 'a', 0.5);
+      put(path.join(root, 'results', 'e2-smoke'), 'b', 0.6, 'e2');
+      put(path.join(root, 'runs'), 'a', 0.1); // the same run, still in data/runs
+      put(path.join(root, 'runs'), 'c', 0.7);
+      mkdirSync(path.join(root, 'results', 'e1-smoke', 'd.123.tmp')); // a copy in progress: not a run
+      const all = loadResults();
+      assert.deepEqual(all.map((r) => [r.run, r.accuracy]), [['a', 0.5], ['b', 0.6], ['c', 0.7]]);
+      assert.deepEqual(loadResults({ experiment: 'e1', profile: 'smoke' }).map((r) => [r.run, r.accuracy]), [['a', 0.5], ['c', 0.7]]);
+      assert.throws(() => loadResults({ experiment: 'e3' }), /no results for experiment 'e3' in the results store or .*runs/);
+    } finally {
+      for (const [k, v] of [['SAT_RUNS_DIR', saved.runs], ['SAT_RESULTS_DIR', saved.results]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('loadResults names the file and the record that is broken', () => {
     const bad = mkdtempSync(path.join(os.tmpdir(), 'sat-report-bad-'));
     try {
@@ -102,7 +150,7 @@ describe('report', () => {
 
   it('resultsFrame: one row per record with an attack label', async () => {
     const df = await resultsFrame(loadResults({ dir, experiment: 'e1' }));
-    assert.deepEqual(df.shape, [12, 14]);
+    assert.deepEqual(df.shape, [12, 15]);
     const labels = new Set(df.column('attackLabel').values as string[]);
     assert.deepEqual([...labels].sort(), ['PGD-10 8/255', 'clean']);
   });

@@ -7,7 +7,7 @@
 // checkpoints of measure 7.
 import type { AttackerCurve } from '../diagnostics/attacker-steps';
 import { type DiagnoseSettings, diagnoseRun, type DiagnosticsRecords, MEASURES, type MeasureName } from '../diagnostics/run';
-import { formatInterval, formatMeanSE, pairedBySeed, type PairedDifference, summarize, type Summary, verdictText } from '../report/stats';
+import { ciHalfWidth, formatInterval, formatMeanSE, pairedBySeed, type PairedDifference, summarize, type Summary, type Verdict, verdictText } from '../report/stats';
 import type { EpochMetrics } from '../train';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
@@ -232,11 +232,14 @@ export function contrastSentence(r: ContrastRow): string {
   const parts: string[] = [];
   for (const [label, d] of [['SiLU', r.silu], [ARM_LABELS['trainer-smooth'], r.trainerSmooth]] as const) {
     if (!d) continue;
-    const what = d.n >= 2 && d.sd === 0 ? `equals ReLU in every seed (difference ${formatInterval(d, r.measure.scale, r.measure.digits)})`
-      : d.n < 2 ? `differs from ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)} (one seed: no interval, no verdict)`
-      : d.verdict === 'higher' ? `is higher than ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)}`
-      : d.verdict === 'lower' ? `is lower than ReLU by ${formatInterval(d, r.measure.scale, r.measure.digits)}`
-      : `does not differ detectably from ReLU (${formatInterval(d, r.measure.scale, r.measure.digits)}: differences within this interval cannot be told apart at ${d.seeds.length} seeds)`;
+    const by = formatInterval(d, r.measure.scale, r.measure.digits);
+    const words: Record<Verdict, string> = {
+      higher: `is higher than ReLU by ${by}`,
+      lower: `is lower than ReLU by ${by}`,
+      'no detectable difference at this scale': `does not differ detectably from ReLU (${by}: differences within this interval cannot be told apart at ${d.seeds.length} seeds)`,
+      'no interval': `equals ReLU in every seed (difference ${by})`,
+    };
+    const what = d.n >= 2 && d.sd === 0 ? words['no interval'] : d.n < 2 ? `differs from ReLU by ${by} (one seed: no interval, no verdict)` : words[d.verdict];
     parts.push(`${label} ${what}`);
   }
   return `${r.measure.label[0].toUpperCase()}${r.measure.label.slice(1)}: ${parts.join('; ')}.`;
@@ -271,7 +274,7 @@ export function attackerCurves(runs: DiagnosedRun[], pick: (c: AttackerCurve) =>
     if (cs.length === 0) return [];
     const steps = cs[0].steps;
     const sums = steps.map((_, k) => summarize(cs.map((x) => pick(x)[k])));
-    return [{ name: c.name, steps, mean: sums.map((s) => s.mean), half: sums.map((s) => (s.n < 2 ? 0 : s.ciHigh - s.mean)) }];
+    return [{ name: c.name, steps, mean: sums.map((s) => s.mean), half: sums.map(ciHalfWidth) }];
   });
 }
 
@@ -289,11 +292,14 @@ export function checkpointCurves(runs: DiagnosedRun[], m: ScalarMeasure): { arm:
   });
 }
 
+/** How a measure moved between checkpoints, by the verdict of its paired change. */
+const CHANGE_WORDS: Record<Verdict, string> = { higher: 'rises', lower: 'falls', 'no detectable difference at this scale': 'no detectable change', 'no interval': 'the same change on every seed' };
+
 /** Measure 7 in a sentence: per arm, how the measure moved from the first checkpoint to the end of training. */
 export function checkpointSentence(m: ScalarMeasure, curves: ReturnType<typeof checkpointCurves>): string {
   const parts = curves.filter((c) => c.change).map((c) => {
     const d = c.change!;
-    const v = d.n < 2 ? 'one seed, no verdict' : d.verdict === 'no detectable difference at this scale' ? 'no detectable change' : d.verdict === 'higher' ? 'rises' : 'falls';
+    const v = d.n < 2 ? 'one seed, no verdict' : CHANGE_WORDS[d.verdict];
     return `${ARM_LABELS[c.arm]} ${v} (${formatInterval(d, m.scale, m.digits)})`;
   });
   return `${m.label[0].toUpperCase()}${m.label.slice(1)}, end of training minus ${CHECKPOINT_SHARES[0]} of it, paired by seed: ${parts.join('; ')}.`;

@@ -23,34 +23,17 @@
 // - Augmentation: random-resized crop and flip (fbresnet_augmentor also jitters colour and
 //   lighting, which we do not).
 import type { AttackConfig } from '../attacks';
-import type { Figure } from '../plot';
-import { scatterChart } from '../plot';
-import { countModel } from '../models/count';
+import { activationScatter, errorBar, originAxes, type Figure } from '../plot';
+import { armSummaries, displayName, pairArms, robustColumn as strongestColumn, type ArmSummary } from '../report/compare';
+import type { PairedDifference } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { TrainResult } from '../train';
-import { attackColumn } from '../eval/table';
-import { boundedInterval, pairedDifference, summarize, type PairedDifference, type Summary } from '../report/stats';
 import type { ImageDataSpec } from './imagenet-data';
-import { PAPER_NUMBERS, TEASER_POINTS } from './paper-numbers';
+import { TEASER_ACTIVATIONS, teaserPaperPoints, type PaperPoint } from './paper-numbers';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
 
 export const EXPERIMENT = 'imagenet-activations';
-
-/** The teaser figure's seven activations, in its order. */
-export const TEASER_ACTIVATIONS = ['relu', 'softplus', 'psoftplus:10', 'smoothrelu', 'elu', 'gelu', 'silu'] as const;
-
-export const ACTIVATION_NAMES: Record<string, string> = {
-  relu: 'ReLU',
-  softplus: 'Softplus',
-  'psoftplus:10': 'parametric Softplus (a=10)',
-  smoothrelu: 'SmoothReLU',
-  elu: 'ELU',
-  gelu: 'GELU',
-  silu: 'SiLU',
-  'gelu-tanh': 'GELU (tanh approx.)',
-  'smoothrelu-learnable': 'SmoothReLU (learnable β)',
-};
 
 /**
  * The paper profile trains the official forms (SAT's ResNet code): GELU's tanh approximation and
@@ -62,11 +45,6 @@ export const OFFICIAL_FORMS: Record<string, string> = { gelu: 'gelu-tanh', smoot
 /** The teaser activation a run's activation stands for ('gelu-tanh' -> 'gelu'), to match the paper's points. */
 export function teaserKey(activation: string): string {
   return Object.entries(OFFICIAL_FORMS).find(([, v]) => v === activation)?.[0] ?? activation;
-}
-
-/** The display name of an activation ('psoftplus:10' -> 'parametric Softplus (a=10)'). */
-export function activationName(activation: string): string {
-  return ACTIVATION_NAMES[activation] ?? activation;
 }
 
 // resnet14 and resnet26, the CPU-sized bottleneck ResNets below, are resolved by name in lib/models.
@@ -191,88 +169,31 @@ export function imagenetActivations(dataset: string, activations: readonly strin
   };
 }
 
-/** The column name of the study's headline robust accuracy: its strongest evaluation attack, e.g. 'PGD-20 4/255'. */
+/** The column of the study's headline robust accuracy: its strongest evaluation attack, e.g. 'PGD-20 4/255'. */
 export function robustColumn(base: Partial<TrainConfig>): string {
-  const attacks = base.evaluation?.attacks ?? [];
-  if (attacks.length === 0) throw new Error('the study evaluates no attack: add one to evaluation.attacks');
-  const a = attacks[attacks.length - 1];
-  return attackColumn({ attack: a.type, eps: a.eps, steps: a.steps ?? 10 });
+  return strongestColumn(base.evaluation);
 }
 
-export interface ActivationPoint {
-  activation: string;
-  /** Accuracies in [0, 1], mean over seeds. */
-  clean: number;
-  robust: Record<string, number>;
-  /** Over seeds, by column ('clean', 'PGD-20 4/255'): lib/report/stats summaries. */
-  summaries: Record<string, Summary>;
-  /** Accuracy by column and seed, for paired comparisons. */
-  bySeed: Record<string, Map<number, number>>;
-  seeds: number;
-}
-
-/** Clean and robust accuracy per activation (summarized over seeds), in the order of `activations`. */
-export function activationPoints(runs: TrainResult[], activations: readonly string[] = TEASER_ACTIVATIONS): ActivationPoint[] {
-  return activations.flatMap((activation) => {
-    const mine = runs.filter((r) => r.config.activation === activation);
-    if (mine.length === 0) return [];
-    const columns = [...new Set(mine.flatMap((r) => r.results.map((x) => attackColumn(x))))];
-    const bySeed = Object.fromEntries(columns.map((c) => [c, new Map(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => [r.config.seed, x.accuracy] as [number, number])))]));
-    const summaries = Object.fromEntries(columns.map((c) => [c, summarize([...bySeed[c].values()])]));
-    return [{
-      activation,
-      clean: summaries.clean.mean,
-      robust: Object.fromEntries(columns.filter((c) => c !== 'clean').map((c) => [c, summaries[c].mean])),
-      summaries, bySeed,
-      seeds: mine.length,
-    }];
-  });
+/** Per activation that has runs (in the order of `activations`): clean and robust accuracy over seeds (lib/report/compare). */
+export function activationPoints(runs: TrainResult[], activations: readonly string[] = TEASER_ACTIVATIONS): ArmSummary<TrainResult>[] {
+  return armSummaries(runs, (r) => r.config.activation, activations);
 }
 
 /** Each activation minus ReLU in `column`, paired by seed (the seeds both have), with its t interval and verdict. */
-export function versusRelu(points: ActivationPoint[], column: string): { activation: string; delta: PairedDifference }[] {
-  const relu = points.find((p) => p.activation === 'relu');
-  if (!relu || !relu.bySeed[column]) return [];
+export function versusRelu(points: ArmSummary<TrainResult>[], column: string): { activation: string; delta: PairedDifference }[] {
+  const relu = points.find((p) => p.arm === 'relu');
+  if (!relu) return [];
   return points.flatMap((p) => {
-    if (p === relu || !p.bySeed[column]) return [];
-    const seeds = [...p.bySeed[column].keys()].filter((s) => relu.bySeed[column].has(s)).sort((a, b) => a - b);
-    if (seeds.length === 0) return [];
-    return [{ activation: p.activation, delta: pairedDifference(seeds.map((s) => p.bySeed[column].get(s)!), seeds.map((s) => relu.bySeed[column].get(s)!)) }];
+    const delta = p === relu ? null : pairArms(p, relu, column);
+    return delta ? [{ activation: p.arm, delta }] : [];
   });
 }
 
-export interface PaperPoint {
-  activation: string;
-  /** Percent. */
-  clean: number;
-  robust: number;
-  metric: string;
-  source: string;
-}
-
-/** The paper's ResNet-50 points (README table: released checkpoints) for one robust metric, e.g. 'PGD-20'. */
-export function paperActivationPoints(metric = 'PGD-20'): PaperPoint[] {
-  const model = 'ResNet-50 (released checkpoint)';
-  return TEASER_ACTIVATIONS.flatMap((activation) => {
-    const clean = PAPER_NUMBERS.find((p) => p.model === model && p.activation === activation && p.metric === 'clean');
-    const robust = PAPER_NUMBERS.find((p) => p.model === model && p.activation === activation && p.metric === metric);
-    return clean && robust ? [{ activation, clean: clean.value, robust: robust.value, metric, source: robust.source }] : [];
-  });
-}
-
-/** The teaser activations the paper's sources we could check give no numbers for. */
-export function unsourcedActivations(metric = 'PGD-20'): string[] {
-  const sourced = new Set(paperActivationPoints(metric).map((p) => p.activation));
-  return TEASER_ACTIVATIONS.filter((a) => !sourced.has(a));
-}
-
-/** The paper's teaser-figure points (ReLU and SiLU from the abstract, the rest read off the figure). */
-export function teaserPaperPoints(): PaperPoint[] {
-  return TEASER_POINTS.map((p) => ({ activation: p.activation, clean: p.clean, robust: p.robust, metric: 'PGD (teaser figure)', source: p.source }));
-}
+// ---------------------------------------------------------------------------------------------
+// Figure recipes (lib/plot/activations.ts draws them)
 
 export interface TeaserInput {
-  ours: ActivationPoint[];
+  ours: ArmSummary<TrainResult>[];
   /** Our robust column, e.g. 'PGD-20 4/255'. */
   robustColumn: string;
   /** Legend prefix of our points (say SYNTHETIC when it is). */
@@ -283,152 +204,37 @@ export interface TeaserInput {
   title: string;
 }
 
-/** One colour per activation, the same for ours and the paper's. */
-const ACTIVATION_COLORS: Record<string, string> = {
-  relu: '#000000', softplus: '#8c564b', 'psoftplus:10': '#e377c2', smoothrelu: '#2ca02c', elu: '#ff7f0e', gelu: '#9467bd', silu: '#d62728',
-};
-
-interface ActivationMark { activation: string; x: number; y: number; ex?: ErrorBar; ey?: ErrorBar }
-
-/**
- * One trace per activation and group (ours: circles, the paper's: diamonds; ReLU, the
- * reference, drawn larger with an outline): legend entries instead of text labels, so no label
- * can overlap another or sit by the wrong point. Error bars where given (95% CI half-widths).
- */
-function activationScatter(title: string, xTitle: string, yTitle: string, groups: { name: string; symbol: 'circle' | 'diamond'; points: ActivationMark[] }[]): Figure {
-  const marks = groups.flatMap((g) => g.points.map((p) => ({ ...p, group: g.name, symbol: g.symbol })));
-  // A bar clipped at an accuracy's bound says so in the legend (a t interval from few seeds can pass 100%).
-  const clipped = (m: ActivationMark) => (m.ex?.clipped || m.ey?.clipped ? ' (CI clipped to 0-100%)' : '');
-  const fig = scatterChart({ title, points: marks.map((m) => ({ x: m.x, y: m.y, group: `${m.group}: ${activationName(m.activation)}${m.activation === 'relu' ? ' (reference)' : ''}${clipped(m)}` })), xTitle, yTitle, width: 900, height: 640 });
-  fig.data.forEach((trace, i) => {
-    const m = marks[i];
-    const relu = m.activation === 'relu';
-    const color = ACTIVATION_COLORS[teaserKey(m.activation)] ?? '#7f7f7f';
-    trace.marker = { size: relu ? 15 : 11, symbol: m.symbol, color, line: relu ? { color: '#000000', width: 2 } : { width: 0 } };
-    if (m.ex !== undefined) trace.error_x = { type: 'data', symmetric: false, array: [m.ex.plus], arrayminus: [m.ex.minus], visible: true, color };
-    if (m.ey !== undefined) trace.error_y = { type: 'data', symmetric: false, array: [m.ey.plus], arrayminus: [m.ey.minus], visible: true, color };
-  });
-  fig.layout.showlegend = true;
-  fig.layout.legend = { orientation: 'v', x: 1.02, y: 1 };
-  return fig;
-}
-
-/** A 95% interval as an error bar in points, up and down from the mean. */
-export interface ErrorBar { plus: number; minus: number; clipped: boolean }
-
-/**
- * The 95% interval of `s` as a bar in points, kept within `bounds` (accuracies [0, 1];
- * differences of accuracies [-1, 1]); undefined without an interval (the title says why).
- */
-export function errorBar(s: Summary | undefined, bounds: [number, number] = [0, 1]): ErrorBar | undefined {
-  if (!s || s.note || !Number.isFinite(s.ciLow)) return undefined;
-  const b = boundedInterval(s, ...bounds);
-  return { plus: 100 * (b.high - s.mean), minus: 100 * (s.mean - b.low), clipped: b.clippedLow || b.clippedHigh };
-}
-
 /** Our points: clean (x) against robust (y) accuracy in percent, 95% CI bars over seeds. */
 export function teaserFigure(opts: TeaserInput): Figure {
   const c = opts.robustColumn;
   return activationScatter(opts.title, 'clean accuracy (%)', `robust accuracy (%), ${c}`, [
-    { name: opts.oursLabel, symbol: 'circle', points: opts.ours.map((p) => ({ activation: p.activation, x: 100 * p.clean, y: 100 * (p.robust[c] ?? NaN), ex: errorBar(p.summaries.clean), ey: errorBar(p.summaries[c]) })) },
-  ]);
+    { name: opts.oursLabel, symbol: 'circle', points: opts.ours.map((p) => ({ activation: p.arm, x: 100 * p.summaries.clean.mean, y: 100 * (p.summaries[c]?.mean ?? NaN), ex: errorBar(p.summaries.clean), ey: errorBar(p.summaries[c]) })) },
+  ], displayName);
 }
 
 /** The paper's points alone (its own plot: another data set, model and scale). */
 export function paperTeaserFigure(title: string, paper: PaperPoint[] = teaserPaperPoints(), label = "paper, read off the paper's teaser figure"): Figure {
   return activationScatter(title, 'ImageNet clean accuracy (%)', `ImageNet robust accuracy (%), ${paper[0]?.metric ?? ''}`, [
     { name: label, symbol: 'diamond', points: paper.map((p) => ({ activation: p.activation, x: p.clean, y: p.robust })) },
-  ]);
+  ], displayName);
 }
 
 /**
  * Each smooth activation's change against ReLU in clean (x) and robust (y) accuracy, in points:
- * ours paired by seed with 95% CI bars, the paper's (one run each) without.
+ * ours paired by seed with 95% CI bars, the paper's (one run each) without; ReLU at the origin.
  */
 export function deltaVsReluFigure(opts: TeaserInput): Figure {
   const c = opts.robustColumn;
   const dClean = versusRelu(opts.ours, 'clean');
-  const dRobust = versusRelu(opts.ours, c);
   const paperRelu = opts.paper.find((p) => p.activation === 'relu');
-  const fig = activationScatter(opts.title, 'Δ clean accuracy vs ReLU (points)', `Δ robust accuracy vs ReLU (points): ours ${c}, paper ${opts.paper[0]?.metric ?? ''}`, [
+  return originAxes(activationScatter(opts.title, 'Δ clean accuracy vs ReLU (points)', `Δ robust accuracy vs ReLU (points): ours ${c}, paper ${opts.paper[0]?.metric ?? ''}`, [
     {
       name: opts.oursLabel, symbol: 'circle',
-      points: dRobust.flatMap((d) => {
+      points: versusRelu(opts.ours, c).flatMap((d) => {
         const x = dClean.find((e) => e.activation === d.activation);
         return x ? [{ activation: d.activation, x: 100 * x.delta.mean, y: 100 * d.delta.mean, ex: errorBar(x.delta, [-1, 1]), ey: errorBar(d.delta, [-1, 1]) }] : [];
       }),
     },
-    { name: opts.paperLabel ?? PAPER_LEGEND, symbol: 'diamond', points: paperRelu ? opts.paper.filter((p) => p !== paperRelu).map((p) => ({ activation: p.activation, x: p.clean - paperRelu.clean, y: p.robust - paperRelu.robust })) : [] },
-  ]);
-  // ReLU sits at the origin: dotted axes through it.
-  fig.layout.shapes = [
-    { type: 'line', xref: 'paper', x0: 0, x1: 1, yref: 'y', y0: 0, y1: 0, line: { color: 'gray', dash: 'dot', width: 1 } },
-    { type: 'line', yref: 'paper', y0: 0, y1: 1, xref: 'x', x0: 0, x1: 0, line: { color: 'gray', dash: 'dot', width: 1 } },
-  ];
-  return fig;
-}
-
-const PAPER_LEGEND = 'paper (ImageNet, ResNet-50)';
-
-// ---------------------------------------------------------------------------------------------
-// How long the paper profile takes on one GPU
-
-/** The throughput the estimate assumes: mixed-precision training on one H100/A100-class GPU. */
-export const ASSUMED_GPU_FLOPS = 100e12;
-
-export interface CostItem {
-  model: string;
-  width?: number;
-  inputSize: number;
-  epochs: number;
-  trainImages: number;
-  /** PGD steps of the training attack (0: standard training). */
-  attackSteps: number;
-  evalImages: number;
-  /** PGD steps of each evaluation attack. */
-  evalAttackSteps: number[];
-}
-
-export interface Cost {
-  macs: number;
-  trainFlops: number;
-  evalFlops: number;
-  /** At ASSUMED_GPU_FLOPS. */
-  hours: number;
-}
-
-/**
- * FLOPs of one run: a forward and backward pass costs about 3 forward passes, a forward pass
- * 2 FLOPs per multiply-add. A PGD-k training step is k attack passes (forward + backward to the
- * input) plus the training pass; a PGD-k evaluation is k forward-backward passes plus a forward.
- */
-export function runCost(item: CostItem): Cost {
-  const { macs } = countModel(item.model, { inputShape: [item.inputSize, item.inputSize, 3], numClasses: 1000, width: item.width });
-  const pass = 2 * macs; // FLOPs of one forward pass
-  const trainFlops = item.trainImages * item.epochs * (item.attackSteps + 1) * 3 * pass;
-  const evalFlops = item.evalImages * (1 + item.evalAttackSteps.reduce((s, k) => s + 3 * k + 1, 0)) * pass;
-  return { macs, trainFlops, evalFlops, hours: (trainFlops + evalFlops) / ASSUMED_GPU_FLOPS / 3600 };
-}
-
-export const IMAGENET_TRAIN_IMAGES = 1281167;
-export const IMAGENET_VAL_IMAGES = 50000;
-
-/** The cost of a paper-profile run of `config` at `inputSize` on ImageNet. */
-export function imagenetRunCost(config: Partial<TrainConfig>, inputSize: number): Cost {
-  return runCost({
-    model: config.model ?? 'resnet50',
-    width: config.width,
-    inputSize,
-    epochs: config.epochs ?? 100,
-    trainImages: IMAGENET_TRAIN_IMAGES,
-    attackSteps: config.attack?.steps ?? 0,
-    evalImages: Math.min(config.evaluation?.size ?? IMAGENET_VAL_IMAGES, IMAGENET_VAL_IMAGES),
-    evalAttackSteps: (config.evaluation?.attacks ?? []).map((a) => a.steps ?? 10),
-  });
-}
-
-/** "about 2.3 days" / "about 17 hours". */
-export function formatHours(hours: number): string {
-  if (hours >= 48) return `about ${(hours / 24).toFixed(1)} days`;
-  return `about ${hours.toFixed(hours < 10 ? 1 : 0)} hours`;
+    { name: opts.paperLabel ?? 'paper (ImageNet, ResNet-50)', symbol: 'diamond', points: paperRelu ? opts.paper.filter((p) => p !== paperRelu).map((p) => ({ activation: p.activation, x: p.clean - paperRelu.clean, y: p.robust - paperRelu.robust })) : [] },
+  ], displayName));
 }

@@ -5,7 +5,7 @@
 import type { ResultRecord } from '../eval';
 import { compareArms } from '../report/compare';
 import { attackColumn } from '../eval/table';
-import { formatInterval, formatMeanSE, summarize, verdictText } from '../report/stats';
+import { formatInterval, formatMeanSE, verdictText } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
@@ -48,20 +48,17 @@ export function mnistReluVsSilu(activations = ['relu', 'silu'], seeds = [0]): Ex
 export function compareSummary(records: ResultRecord[], activations: string[]): string[] {
   const seeds = [...new Set(records.map((r) => r.seed))].sort((a, b) => a - b);
   const columns = [...new Set(records.map((r) => attackColumn(r)))];
-  const acc = (act: string, col: string, seed: number) => records.find((r) => r.activation === act && r.seed === seed && attackColumn(r) === col)?.accuracy;
   const [base, ...others] = activations;
   const lines = [`${seeds.length === 1 ? 'one seed' : `${seeds.length} seeds (${seeds.join(', ')})`}; accuracy in %, mean ± SE over seeds; differences paired by seed with their 95% CI (Student t)`];
   for (const col of columns) {
-    const cells = activations.map((a) => {
-      const xs = seeds.map((s) => acc(a, col, s)).filter((v): v is number => v !== undefined);
-      return xs.length ? `${a} ${formatMeanSE(summarize(xs), 100)}` : `${a} -`;
-    });
-    const comparisons = compareArms(
+    const arms = compareArms(
       records.filter((r) => attackColumn(r) === col).map((r) => ({ arm: r.activation, seed: r.seed, value: r.accuracy })),
-      { baseline: base, arms: others },
+      { baseline: base, arms: activations },
     );
+    const arm = (a: string) => arms.find((c) => c.arm === a);
+    const cells = activations.map((a) => `${a} ${arm(a) ? formatMeanSE(arm(a)!.summary, 100) : '-'}`);
     const diffs = others.map((a) => {
-      const d = comparisons.find((c) => c.arm === a)?.delta;
+      const d = arm(a)?.delta;
       if (!d) return `${a} - ${base}: -`;
       return `${a} - ${base}: ${formatInterval(d, 100)} points${d.note ? '' : ` (${verdictText(d)})`}`;
     });

@@ -3,6 +3,7 @@
 // All values are accuracies in percent (robustness = accuracy under the attack). The README's
 // model-zoo numbers live once, with the released checkpoints, in lib/checkpoint/released.ts.
 import { releasedModel, type ReleasedModel } from '../checkpoint/released';
+import { countModel } from '../models/count';
 
 export interface PaperNumber {
   model: string;
@@ -186,4 +187,62 @@ export const PAPER_POINTERS = {
 /** The numbers matching a filter, e.g. paperNumbers({ model: 'ResNet-50' }). */
 export function paperNumbers(filter: Partial<Pick<PaperNumber, 'model' | 'dataset' | 'activation' | 'metric'>> = {}): PaperNumber[] {
   return PAPER_NUMBERS.filter((p) => Object.entries(filter).every(([k, v]) => p[k as keyof PaperNumber] === v));
+}
+
+/** SiLU's gain over ReLU for ResNet-50 on ImageNet in one metric ('PGD-200', 'clean'), in points, with its source's short name. */
+export function paperSiluGain(metric: 'clean' | 'PGD-200'): { points: number; source: string } {
+  const [relu, silu] = ['relu', 'silu'].map((a) => PAPER_NUMBERS.find((p) => p.model === 'ResNet-50' && p.activation === a && p.metric === metric)!);
+  return { points: silu.value - relu.value, source: silu.sourceKey ? SOURCE_LABELS[silu.sourceKey] : silu.source };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The paper's points as the notebooks plot them
+
+/** The teaser figure's seven activations, in its order. */
+export const TEASER_ACTIVATIONS = ['relu', 'softplus', 'psoftplus:10', 'smoothrelu', 'elu', 'gelu', 'silu'] as const;
+
+export interface PaperPoint {
+  activation: string;
+  /** Percent. */
+  clean: number;
+  robust: number;
+  metric: string;
+  source: string;
+}
+
+/** The paper's ResNet-50 points (README table: released checkpoints) for one robust metric, e.g. 'PGD-20'. */
+export function paperActivationPoints(metric = 'PGD-20'): PaperPoint[] {
+  const model = 'ResNet-50 (released checkpoint)';
+  return TEASER_ACTIVATIONS.flatMap((activation) => {
+    const clean = PAPER_NUMBERS.find((p) => p.model === model && p.activation === activation && p.metric === 'clean');
+    const robust = PAPER_NUMBERS.find((p) => p.model === model && p.activation === activation && p.metric === metric);
+    return clean && robust ? [{ activation, clean: clean.value, robust: robust.value, metric, source: robust.source }] : [];
+  });
+}
+
+/** The teaser activations the paper's sources we could check give no numbers for. */
+export function unsourcedActivations(metric = 'PGD-20'): string[] {
+  const sourced = new Set(paperActivationPoints(metric).map((p) => p.activation));
+  return TEASER_ACTIVATIONS.filter((a) => !sourced.has(a));
+}
+
+/** The paper's teaser-figure points (ReLU and SiLU from the abstract, the rest read off the figure). */
+export function teaserPaperPoints(): PaperPoint[] {
+  return TEASER_POINTS.map((p) => ({ activation: p.activation, clean: p.clean, robust: p.robust, metric: 'PGD (teaser figure)', source: p.source }));
+}
+
+/** The paper's scaling points with our counts of their parameters and multiply-adds. */
+export function paperScalingPoints(): (ScalingPoint & { params: number; macs: number })[] {
+  return SCALING_POINTS.map((p) => ({ ...p, ...countModel(p.arch, { inputShape: [p.inputSize, p.inputSize, 3] }) }));
+}
+
+/** The paper's change from ResNet-50 along each axis (its largest model on that axis), in percent points. */
+export function paperAxisTrends(metric: 'clean' | 'PGD-50' = 'PGD-50'): { axis: ScalingAxis; label: string; delta: number }[] {
+  const base = SCALING_POINTS.find((p) => p.axis === 'base')!;
+  const axes: ScalingAxis[] = ['depth', 'width', 'resolution', 'all'];
+  return axes.map((axis) => {
+    const onAxis = SCALING_POINTS.filter((p) => p.axis === axis);
+    const last = onAxis[onAxis.length - 1];
+    return { axis, label: last.label, delta: last.values[metric]! - base.values[metric]! };
+  });
 }

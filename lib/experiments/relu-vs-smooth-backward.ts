@@ -7,14 +7,15 @@
 import type { GradientMode } from '../activations';
 import type { AttackConfig } from '../attacks';
 import type { ResultRecord } from '../eval';
-import { attackColumn } from '../eval/table';
 import { autoAttackEvaluationName } from '../eval/run-autoattack';
-import { PAPER_NUMBERS, SOURCE_LABELS } from './paper-numbers';
-import { armValues, compareArms, contrastFamily, type ArmValue, type Contrast } from '../report/compare';
+import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, type ArmValue, type Contrast } from '../report/compare';
+import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
 import { runRobustness, type RunRobustness } from '../report/robustness';
-import { summarize, type PairedDifference, type Summary } from '../report/stats';
-import type { EpochMetrics, TrainResult } from '../train';
+import type { PairedDifference, Summary, Verdict } from '../report/stats';
+import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
+import type { TrainResult } from '../train';
 import type { TrainConfig } from '../train/config';
+import { paperSiluGain } from './paper-numbers';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
 
@@ -215,23 +216,19 @@ export function variantOf(c: Pick<TrainConfig, 'activation' | 'attackerGradient'
   return v;
 }
 
-/**
- * The runs' result records with `activation` replaced by the variant's label, so that the
- * report helpers (meanStd, paperTable), which group by activation, group by variant instead.
- */
+/** The arm (variant key) of a finished run. */
+const armKey = (profile: Profile) => (r: TrainResult) => variantOf(r.config, profile).key;
+const ARM_KEYS = VARIANTS.map((v) => v.key);
+const runsOf = (runs: TrainResult[], profile: Profile, key: Variant['key']) => runs.filter((r) => variantOf(r.config, profile).key === key);
+
+/** The runs' result records labelled by variant (for meanStd and paperTable, which group by activation). */
 export function recordsByVariant(runs: TrainResult[], profile: Profile): ResultRecord[] {
-  return runs.flatMap((r) => {
-    const variant = variantOf(r.config, profile);
-    return r.results.map((record) => ({ ...record, activation: variant.label }));
-  });
+  return recordsByArm(runs, (r) => variantOf(r.config, profile).label);
 }
 
 /** The column name of the robust accuracy the study reports, e.g. 'PGD-20 0.1'. */
 export function robustLabel(profile: Profile): string {
-  const attacks = studySettings(profile).base.evaluation?.attacks ?? [];
-  if (attacks.length === 0) throw new Error(`${EXPERIMENT}: profile ${profile} evaluates no attack`);
-  const last = attacks[attacks.length - 1];
-  return attackColumn({ attack: last.type, eps: last.eps, steps: last.steps ?? 10 });
+  return robustColumn(studySettings(profile).base.evaluation, `${EXPERIMENT}: profile ${profile}`);
 }
 
 export interface StudyRow {
@@ -246,9 +243,6 @@ export interface StudyRow {
   cleanDelta?: PairedDifference;
   robustDelta?: PairedDifference;
 }
-
-const armKey = (profile: Profile) => (r: TrainResult) => variantOf(r.config, profile).key;
-const ARM_KEYS = VARIANTS.map((v) => v.key);
 
 /**
  * One row per variant, in the study's order: clean and robust accuracy over seeds, and the
@@ -308,137 +302,62 @@ export const CONTROL_MARGIN_POINTS = 2;
 export const CONTROL_CRITERION =
   `the ReLU control trained for twice the epochs is not more robust than ReLU: its paired difference on the primary endpoint has a 95% interval that contains 0 and an upper bound below +${CONTROL_MARGIN_POINTS} points (at least 5 seed pairs)`;
 
-/** The convergence criterion that can fail: the 2x-epochs control against ReLU on the primary endpoint. */
-export function controlCheck(runs: TrainResult[], profile: Profile): { endpoint: string; delta: (PairedDifference & { seeds: number[] }) | null; state: 'converged' | 'not converged' | 'pending' } {
-  // The primary robust endpoint is the last one: AutoAttack where the profile has it, else the robust column.
+/** The convergence criterion that can fail: the 2x-epochs control against ReLU on the primary robust endpoint (the last one). */
+export function controlCheck(runs: TrainResult[], profile: Profile): ControlCheck {
   const endpoints = studyEndpoints(runs, profile);
-  const { name: endpoint, values } = endpoints[endpoints.length - 1];
-  const delta = compareArms(values, { baseline: 'baseline', arms: ['baseline-2x'] })[0]?.delta ?? null;
-  if (!delta || delta.n < 5) return { endpoint, delta, state: 'pending' };
-  const ok = !delta.note && delta.ciLow <= 0 && delta.ciHigh >= 0 && 100 * delta.ciHigh < CONTROL_MARGIN_POINTS;
-  return { endpoint, delta, state: ok ? 'converged' : 'not converged' };
+  return checkControl(endpoints[endpoints.length - 1], { baseline: 'baseline', control: 'baseline-2x', marginPoints: CONTROL_MARGIN_POINTS });
 }
 
 // ---------------------------------------------------------------------------------------------
-// Convergence and catastrophic overfitting, both read from the validation split
+// Convergence and catastrophic overfitting, both read from the validation split (lib/report/training)
 
 /** The convergence criterion, in words, with its threshold. */
 export const CONVERGENCE_POINTS = 0.5;
 export const CONVERGENCE_CRITERION =
   `ReLU's validation PGD-10 accuracy moves by less than ${CONVERGENCE_POINTS} points (mean over seeds) over the last quarter of its training (at least one epoch)`;
 
-export interface ConvergenceCheck {
-  /** The arm checked (the ReLU baseline, and its 2x-epochs control). */
-  variant: Variant;
-  /** Epochs the last quarter spans: the change is acc[last] - acc[last - window]. */
-  window: number;
-  /** Per-seed change in validation PGD accuracy (in [0, 1]) over the last quarter. */
-  change: Summary;
-  converged: boolean;
-}
-
-/** Validation adversarial accuracy per epoch of a run (per-epoch evaluation on the validation split). */
-export function valCurve(metrics: EpochMetrics[]): number[] {
-  return metrics.map((m) => m.val_adv_acc ?? m.test_adv_acc ?? NaN);
-}
-
 /** The convergence criterion applied to the baseline and to the 2x-epochs control. */
-export function convergenceChecks(runs: TrainResult[], profile: Profile): ConvergenceCheck[] {
+export function convergenceChecks(runs: TrainResult[], profile: Profile): ({ variant: Variant } & Plateau)[] {
   return VARIANTS.filter((v) => v.key === 'baseline' || v.key === 'baseline-2x').flatMap((variant) => {
-    const curves = runs.filter((r) => variantOf(r.config, profile).key === variant.key).map((r) => valCurve(r.metrics));
-    const usable = curves.filter((c) => c.length >= 2 && c.every(Number.isFinite));
-    if (usable.length === 0) return [];
-    const epochs = usable[0].length;
-    const window = Math.max(1, Math.round(epochs / 4));
-    const change = summarize(usable.map((c) => c[c.length - 1] - c[c.length - 1 - window]));
-    return [{ variant, window, change, converged: Math.abs(change.mean) * 100 < CONVERGENCE_POINTS }];
+    const p = plateauCheck(runsOf(runs, profile, variant.key), CONVERGENCE_POINTS);
+    return p ? [{ variant, ...p }] : [];
   });
 }
 
 /** A drop of validation PGD accuracy this large (points) from a run's best epoch flags catastrophic overfitting. */
 export const CATASTROPHIC_DROP_POINTS = 20;
 
-export interface OverfittingCheck {
-  variant: Variant;
-  seed: number;
-  best: number;
-  last: number;
-  /** Training (PGD-1) accuracy of the last epoch: high while validation PGD collapses is the signature. */
-  trainAcc: number;
-  flagged: boolean;
-}
-
-/**
- * Catastrophic overfitting of one-step training (Wong, Rice & Kolter 2020, arXiv:2001.03994):
- * multi-step (PGD-10) validation accuracy collapses while one-step training accuracy climbs.
- * Flagged when the last epoch's validation PGD accuracy is more than CATASTROPHIC_DROP_POINTS
- * below the run's best epoch.
- */
-export function overfittingChecks(runs: TrainResult[], profile: Profile): OverfittingCheck[] {
+/** Catastrophic overfitting of one-step training, per run (lib/report/training overfittingCheck). */
+export function overfittingChecks(runs: TrainResult[], profile: Profile): ({ variant: Variant; seed: number } & Overfitting)[] {
   return runs.flatMap((r) => {
-    const curve = valCurve(r.metrics).filter(Number.isFinite);
-    if (curve.length === 0) return [];
-    const best = Math.max(...curve);
-    const last = curve[curve.length - 1];
-    return [{
-      variant: variantOf(r.config, profile), seed: r.config.seed, best, last, trainAcc: r.metrics[r.metrics.length - 1].acc,
-      flagged: (best - last) * 100 > CATASTROPHIC_DROP_POINTS,
-    }];
+    const o = overfittingCheck(r.metrics, CATASTROPHIC_DROP_POINTS);
+    return o ? [{ variant: variantOf(r.config, profile), seed: r.config.seed, ...o }] : [];
   });
-}
-
-export interface ValCurve {
-  variant: Variant;
-  /** 1, 2, ... */
-  epochs: number[];
-  /** Validation PGD accuracy per epoch over seeds. */
-  adv: Summary[];
-  clean: Summary[];
 }
 
 /** Per arm, the validation accuracies of every epoch summarized over seeds (for the convergence plot). */
-export function valCurves(runs: TrainResult[], profile: Profile): ValCurve[] {
+export function valCurves(runs: TrainResult[], profile: Profile): ({ variant: Variant } & EpochCurves)[] {
   return VARIANTS.flatMap((variant) => {
-    const mine = runs.filter((r) => variantOf(r.config, profile).key === variant.key && r.metrics.length > 0);
-    if (mine.length === 0) return [];
-    const epochs = Math.min(...mine.map((r) => r.metrics.length));
-    const at = (e: number, f: (m: EpochMetrics) => number | undefined) => mine.map((r) => f(r.metrics[e])).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    const idx = Array.from({ length: epochs }, (_, e) => e);
-    if (idx.some((e) => at(e, (m) => m.val_adv_acc).length === 0)) return [];
-    return [{
-      variant,
-      epochs: idx.map((e) => e + 1),
-      adv: idx.map((e) => summarize(at(e, (m) => m.val_adv_acc))),
-      clean: idx.map((e) => summarize(at(e, (m) => m.val_clean_acc))),
-    }];
+    const c = epochCurves(runsOf(runs, profile, variant.key));
+    return c ? [{ variant, ...c }] : [];
   });
 }
 
-/** Half-width of a summary's 95% interval (0 with one seed, where the caller says "one seed"). */
-export function ciHalfWidth(s: Summary): number {
-  return s.n < 2 ? 0 : s.ciHigh - s.mean;
-}
+/** Notebook 01 imports it from here; it lives in lib/report/stats. */
+export { ciHalfWidth } from '../report/stats';
+
+/** The Holm verdict of a primary contrast, in the conclusion's words. */
+const VERDICT_WORDS: Record<Verdict, string> = {
+  higher: 'more robust than ReLU', lower: 'less robust than ReLU', 'no interval': 'not resolved (no interval)', 'no detectable difference at this scale': 'not detectably different from ReLU',
+};
 
 /** The notebook's conclusion, one sentence per primary contrast, written from the Holm verdicts and the control check. */
-export function studyConclusion(contrasts: Contrast[], control: ReturnType<typeof controlCheck>, profile: Profile): string[] {
+export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile): string[] {
   const endpoint = control.endpoint;
-  const label = (key: string) => VARIANTS.find((v) => v.key === key)!.label;
-  const pts = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
-  const lines = VARIANTS.filter((v) => v.tier === 'primary' && v.key !== 'baseline').map((v) => {
-    const c = contrasts.find((x) => x.arm === v.key && x.endpoint === endpoint);
-    if (!c || c.pending) return `${label(v.key)} vs ReLU on ${endpoint}: pending (${c?.pairs ?? 0} of 5 seed pairs needed for a verdict).`;
-    const d = c.delta!;
-    const verdict = c.verdictHolm === 'higher' ? 'more robust than ReLU' : c.verdictHolm === 'lower' ? 'less robust than ReLU' : c.verdictHolm === 'no interval' ? 'not resolved (no interval)' : 'not detectably different from ReLU';
-    return `${label(v.key)} vs ReLU on ${endpoint}: ${pts(d.mean)} points [${pts(d.ciLow)}, ${pts(d.ciHigh)}] over ${c.pairs} paired seeds (Holm p = ${c.pHolm.toPrecision(2)}): ${verdict}; this design detects ${(100 * c.minimumDetectable).toFixed(1)} points with 80% power.`;
-  });
-  const conv = control.state === 'pending'
-    ? `Convergence (control): pending (${control.delta?.n ?? 0} of 5 seed pairs).`
-    : `Convergence (control): ${control.state}; the 2x-epochs ReLU control moves ${endpoint} by ${pts(control.delta!.mean)} points [${pts(control.delta!.ciLow)}, ${pts(control.delta!.ciHigh)}].`;
-  const gain = (metric: string) => {
-    const [relu, silu] = ['relu', 'silu'].map((a) => PAPER_NUMBERS.find((p) => p.model === 'ResNet-50' && p.activation === a && p.metric === metric)!);
-    return { points: silu.value - relu.value, source: silu.sourceKey ? SOURCE_LABELS[silu.sourceKey] : silu.source };
-  };
-  const [robust, clean] = [gain('PGD-200'), gain('clean')];
-  const paper = `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${robust.points >= 0 ? '+' : ''}${robust.points.toFixed(1)} points of PGD-200 robust accuracy over ReLU and ${clean.points >= 0 ? '+' : ''}${clean.points.toFixed(1)} clean (${robust.source}).`;
-  return [...lines, conv, paper, `Scale: ${studySettings(profile).data}, a 3-conv CNN, not ImageNet and ResNet-50; a difference from the paper's direction at this scale is reported as measured.`];
+  const lines = VARIANTS.filter((v) => v.tier === 'primary' && v.key !== 'baseline').map((v) =>
+    contrastSentence(contrasts.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: 'ReLU', endpoint, phrases: VERDICT_WORDS }));
+  const [robust, clean] = [paperSiluGain('PGD-200'), paperSiluGain('clean')];
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+  const paper = `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${signed(robust.points)} points of PGD-200 robust accuracy over ReLU and ${signed(clean.points)} clean (${robust.source}).`;
+  return [...lines, controlSentence(control, 'the 2x-epochs ReLU control'), paper, `Scale: ${studySettings(profile).data}, a 3-conv CNN, not ImageNet and ResNet-50; a difference from the paper's direction at this scale is reported as measured.`];
 }

@@ -6,14 +6,14 @@
 // paired seeds; comparisons go through lib/report/stats (paired differences, t intervals).
 import * as path from 'node:path';
 import { countModel } from '../models/count';
-import { pairedDifference, summarize, type PairedDifference, type Summary } from '../report/stats';
+import { AXIS_COLORS, lineChart, logTicks, type AxisPoint, type Figure } from '../plot';
+import { armSummaries, pairArms } from '../report/compare';
+import type { PairedDifference, Summary } from '../report/stats';
 import type { TrainConfig } from '../train/config';
 import type { TrainResult } from '../train';
-import { attackColumn } from '../eval/table';
-import { lineChart, type Figure } from '../plot';
 import { findRealImageFolder, imageDatasetName, type ImageDataSpec } from './imagenet-data';
 import { paperRecipe, SYNTHETIC_SPEC } from './imagenet-activations';
-import { SCALING_POINTS, type ScalingAxis, type ScalingPoint } from './paper-numbers';
+import { paperScalingPoints, SCALING_POINTS, type ScalingAxis } from './paper-numbers';
 import type { Profile } from './profiles';
 import { FASHION_EPS, trainAttack } from './relu-vs-smooth-backward';
 import type { Experiment } from './types';
@@ -163,53 +163,35 @@ export function memberSize(m: FamilyMember, channels: number, numClasses: number
   return { params, macs };
 }
 
-/** The paper's scaling points with our counts of their parameters and multiply-adds. */
-export function paperScalingPoints(): (ScalingPoint & Sized)[] {
-  return SCALING_POINTS.map((p) => ({ ...p, ...countModel(p.arch, { inputShape: [p.inputSize, p.inputSize, 3] }) }));
-}
+/**
+ * Our models must reach this clean accuracy for their robustness to mean much: a model that has
+ * not learned the task is "robust" only by being wrong everywhere.
+ */
+export const CLEAN_FLOOR = 0.85;
 
 // ---------------------------------------------------------------------------------------------
-// Results
+// Results (lib/report/compare summarizes and pairs them)
 
 export interface MemberResult {
   member: FamilyMember;
   activation: string;
   size: Sized;
-  /** Accuracies in [0, 1] by column ('clean', 'PGD-20 0.1') over seeds (lib/report/stats). */
+  /** Accuracies in [0, 1] by column ('clean', 'PGD-20 0.1') over seeds. */
   accuracy: Record<string, Summary>;
   /** Accuracy by column and seed, for paired comparisons. */
   bySeed: Record<string, Map<number, number>>;
-  seconds: number;
   seeds: number;
 }
 
 /** One row per (member, activation) that has runs, in family order. */
 export function memberResults(runs: TrainResult[], profile: Profile, channels = 1, numClasses = 10): MemberResult[] {
   const family = scalingSettings(profile).family;
-  return family.flatMap((member) => {
-    const size = memberSize(member, channels, numClasses);
-    return member.activations.flatMap((activation) => {
-      const mine = runs.filter((r) => r.config.activation === activation && memberOf(r.config, profile, family) === member);
-      if (mine.length === 0) return [];
-      const columns = [...new Set(mine.flatMap((r) => r.results.map((x) => attackColumn(x))))];
-      const bySeed = Object.fromEntries(columns.map((c) => [c, new Map(mine.flatMap((r) => r.results.filter((x) => attackColumn(x) === c).map((x) => [r.config.seed, x.accuracy] as [number, number])))]));
-      const seconds = mine.reduce((s, r) => s + r.metrics.reduce((t, m) => t + m.seconds, 0), 0) / mine.length;
-      return [{
-        member, activation, size, seconds, seeds: mine.length, bySeed,
-        accuracy: Object.fromEntries(columns.map((c) => [c, summarize([...bySeed[c].values()])])),
-      }];
-    });
-  });
-}
-
-/** a - b in `column`, paired by seed on the seeds both have (undefined when they share none). */
-export function pairedColumn(a: MemberResult, b: MemberResult, column: string): (PairedDifference & { seeds: number[] }) | undefined {
-  const x = a.bySeed[column];
-  const y = b.bySeed[column];
-  if (!x || !y) return undefined;
-  const seeds = [...x.keys()].filter((s) => y.has(s)).sort((p, q) => p - q);
-  if (seeds.length === 0) return undefined;
-  return { ...pairedDifference(seeds.map((s) => x.get(s)!), seeds.map((s) => y.get(s)!)), seeds };
+  const arm = (m: FamilyMember, activation: string) => `${family.indexOf(m)} ${activation}`;
+  const arms = armSummaries(runs, (r) => arm(memberOf(r.config, profile, family), r.config.activation));
+  return family.flatMap((member) => member.activations.flatMap((activation) => {
+    const a = arms.find((x) => x.arm === arm(member, activation));
+    return a ? [{ member, activation, size: memberSize(member, channels, numClasses), accuracy: a.summaries, bySeed: a.bySeed, seeds: a.runs.length }] : [];
+  }));
 }
 
 export interface AxisTrend {
@@ -228,7 +210,7 @@ export function axisTrends(results: MemberResult[], column: string): AxisTrend[]
   return results.flatMap((r) => {
     if (r.member.axis === 'base') return [];
     const base = results.find((b) => b.member.axis === 'base' && b.activation === r.activation);
-    const delta = base && pairedColumn(r, base, column);
+    const delta = base && pairArms(r, base, column);
     if (!base || !delta) return [];
     return [{ axis: r.member.axis, activation: r.activation, delta, base, scaled: r, macsRatio: r.size.macs / base.size.macs }];
   });
@@ -240,82 +222,13 @@ export function siluVsRelu(results: MemberResult[], column: string): { member: F
   return members.flatMap((member) => {
     const relu = results.find((r) => r.member === member && r.activation === 'relu');
     const silu = results.find((r) => r.member === member && r.activation === 'silu');
-    const delta = relu && silu && pairedColumn(silu, relu, column);
+    const delta = relu && silu && pairArms(silu, relu, column);
     return delta ? [{ member, delta }] : [];
   });
 }
 
-/** The paper's change from ResNet-50 along each axis (its largest model on that axis), in percent points. */
-export function paperAxisTrends(metric: 'clean' | 'PGD-50' = 'PGD-50'): { axis: ScalingAxis; label: string; delta: number }[] {
-  const base = SCALING_POINTS.find((p) => p.axis === 'base')!;
-  const axes: ScalingAxis[] = ['depth', 'width', 'resolution', 'all'];
-  return axes.map((axis) => {
-    const onAxis = SCALING_POINTS.filter((p) => p.axis === axis);
-    const last = onAxis[onAxis.length - 1];
-    return { axis, label: last.label, delta: last.values[metric]! - base.values[metric]! };
-  });
-}
-
 // ---------------------------------------------------------------------------------------------
-// Figures
-
-const AXIS_COLORS: Record<ScalingAxis, string> = {
-  base: '#444444', depth: '#1f77b4', width: '#ff7f0e', resolution: '#2ca02c', all: '#d62728', efficientnet: '#9467bd',
-};
-const DASHES = ['solid', 'dash', 'dot', 'dashdot'] as const;
-
-
-export interface AxisPoint {
-  axis: ScalingAxis;
-  x: number;
-  y: number;
-  /** What is measured or who measured it, e.g. 'PGD-50' or 'SiLU'; one dash style per series. */
-  series: string;
-  /** Half-width of the point's 95% confidence interval (drawn as an error bar); absent: no bar. */
-  error?: number;
-}
-
-/** Tick values 1, 2, 5 x 10^k covering [min, max]: log-axis labels that read as numbers. */
-export function logTicks(min: number, max: number): number[] {
-  if (!(min > 0 && max >= min)) throw new Error(`logTicks: need 0 < min <= max, got ${min}, ${max}`);
-  const ticks: number[] = [];
-  for (let k = Math.floor(Math.log10(min)) - 1; k <= Math.ceil(Math.log10(max)); k++) {
-    for (const m of [1, 2, 5]) {
-      const v = Number((m * 10 ** k).toPrecision(1));
-      if (v >= min / 1.5 && v <= max * 1.5) ticks.push(v);
-    }
-  }
-  return ticks;
-}
-
-/**
- * One line per (series, axis) from the base model through the models scaled along that axis,
- * in order of x; colour says the axis, dash the series. EfficientNet points form their own line.
- */
-export function scalingFigure(opts: {
-  title: string; xTitle: string; yTitle: string; points: AxisPoint[]; logX?: boolean; width?: number; height?: number;
-  /** Legend name of the 'all' axis: the paper's grows depth, width and resolution ('all three', the default); ours depth and width. */
-  allName?: string;
-}): Figure {
-  const seriesNames = [...new Set(opts.points.map((p) => p.series))];
-  const axes: ScalingAxis[] = ['depth', 'width', 'resolution', 'all', 'efficientnet'];
-  const lines = seriesNames.flatMap((series, si) =>
-    axes.flatMap((axis) => {
-      const base = axis === 'efficientnet' ? [] : opts.points.filter((p) => p.series === series && p.axis === 'base');
-      const along = opts.points.filter((p) => p.series === series && p.axis === axis);
-      if (along.length === 0) return [];
-      const pts = [...base, ...along].sort((a, b) => a.x - b.x);
-      const errors = pts.some((p) => p.error !== undefined) ? { errors: pts.map((p) => p.error ?? 0) } : {};
-      return [{ name: `${series}: ${axis === 'all' ? opts.allName ?? 'all three' : axis}`, x: pts.map((p) => p.x), y: pts.map((p) => p.y), color: AXIS_COLORS[axis], dash: DASHES[si % DASHES.length], markers: true, ...errors }];
-    }),
-  );
-  const logX = opts.logX ?? true;
-  const xs = opts.points.map((p) => p.x);
-  return lineChart({
-    title: opts.title, xTitle: opts.xTitle, yTitle: opts.yTitle, series: lines, logX, width: opts.width ?? 900, height: opts.height ?? 560,
-    ...(logX ? { xTickValues: logTicks(Math.min(...xs), Math.max(...xs)) } : {}),
-  });
-}
+// Figure recipes (lib/plot/scaling.ts draws the lines)
 
 /** Points of the paper's SAT ResNets: clean accuracy and robustness at `robust` over params or MACs. */
 export function paperResNetPoints(x: 'params' | 'macs', robust: 'PGD-50' = 'PGD-50'): AxisPoint[] {

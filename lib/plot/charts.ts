@@ -179,3 +179,16 @@ function errorBars(errors: Numbers, n: number, label: string): Record<string, un
   }
   return { type: 'data', array, visible: true };
 }
+
+/** Tick values 1, 2, 5 x 10^k covering [min, max]: log-axis labels that read as numbers. */
+export function logTicks(min: number, max: number): number[] {
+  if (!(min > 0 && max >= min)) throw new Error(`logTicks: need 0 < min <= max, got ${min}, ${max}`);
+  const ticks: number[] = [];
+  for (let k = Math.floor(Math.log10(min)) - 1; k <= Math.ceil(Math.log10(max)); k++) {
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** k).toPrecision(1));
+      if (v >= min / 1.5 && v <= max * 1.5) ticks.push(v);
+    }
+  }
+  return ticks;
+}

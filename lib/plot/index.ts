@@ -2,8 +2,12 @@
 // export to figures/<name>.svg|png.
 export type { Figure, FigureOptions, Layout, Numbers, Trace } from './figure';
 export { describeFigure } from './figure';
-export { barChart, lineChart, scatterChart } from './charts';
+export { barChart, lineChart, logTicks, scatterChart } from './charts';
 export type { BarChartOptions, BarSeries, LineChartOptions, LineSeries, ScatterChartOptions, ScatterPoint } from './charts';
+export { activationScatter, errorBar, originAxes } from './activations';
+export type { ActivationGroup, ActivationMark, ErrorBar } from './activations';
+export { AXIS_COLORS, scalingFigure } from './scaling';
+export type { AxisPoint, GrowthAxis } from './scaling';
 export { heatmapGrid } from './heatmap';
 export type { HeatmapGridOptions, HeatmapPanel } from './heatmap';
 export { imageGrid } from './images';

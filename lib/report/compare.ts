@@ -59,14 +59,61 @@ export interface RunLike {
   results: readonly ResultRecord[];
 }
 
+/** A run's arm, from its config (a study's variant key, an activation, a family member). */
+export type ArmOf<R> = (r: R) => string;
+
+/** The result column of an evaluation's last (strongest) attack, e.g. 'PGD-20 0.1': the robust column a study reports. */
+export function robustColumn(evaluation: { attacks: readonly { type: ResultRecord['attack']; eps: number; steps?: number }[] } | undefined, who = 'the study'): string {
+  const attacks = evaluation?.attacks ?? [];
+  if (attacks.length === 0) throw new Error(`${who} evaluates no attack: add one to evaluation.attacks`);
+  const a = attacks[attacks.length - 1];
+  return attackColumn({ attack: a.type, eps: a.eps, steps: a.steps ?? 10 });
+}
+
 /**
  * One ArmValue per run for one result column ('clean', 'PGD-20 0.1', ...), the arm named by
  * `armOf`; runs without that column are left out.
  */
-export function armValues<R extends RunLike>(runs: readonly R[], armOf: (r: R) => string, column: string): ArmValue[] {
+export function armValues<R extends RunLike>(runs: readonly R[], armOf: ArmOf<R>, column: string): ArmValue[] {
   return runs.flatMap((r) => {
     const rec = r.results.find((x) => attackColumn(x) === column);
     return rec ? [{ arm: armOf(r), seed: r.config.seed, value: rec.accuracy }] : [];
+  });
+}
+
+/** An arm's runs with, per result column ('clean', 'PGD-20 0.1'), its values by seed and their summary. */
+export interface ArmSummary<R> {
+  arm: string;
+  runs: R[];
+  bySeed: Record<string, Map<number, number>>;
+  /** Over the arm's seeds, in run order. */
+  summaries: Record<string, Summary>;
+}
+
+/** Per arm (in `arms` order, default first appearance) that has runs: every column's values by seed and summary. */
+export function armSummaries<R extends RunLike>(runs: readonly R[], armOf: ArmOf<R>, arms?: readonly string[]): ArmSummary<R>[] {
+  const keyed = runs.map((r) => ({ arm: armOf(r), r }));
+  return (arms ?? [...new Set(keyed.map((k) => k.arm))]).flatMap((arm) => {
+    const mine = keyed.filter((k) => k.arm === arm).map((k) => k.r);
+    if (mine.length === 0) return [];
+    const columns = [...new Set(mine.flatMap((r) => r.results.map((x) => attackColumn(x))))];
+    const bySeed = Object.fromEntries(columns.map((c) => [c, valuesBySeed(armValues(mine, () => arm, c), arm)]));
+    return [{ arm, runs: mine, bySeed, summaries: Object.fromEntries(columns.map((c) => [c, summarize([...bySeed[c].values()])])) }];
+  });
+}
+
+/** a - b in one column, paired by seed on the seeds both have; null when either lacks the column or they share no seed. */
+export function pairArms(a: Pick<ArmSummary<unknown>, 'bySeed'>, b: Pick<ArmSummary<unknown>, 'bySeed'>, column: string): (PairedDifference & { seeds: number[] }) | null {
+  const [x, y] = [a.bySeed[column], b.bySeed[column]];
+  if (!x || !y || ![...x.keys()].some((s) => y.has(s))) return null;
+  return pairedBySeed(x, y);
+}
+
+/** The runs' result records with `activation` replaced by the run's arm, so that helpers grouping by activation (meanStd, paperTable) group by arm. */
+export function recordsByArm<R extends RunLike>(runs: readonly R[], armOf: ArmOf<R>): ResultRecord[] {
+  return runs.flatMap((r) => {
+    const arm = armOf(r);
+    return r.results.map((record) => ({ ...record, activation: arm }));
   });
 }
 
@@ -84,14 +131,23 @@ export function displayName(activation: string): string {
   return `${name} ${sym}=${spec.param}`;
 }
 
-/** One line per run for a notebook's run list: arm, seed, how it came to be, its numbers. */
-export function summarizeRuns<R extends RunLike & { reused: boolean; metrics: readonly { seconds: number }[] }>(runs: readonly R[], armOf: (r: R) => string): string[] {
+/**
+ * One line per run for a notebook's run list: arm, seed, how it came to be, its numbers;
+ * `throughput` adds the mean training images per second.
+ */
+export function summarizeRuns<R extends RunLike & { reused: boolean; metrics: readonly { seconds: number; images_per_s?: number }[] }>(runs: readonly R[], armOf: ArmOf<R>, opts: { throughput?: boolean } = {}): string[] {
   const width = Math.max(0, ...runs.map((r) => armOf(r).length));
   return runs.map((r) => {
     const acc = r.results.map((x) => `${x.attack === 'clean' ? 'clean' : `PGD-${x.steps}`} ${(100 * x.accuracy).toFixed(1)}%`).join(', ');
     const secs = r.metrics.reduce((s, m) => s + m.seconds, 0);
-    return `${armOf(r).padEnd(width)}  seed ${r.config.seed}: ${`${r.reused ? 'stored; ' : ''}trained in ${secs.toFixed(0)} s`.padEnd(28)} ${acc}`;
+    const rate = opts.throughput ? ` (${(r.metrics.reduce((s, m) => s + (m.images_per_s ?? NaN), 0) / r.metrics.length).toFixed(0)} img/s)` : '';
+    return `${armOf(r).padEnd(width)}  seed ${r.config.seed}: ${`${r.reused ? 'stored; ' : ''}trained in ${secs.toFixed(0)} s${rate}`.padEnd(opts.throughput ? 40 : 28)} ${acc}`;
   });
+}
+
+/** The line under a run list: "24 runs (24 reused) in 3 s". */
+export function runsTotal(runs: readonly { reused: boolean }[], seconds: number): string {
+  return `${runs.length} runs (${runs.filter((r) => r.reused).length} reused) in ${seconds.toFixed(0)} s`;
 }
 
 /** One arm-vs-baseline contrast of a notebook's family, on one endpoint. */

@@ -534,17 +534,31 @@ export function boundedInterval(s: Summary, lo = 0, hi = 1): { low: number; high
   };
 }
 
+/** Half-width of a summary's 95% interval above its mean (0 with one seed, where the caller says "one seed"): an error bar. */
+export function ciHalfWidth(s: Summary): number {
+  return s.n < 2 ? 0 : s.ciHigh - s.mean;
+}
+
+/** How many contrasts got each verdict (e.g. `tallyVerdicts(vs).higher`), so that callers count without comparing verdict text. */
+export function tallyVerdicts(verdicts: readonly { verdict: Verdict }[]): Record<Verdict, number> {
+  const tally: Record<Verdict, number> = { higher: 0, lower: 0, 'no detectable difference at this scale': 0, 'no interval': 0 };
+  for (const v of verdicts) tally[v.verdict]++;
+  return tally;
+}
+
 /** The verdict cell of a contrast on synthetic data: the one spelling. */
 export const SYNTHETIC_NO_VERDICT = 'no verdict: synthetic data only shows that the code path runs';
 
 /**
  * The verdict sentence of each contrast in a notebook's family: Holm-adjusted across the family
- * (the unadjusted interval is printed beside it by the caller); on synthetic data, none.
+ * (the unadjusted interval is printed beside it by the caller); on synthetic data, none. `verdict`
+ * is the Holm verdict itself, for counting (tallyVerdicts).
  */
-export function familyVerdicts(diffs: PairedDifference[], opts: { synthetic?: boolean; alpha?: number } = {}): { text: string; pHolm: number }[] {
+export function familyVerdicts(diffs: PairedDifference[], opts: { synthetic?: boolean; alpha?: number } = {}): { text: string; pHolm: number; verdict: Verdict }[] {
   const fam = holmFamily(diffs.map((difference, key) => ({ key, difference })), opts.alpha);
   return fam.map((c) => ({
     pHolm: c.pHolm,
+    verdict: c.verdictHolm,
     text: opts.synthetic
       ? SYNTHETIC_NO_VERDICT
       : c.difference.note ?? `${c.verdictHolm} (Holm-adjusted p ${c.pHolm < 0.001 ? '< 0.001' : c.pHolm.toFixed(3)}, ${diffs.length} contrasts)`,

@@ -5,7 +5,7 @@ import { mkdirSync } from 'fs';
 import path from 'path';
 import type { DataFrame } from 'danfojs-node';
 import { attackColumn } from '../eval/table';
-import type { ResultRecord } from './runs';
+import type { LoadedRecord } from './runs';
 import { NO_INTERVAL, summarize } from './stats';
 
 export type { DataFrame };
@@ -19,7 +19,11 @@ export function loadDanfo(): Promise<Danfo> {
   return danfo;
 }
 
-/** The columns of a results frame, in order; `attackLabel` reads like "PGD-10 8/255". */
+/**
+ * The columns of a results frame, in order; `attackLabel` reads like "PGD-10 8/255", and for a
+ * record of a named evaluation "PGD-20 0.1 [autoattack-linf-0.1]" (other images than the run's
+ * own results, so never averaged with them); `evaluation` is that name ('' for the run's own).
+ */
 export const RESULT_COLUMNS = [
   'run',
   'experiment',
@@ -35,10 +39,11 @@ export const RESULT_COLUMNS = [
   'attackLabel',
   'accuracy',
   'n',
+  'evaluation',
 ] as const;
 
 /** One row per result record; missing optional fields become '' (text) or false. */
-export async function resultsFrame(records: ResultRecord[]): Promise<DataFrame> {
+export async function resultsFrame(records: LoadedRecord[]): Promise<DataFrame> {
   requireRecords(records, 'resultsFrame');
   const { DataFrame } = await loadDanfo();
   const rows = records.map((r) => [
@@ -53,9 +58,10 @@ export async function resultsFrame(records: ResultRecord[]): Promise<DataFrame> 
     r.attack,
     r.eps,
     r.steps,
-    attackColumn(r),
+    r.evaluation ? `${attackColumn(r)} [${r.evaluation}]` : attackColumn(r),
     r.accuracy,
     r.n,
+    r.evaluation ?? '',
   ]);
   return new DataFrame(rows, { columns: [...RESULT_COLUMNS] });
 }
@@ -73,7 +79,7 @@ export interface MeanStdOptions {
  * ("71.3 ± 1.2", in percent for accuracies). Comparisons between settings go through
  * stats.pairedDifference, not through these columns.
  */
-export async function meanStd(records: ResultRecord[], opts: MeanStdOptions = {}): Promise<DataFrame> {
+export async function meanStd(records: LoadedRecord[], opts: MeanStdOptions = {}): Promise<DataFrame> {
   const by = opts.by ?? ['dataset', 'model', 'activation', 'attackLabel'];
   const value = opts.value ?? 'accuracy';
   const df = await resultsFrame(records);
@@ -114,7 +120,7 @@ export interface PaperTableOptions {
  * The paper's table shape: one row per activation (and dataset/model), one column per attack
  * (clean, PGD-10 8/255, ...), each cell "mean ± std" in percent over seeds.
  */
-export async function paperTable(records: ResultRecord[], opts: PaperTableOptions = {}): Promise<DataFrame> {
+export async function paperTable(records: LoadedRecord[], opts: PaperTableOptions = {}): Promise<DataFrame> {
   const rowKey = opts.rows ?? 'activation';
   const keep = opts.keep ?? ['dataset', 'model'];
   const stats = await meanStd(records, { by: [...keep, rowKey, 'attackLabel'] });
@@ -141,7 +147,7 @@ export async function paperTable(records: ResultRecord[], opts: PaperTableOption
 }
 
 /** danfo's describe() of the numeric columns (count, mean, std, min, median, max, variance). */
-export async function describeResults(records: ResultRecord[]): Promise<DataFrame> {
+export async function describeResults(records: LoadedRecord[]): Promise<DataFrame> {
   const df = await resultsFrame(records);
   return df.loc({ columns: ['seed', 'eps', 'steps', 'accuracy', 'n'] }).describe();
 }
@@ -155,7 +161,7 @@ export async function saveCSV(df: DataFrame, file: string): Promise<string> {
   return out;
 }
 
-function requireRecords(records: ResultRecord[], fn: string): void {
+function requireRecords(records: LoadedRecord[], fn: string): void {
   if (!Array.isArray(records) || records.length === 0) {
     throw new Error(`${fn}: no result records: load them with loadResults({ experiment }) first`);
   }

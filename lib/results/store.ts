@@ -70,11 +70,22 @@ export function storeRun(runDir: string, config: TrainConfig): StoredRun {
   return { dir: dest, bytes: folderBytes(dest) };
 }
 
+/** Names of the folders directly under `dir` (a runs folder, or the store), leaving out copies in progress (.tmp); sorted. */
+export function subfolders(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.endsWith('.tmp')).map((d) => d.name).sort();
+}
+
 /** Ids of the finished runs a study's store folder holds. */
 export function storedRunIds(experiment: string, profile: string): string[] {
   const dir = studyStoreDir(experiment, profile);
-  if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((d) => !d.endsWith('.tmp') && new RunFolder(path.join(dir, d)).hasResults()).sort();
+  return subfolders(dir).filter((d) => new RunFolder(path.join(dir, d)).hasResults());
+}
+
+/** The store's study folders (results/<experiment>-<profile>/), or just one study's when both are given. */
+export function storeStudyDirs(experiment?: string, profile?: string): string[] {
+  if (experiment !== undefined && profile !== undefined) return [studyStoreDir(experiment, profile)];
+  return subfolders(resultsDir()).map((d) => path.join(resultsDir(), d));
 }
 
 /** Bytes under a folder (the store's size per study, for the README). */
