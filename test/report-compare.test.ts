@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { armSummaries, armValues, compareArms, contrastFamily, displayName, pairArms, recordsByArm, robustColumn, runsTotal, summarizeRuns, type ArmValue } from '../lib/report/compare';
+import { armSummaries, armValues, compareArms, contrastFamily, displayName, pilotDesign, pairArms, recordsByArm, robustColumn, runsTotal, summarizeRuns, type ArmValue } from '../lib/report/compare';
 import { contrastSentence, controlCheck, controlSentence } from '../lib/report/conclusions';
-import { ciHalfWidth, familyVerdicts, pairedDifference, summarize, tallyVerdicts, type Verdict } from '../lib/report/stats';
+import { ciHalfWidth, familyVerdicts, pairedDifference, pairedMinimumDetectable, summarize, tQuantile975, tallyVerdicts, type Verdict } from '../lib/report/stats';
 import { maskingRule, maskingShares, robustnessOf, type AutoAttackFile } from '../lib/report/robustness';
 
 const values = (arm: string, xs: number[], seeds = xs.map((_, i) => i)): ArmValue[] => xs.map((value, i) => ({ arm, seed: seeds[i], value }));
@@ -147,5 +147,24 @@ describe('report: robustness from AutoAttack records (counts of images)', () => 
     assert.ok(Number.isNaN(relu.fisherP));
     assert.ok(silu.fisherP < 0.05 && silu.fisherP > 0.03, `6/8 vs 1/8: Fisher two-sided p = 0.041, got ${silu.fisherP}`);
     assert.ok(silu.interval.low === 0 || silu.interval.low < 0.01);
+  });
+});
+
+describe('report: the pilot rule (seeds from the measured paired sd)', () => {
+  it('gives the fewest pairs whose expected 95% half-width is within the target, and the effect the planned seeds detect', () => {
+    // ReLU and an arm on 3 seeds; paired differences -0.10, -0.12, -0.08: sd 0.02.
+    const v: ArmValue[] = [
+      { arm: 'relu', seed: 0, value: 0.7 }, { arm: 'relu', seed: 1, value: 0.7 }, { arm: 'relu', seed: 2, value: 0.7 },
+      { arm: 'silu', seed: 0, value: 0.6 }, { arm: 'silu', seed: 1, value: 0.58 }, { arm: 'silu', seed: 2, value: 0.62 },
+    ];
+    const family = contrastFamily([{ name: 'AutoAttack', values: v }], { baseline: 'relu', arms: ['relu', 'silu'] });
+    const [p] = pilotDesign(family, { planned: () => 8, halfWidth: 0.02 });
+    assert.equal(p.pairs, 3);
+    assert.ok(Math.abs(p.sd - 0.02) < 1e-12);
+    // t(n-1) * 0.02 / sqrt(n) <= 0.02 first at n = 7 (2.447 / 2.646 = 0.925), not at n = 6 (2.571 / 2.449 = 1.05).
+    assert.equal(p.pairsForHalfWidth, 7);
+    assert.ok((tQuantile975(5) * p.sd) / Math.sqrt(6) > 0.02);
+    assert.ok(Math.abs(p.detectableAtPlanned - pairedMinimumDetectable(0.02, 8)) < 1e-12);
+    assert.equal(pilotDesign(contrastFamily([{ name: 'AutoAttack', values: v.filter((x) => x.seed === 0) }], { baseline: 'relu', arms: ['relu', 'silu'] }), { planned: () => 8, halfWidth: 0.02 }).length, 0, 'one pair has no sd');
   });
 });

@@ -4,7 +4,7 @@
 import { activationLabel, parseActivation } from '../activations';
 import type { ResultRecord } from '../eval';
 import { attackColumn } from '../eval/table';
-import { holmFamily, pairedBySeed, pairedMinimumDetectable, summarize, type PairedDifference, type Summary, type Verdict } from './stats';
+import { holmFamily, pairedBySeed, pairedMinimumDetectable, summarize, tQuantile975, type PairedDifference, type Summary, type Verdict } from './stats';
 
 /** One measurement: an arm's value for one seed (e.g. robust accuracy in [0, 1]). */
 export interface ArmValue {
@@ -193,4 +193,37 @@ export function contrastFamily(endpoints: readonly { name: string; values: reado
       minimumDetectable: c.pairs >= 2 && sd > 0 ? pairedMinimumDetectable(sd, c.pairs) : NaN,
     };
   });
+}
+
+/** What a pilot's paired sd implies for the number of seeds of one contrast. */
+export interface PilotDesign {
+  endpoint: string;
+  arm: string;
+  /** Seed pairs the sd is measured from (its degrees of freedom are pairs - 1). */
+  pairs: number;
+  sd: number;
+  /** The planned pairs, and the smallest difference detected there with 80% power (two-sided paired t, alpha 0.05), if the sd holds. */
+  planned: number;
+  detectableAtPlanned: number;
+  /** The fewest pairs whose expected 95% interval half-width (t quantile x sd / sqrt(n)) is at most `halfWidth`. */
+  pairsForHalfWidth: number;
+  halfWidth: number;
+}
+
+/**
+ * The pilot rule of a powered study: from the paired sd measured on the first seeds (at least 2
+ * pairs), the seeds a contrast needs for a 95% interval of a given half-width, and the effect
+ * the planned seeds can detect. With few pairs the sd itself is uncertain: a guide, not a design.
+ */
+export function pilotDesign(contrasts: readonly Contrast[], opts: { planned: (arm: string) => number; halfWidth: number; maxPairs?: number }): PilotDesign[] {
+  const maxPairs = opts.maxPairs ?? 200;
+  return contrasts
+    .filter((c) => c.delta && c.pairs >= 2 && c.delta.sd > 0)
+    .map((c) => {
+      const sd = c.delta!.sd;
+      let n = 2;
+      while (n < maxPairs && (tQuantile975(n - 1) * sd) / Math.sqrt(n) > opts.halfWidth) n++;
+      const planned = opts.planned(c.arm);
+      return { endpoint: c.endpoint, arm: c.arm, pairs: c.pairs, sd, planned, detectableAtPlanned: pairedMinimumDetectable(sd, planned), pairsForHalfWidth: n, halfWidth: opts.halfWidth };
+    });
 }
