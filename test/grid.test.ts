@@ -154,7 +154,9 @@ describe('grid: executors', function () {
     assert.equal(pool.stopped, false);
     assert.deepEqual(pool.runs.map((r) => r.status), ['trained', 'trained'], lines.join('\n'));
     assert.equal(pool.workers.length, 2);
-    assert.deepEqual(pool.workers.map((w) => w.runs), [1, 1], 'one run each');
+    // Both workers start; which one takes the second run depends on which is ready first (on a
+    // loaded machine the first may finish a tiny run before the second has loaded its code).
+    assert.equal(pool.workers.reduce((s, w) => s + w.runs, 0), 2, 'every run on a worker');
     for (const w of pool.workers) assert.ok(w.maxRssMB > 50, `worker peak memory ${w.maxRssMB} MB`);
     for (const r of grid.runs) {
       assert.ok(isFinished(r.runDir, r.config), `${r.runDir} finished`);
