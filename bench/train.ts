@@ -3,10 +3,12 @@
 // momentum 0.9, weight decay 5e-4) beside a plain PyTorch loop of the same design over the same
 // images (bench/pytorch_train.py, run by /usr/bin/python3 or SAT_TORCH_PYTHON). One epoch over
 // the first --images training images per measurement; ours and PyTorch's alternate, per
-// activation and thread count, for --rounds rounds, so that both see the same load; medians and
-// their ratio are printed. Images per second of wall time, and per second of the process's CPU
-// time (all its threads): on a shared machine the wall clock also measures the other tenants,
-// and at one thread CPU time is the steadier measure. Untimed warm-up step first.
+// activation and thread count, for --rounds rounds, so that both see the same load; medians, and
+// the median of each round's ratio, are printed. Images per second of wall time, and per second
+// of the process's CPU time (all its threads): on a shared machine the wall clock also measures
+// the other tenants, and at one thread CPU time is the steadier measure; on a VM even CPU time
+// drifts with the host's load, which only a ratio of back-to-back runs cancels. Untimed warm-up
+// step first.
 // Usage: tsx bench/bench.ts --train [--images 16384] [--rounds 2] [--activations relu,silu] [--threads 1,2] [--json]
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -72,7 +74,9 @@ function pythonPath(): string {
 /** PyTorch's epoch, or the reason it did not run. */
 function pytorchEpoch(dir: string, images: number, activation: string, threads: number): Rate | string {
   const args = [path.join(__dirname, 'pytorch_train.py'), '--dir', dir, '--images', String(images), '--batch', String(BATCH), '--activation', activation, '--threads', String(threads), '--eps', String(FASHION_EPS)];
-  const r = spawnSync(pythonPath(), args, { encoding: 'utf8' });
+  // The thread pools sized before torch imports (torch.set_num_threads alone leaves the BLAS's own pool).
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const r = spawnSync(pythonPath(), args, { encoding: 'utf8', env });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   try {
     const answer = JSON.parse(last) as { images_per_s?: number; images_per_cpu_s?: number; error?: string };
@@ -130,14 +134,19 @@ export async function trainBench(argv: string[]): Promise<void> {
     const clocks = (['wall', 'cpu'] as const).map((clock) => {
       const ours = summary(r.ours, clock);
       const pytorch = r.pytorch.length ? summary(r.pytorch, clock) : null;
-      return { clock, ours, pytorch, ratio: pytorch ? +(ours.median / pytorch.median).toFixed(2) : null };
+      // Each round's ours / PyTorch, measured back to back: this machine's speed drifts by 2x over
+      // minutes (a VM whose host is shared; the guest sees no steal time), which a ratio of
+      // medians over rounds far apart would take for a difference between the two.
+      const paired = r.pytorch.length === r.ours.length ? median(r.ours.map((o, i) => o[clock] / r.pytorch[i][clock])) : null;
+      return { clock, ours, pytorch, ratio: pytorch ? +(ours.median / pytorch.median).toFixed(2) : null, paired: paired === null ? null : +paired.toFixed(2) };
     });
     return { activation, threads: Number(t), wall: clocks[0], cpu: clocks[1], ...(r.skipped ? { pytorch_skipped: r.skipped } : {}) };
   });
   if (values.json) return void console.log(JSON.stringify({ images: ds.n, rounds, load: [load0, load1], rows }));
   const cell = (s: { median: number; range: number[] } | null) => (s ? `${s.median} (${s.range.join('-')})` : 'skipped');
   console.log('\n| activation | threads | ours images/s | PyTorch images/s | ours / PyTorch | ours per CPU-s | PyTorch per CPU-s | ours / PyTorch (CPU) |\n|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(`| ${r.activation} | ${r.threads} | ${cell(r.wall.ours)} | ${cell(r.wall.pytorch)} | ${r.wall.ratio ?? '-'} | ${cell(r.cpu.ours)} | ${cell(r.cpu.pytorch)} | ${r.cpu.ratio ?? '-'} |`);
+  // Ratios: the median of the rounds' paired ratios (each round's ours over its PyTorch).
+  for (const r of rows) console.log(`| ${r.activation} | ${r.threads} | ${cell(r.wall.ours)} | ${cell(r.wall.pytorch)} | ${r.wall.paired ?? '-'} | ${cell(r.cpu.ours)} | ${cell(r.cpu.pytorch)} | ${r.cpu.paired ?? '-'} |`);
   if (rows.some((r) => r.pytorch_skipped)) console.log(`PyTorch skipped: ${rows.find((r) => r.pytorch_skipped)!.pytorch_skipped}`);
-  console.log(`medians (ranges) of ${rounds} round(s); load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`);
+  console.log(`medians (ranges) of ${rounds} round(s); ratios: median over rounds of each round's ours / PyTorch; load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`);
 }

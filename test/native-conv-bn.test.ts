@@ -122,7 +122,7 @@ describe('native conv + frozen batch norm', function () {
     const activated = (spec: string, taped: boolean) => {
       let out = false;
       const f1 = (x: tf.Tensor) => {
-        const r = nativeConvBn(x as tf.Tensor4D, f, { strides: 1, pad: 'same' }, bn, makeActivation(spec) as NativeActivationFn)!;
+        const r = nativeConvBn(x as tf.Tensor4D, f, { strides: 1, pad: 'same' }, bn, makeActivation(parseActivation(spec)) as NativeActivationFn)!;
         out = r.activated;
         return tf.sum(r.y);
       };
