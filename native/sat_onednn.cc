@@ -156,7 +156,10 @@ struct Entry {
 std::unordered_map<std::string, std::unique_ptr<Entry>> cache;
 constexpr size_t kMaxEntries = 512;
 
-/** `folded`: the weights it holds are a frozen batch norm's scale times the filter (convBn), not the filter. */
+/**
+ * `folded`: convBn's (forward: batch norm's scale and shift as post-ops; backward data: the
+ * weights it holds are the scale times the filter), not a plain conv's.
+ */
 Entry& entryFor(int op, const Geometry& g, float alpha, bool folded = false) {
   const std::string key = g.key(op, alpha, folded);
   auto found = cache.find(key);
@@ -168,6 +171,11 @@ Entry& entryFor(int op, const Geometry& g, float alpha, bool folded = false) {
   dnnl::primitive_attr attr = userScratchpad();
   if (op == FWD) {
     dnnl::post_ops ops;
+    if (folded) {  // convBn: y = conv * scale + shift per output channel, then the activation
+      const memory::desc perChannel({1, g.g[OC], 1, 1}, dt::f32, tag::nchw);
+      ops.append_binary(algorithm::binary_mul, perChannel);
+      ops.append_binary(algorithm::binary_add, perChannel);
+    }
     appendActivation(ops, g.g[ACT], alpha);
     attr.set_post_ops(ops);
     auto pd = forwardPd(g, prop_kind::forward_inference, attr);
@@ -217,7 +225,7 @@ Entry& entryFor(int op, const Geometry& g, float alpha, bool folded = false) {
  *   BWD_WEIGHTS: a = x,  b = dy,     c = dfilter
  * token names the filter's values (negative: unknown, reorder it).
  */
-void run(int op, const Geometry& g, void* a, void* b, void* c, void* d, double token, float alpha, bool folded = false) {
+void run(int op, const Geometry& g, void* a, void* b, void* c, void* d, double token, float alpha, bool folded = false, const float* scale = nullptr) {
   Entry& e = entryFor(op, g, alpha, folded);
   auto& eng = engine();
   auto& s = stream();
@@ -246,6 +254,11 @@ void run(int op, const Geometry& g, void* a, void* b, void* c, void* d, double t
     args.emplace(DNNL_ARG_SRC, memory(e.srcMd, eng, a));
     args.emplace(DNNL_ARG_DST, memory(e.dstMd, eng, c));
     if (g.g[HAS_BIAS]) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.g[OC]}, dt::f32, tag::x), eng, d));
+    if (folded) {  // the post-ops' operands: scale, then shift (d)
+      const memory::desc perChannel({1, g.g[OC], 1, 1}, dt::f32, tag::nchw);
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(perChannel, eng, const_cast<float*>(scale)));
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, memory(perChannel, eng, d));
+    }
   } else {
     args.emplace(DNNL_ARG_DIFF_DST, memory(e.dstMd, eng, a));
     args.emplace(DNNL_ARG_DIFF_SRC, memory(e.srcMd, eng, c));
@@ -256,11 +269,11 @@ void run(int op, const Geometry& g, void* a, void* b, void* c, void* d, double t
 
 // ---------------------------------------------------------------------------------------------
 // A convolution followed by batch norm with frozen statistics (an attack's forward pass), as one
-// convolution: with s = gamma / sqrt(variance + eps), BN(conv(x, w)) = conv(x, w * s) + (beta -
-// mean * s), s scaling each output channel of the filter. Forward, the shift is the conv's bias
-// and an activation can follow as a post-op; the x-gradient of the pair is the backward-data conv
-// with the same folded filter (dx = conv_bwd_data(dz * s, w) = conv_bwd_data(dz, w * s)). The
-// folded filter is rebuilt only when the token (one per filter, gamma and variance) changes.
+// convolution: with s = gamma / sqrt(variance + eps), BN(conv(x, w)) = conv(x, w) * s + (beta -
+// mean * s). Forward, the scale and shift are post-ops, and an activation can follow as a third;
+// the x-gradient of the pair is the backward-data conv with the filter folded, each output
+// channel scaled by s (dx = conv_bwd_data(dz * s, w) = conv_bwd_data(dz, w * s)). Weights are
+// reordered (and folded) only when the token (one per filter, gamma and variance) changes.
 
 /** Offsets of the batch norm's per-channel tensors, in this order. */
 enum BnStat { S_GAMMA, S_BETA, S_MEAN, S_VARIANCE, S_COUNT };
@@ -274,7 +287,10 @@ void convBn(int op, uint8_t* base, Geometry g, double x, double filter, double o
     scale[o] = chan(S_GAMMA)[o] / std::sqrt(chan(S_VARIANCE)[o] + eps);
     shift[o] = chan(S_BETA)[o] - chan(S_MEAN)[o] * scale[o];
   }
-  if (op == FWD) g.g[HAS_BIAS] = 1;
+  // Forward, scale and shift are post-ops after the conv, in the composite's order: a conv that
+  // overflows gives inf * scale, NaN where the scale is 0 (an infinite variance), as tfjs's
+  // batch norm does, so a diverged model's outputs stay non-finite (folding would give 0).
+  if (op == FWD) return run(op, g, at(x), at(filter), at(out), shift.data(), token, 0.f, true, scale.data());
   Entry& e = entryFor(op, g, 0.f, true);
   std::vector<float> folded;
   if (!(e.reorderWeights && token >= 0 && token == e.token)) {
@@ -283,7 +299,7 @@ void convBn(int op, uint8_t* base, Geometry g, double x, double filter, double o
     folded.resize(g.weightsBytes() / 4);
     for (size_t i = 0; i < folded.size(); i++) folded[i] = w[i] * scale[i % oc];
   }
-  run(op, g, at(x), folded.empty() ? nullptr : folded.data(), at(out), shift.data(), token, 0.f, true);
+  run(op, g, at(x), folded.empty() ? nullptr : folded.data(), at(out), nullptr, token, 0.f, true);
 }
 
 // ---------------------------------------------------------------------------------------------

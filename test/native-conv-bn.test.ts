@@ -157,6 +157,30 @@ describe('native conv + frozen batch norm', function () {
     model.dispose();
   });
 
+  it("keeps a diverged layer's outputs non-finite where the layers composed are (an overflowing conv, an infinite variance)", async () => {
+    // What a training run at a huge learning rate leaves: weights that overflow the conv, running
+    // variances at infinity. The trainer finds divergence by the non-finite logits this gives.
+    const run = () =>
+      tf.tidy(() => {
+        const x = tf.ones([1, 4, 4, 2]);
+        const f = tf.fill([3, 3, 2, 3], 1e38);
+        const bn = { gamma: tf.ones([3]), beta: tf.zeros([3]), mean: tf.zeros([3]), variance: tf.tensor1d([Infinity, 1, 1]), epsilon: 1e-5 };
+        const r = nativeConvBn(x as tf.Tensor4D, f as tf.Tensor4D, { strides: 1, pad: 'same' }, bn);
+        const y = r ? r.y : tf.batchNorm(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same'), bn.mean, bn.variance, bn.beta, bn.gamma, bn.epsilon);
+        return Array.from(y.dataSync(), (v) => (Number.isNaN(v) ? 'nan' : Number.isFinite(v) ? 'finite' : 'inf'));
+      });
+    const native = run();
+    await tf.setBackend('cpu');
+    let cpu: string[];
+    try {
+      cpu = run();
+    } finally {
+      await tf.setBackend('wasm');
+    }
+    assert.ok(cpu.includes('nan') && !cpu.includes('finite'), `the composite gives no finite value here: ${cpu.join()}`);
+    assert.deepEqual(native, cpu);
+  });
+
   describe('the MNIST CNN in inference mode: logits and x-gradient equal the wasm path', () => {
     const cases: Array<[string, GradientMode]> = [['relu', 'own'], ['silu', 'own'], ['softplus', 'own'], ['celu:2', 'own'], ['relu', 'smooth']];
     for (const [spec, mode] of cases) {
