@@ -7,57 +7,22 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { makeActivation, parseActivation, type GradientMode } from '../lib/activations';
 import type { AttackConfig } from '../lib/attacks';
-import { initBackend, type BackendName } from '../lib/backend';
 import { take } from '../lib/data';
 import { autoAttack } from '../lib/eval/autoattack';
-import { CONV_OP, nativeAddon, nativeStatus } from '../lib/kernels/native-addon';
+import { CONV_OP } from '../lib/kernels/native-addon';
 import { registerNativeKernels, unregisterNativeKernels } from '../lib/kernels/native';
 import { nativeKernelCounts, resetNativeKernelCounts } from '../lib/kernels/native-call';
 import { nativeConvBn, SAT_CONV_BN, SAT_CONV_BN_BACKPROP_INPUT, type NativeActivationFn } from '../lib/kernels/native-ops';
 import { buildModel } from '../lib/models';
 import { makeRng, type Rng } from '../lib/util/rng';
-import { randomData, relativeError } from './helpers/random-data';
+import { assertClose, nativeSuite, tensor, TOLERANCE } from './helpers/native';
+import { relativeError } from './helpers/random-data';
 import { trainedMnistModel } from './helpers/tiny-mnist';
-
-/** Native vs cpu: float32 throughout, the batch norm folded into the filter (another rounding order). */
-const TOLERANCE = 1e-4;
-
-const addon = nativeAddon();
-const required = process.env.SAT_REQUIRE_NATIVE === '1';
-
-function tensor(rng: Rng, shape: number[], scale = 1, shift = 0): tf.Tensor {
-  const d = randomData(rng, shape);
-  return tf.tensor(d.values.map((v) => v * scale + shift), shape);
-}
-
-function assertClose(native: Float32Array[], reference: Float32Array[], names: string[], tolerance = TOLERANCE): void {
-  assert.equal(native.length, reference.length);
-  native.forEach((n, i) => {
-    assert.equal(n.length, reference[i].length, `${names[i]}: size`);
-    const err = relativeError(n, reference[i]);
-    assert.ok(err <= tolerance, `${names[i]}: relative error ${err.toExponential(2)} > ${tolerance}`);
-  });
-}
 
 describe('native conv + frozen batch norm', function () {
   this.timeout(900_000);
-  let previous: string | undefined;
-
-  if (!addon) {
-    if (required) it('is built (SAT_REQUIRE_NATIVE=1)', () => assert.fail(`SAT_REQUIRE_NATIVE=1 but ${nativeStatus().reason}`));
-    else it(`skipped: ${nativeStatus().reason}`, () => assert.equal(tf.getKernel(SAT_CONV_BN, 'wasm'), undefined));
-    return;
-  }
-
-  before(async () => {
-    previous = tf.getBackend();
-    await initBackend('wasm', true);
-    registerNativeKernels(addon);
-  });
-
-  after(async () => {
-    if (previous && previous !== 'wasm') await initBackend(previous as BackendName, true);
-  });
+  const addon = nativeSuite(SAT_CONV_BN);
+  if (!addon) return;
 
   type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
   // [x shape, filter shape, stride, pad]: the MNIST CNN's layers, ragged sizes, 1x1 and 5x5 filters, tfjs's SAME at stride 2.
