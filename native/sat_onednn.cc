@@ -37,8 +37,10 @@ namespace {
 // Geometry slots of the Int32Array JS passes (keep in sync with lib/kernels/native-addon.ts).
 enum G { N, IH, IW, IC, OC, KH, KW, OH, OW, SH, SW, DH, DW, PT, PL, PB, PR, GROUPS, ACT, HAS_BIAS, G_COUNT };
 enum Op { FWD = 0, BWD_DATA = 1, BWD_WEIGHTS = 2 };
-// Post-op activations of FusedConv2D (tfjs names: linear, relu, relu6, elu, leakyrelu, sigmoid).
-enum Act { LINEAR = 0, RELU = 1, RELU6 = 2, ELU = 3, LEAKY = 4, SIGMOID = 5 };
+// Post-op activations: those of FusedConv2D (tfjs names: linear, relu, relu6, elu, leakyrelu,
+// sigmoid), then the ones of our models that oneDNN has as eltwise (convBn's fused activation;
+// keep in sync with POST_OP in lib/kernels/native-addon.ts).
+enum Act { LINEAR = 0, RELU = 1, RELU6 = 2, ELU = 3, LEAKY = 4, SIGMOID = 5, SWISH = 6, GELU_ERF = 7, GELU_TANH = 8, SOFT_RELU = 9, MISH = 10 };
 
 dnnl::engine& engine() {
   static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
@@ -92,9 +94,9 @@ struct Geometry {
   size_t srcBytes() const { return 4ull * g[N] * g[IH] * g[IW] * g[IC]; }
   size_t dstBytes() const { return 4ull * g[N] * g[OH] * g[OW] * g[OC]; }
   size_t weightsBytes() const { return 4ull * g[KH] * g[KW] * (g[IC] / g[GROUPS]) * g[OC]; }
-  std::string key(int op, float alpha) const {
+  std::string key(int op, float alpha, bool folded) const {
     std::ostringstream k;
-    k << op;
+    k << op << (folded ? "f" : "");
     for (int i = 0; i < G_COUNT; i++) k << ',' << g[i];
     k << ',' << alpha;
     return k.str();
@@ -119,6 +121,11 @@ void appendActivation(dnnl::post_ops& ops, int act, float alpha) {
     case ELU: ops.append_eltwise(1.f, algorithm::eltwise_elu, 1.f, 0.f); return;
     case LEAKY: ops.append_eltwise(1.f, algorithm::eltwise_relu, alpha, 0.f); return;
     case SIGMOID: ops.append_eltwise(1.f, algorithm::eltwise_logistic, 0.f, 0.f); return;
+    case SWISH: ops.append_eltwise(1.f, algorithm::eltwise_swish, 1.f, 0.f); return;
+    case GELU_ERF: ops.append_eltwise(1.f, algorithm::eltwise_gelu_erf, 0.f, 0.f); return;
+    case GELU_TANH: ops.append_eltwise(1.f, algorithm::eltwise_gelu_tanh, 0.f, 0.f); return;
+    case SOFT_RELU: ops.append_eltwise(1.f, algorithm::eltwise_soft_relu, 0.f, 0.f); return;
+    case MISH: ops.append_eltwise(1.f, algorithm::eltwise_mish, 0.f, 0.f); return;
     default: throw std::invalid_argument("unknown activation code " + std::to_string(act));
   }
 }
@@ -149,8 +156,12 @@ struct Entry {
 std::unordered_map<std::string, std::unique_ptr<Entry>> cache;
 constexpr size_t kMaxEntries = 512;
 
-Entry& entryFor(int op, const Geometry& g, float alpha) {
-  const std::string key = g.key(op, alpha);
+/**
+ * `folded`: convBn's (forward: batch norm's scale and shift as post-ops; backward data: the
+ * weights it holds are the scale times the filter), not a plain conv's.
+ */
+Entry& entryFor(int op, const Geometry& g, float alpha, bool folded = false) {
+  const std::string key = g.key(op, alpha, folded);
   auto found = cache.find(key);
   if (found != cache.end()) return *found->second;
   auto e = std::make_unique<Entry>();
@@ -160,6 +171,11 @@ Entry& entryFor(int op, const Geometry& g, float alpha) {
   dnnl::primitive_attr attr = userScratchpad();
   if (op == FWD) {
     dnnl::post_ops ops;
+    if (folded) {  // convBn: y = conv * scale + shift per output channel, then the activation
+      const memory::desc perChannel({1, g.g[OC], 1, 1}, dt::f32, tag::nchw);
+      ops.append_binary(algorithm::binary_mul, perChannel);
+      ops.append_binary(algorithm::binary_add, perChannel);
+    }
     appendActivation(ops, g.g[ACT], alpha);
     attr.set_post_ops(ops);
     auto pd = forwardPd(g, prop_kind::forward_inference, attr);
@@ -203,31 +219,31 @@ Entry& entryFor(int op, const Geometry& g, float alpha) {
 }
 
 /**
- * Runs one conv op. Offsets are bytes into `base`:
- *   FWD:         a = x,  b = filter, c = y,      d = bias (or -1)
+ * Runs one conv op on these tensors:
+ *   FWD:         a = x,  b = filter, c = y,      d = bias (or null)
  *   BWD_DATA:    a = dy, b = filter, c = dx
  *   BWD_WEIGHTS: a = x,  b = dy,     c = dfilter
+ * token names the filter's values (negative: unknown, reorder it).
  */
-void run(int op, uint8_t* base, const Geometry& g, double a, double b, double c, double d, double token, float alpha) {
-  Entry& e = entryFor(op, g, alpha);
+void run(int op, const Geometry& g, void* a, void* b, void* c, void* d, double token, float alpha, bool folded = false, const float* scale = nullptr) {
+  Entry& e = entryFor(op, g, alpha, folded);
   auto& eng = engine();
   auto& s = stream();
-  auto at = [base](double off) { return static_cast<void*>(base + static_cast<size_t>(off)); };
   std::unordered_map<int, memory> args;
   memory scratchMem(e.scratchBytes ? memory::desc({static_cast<memory::dim>(e.scratchBytes)}, dt::u8, tag::x) : memory::desc(), eng,
                     e.scratchBytes ? scratch.get(e.scratchBytes) : nullptr);
   if (e.scratchBytes) args.emplace(DNNL_ARG_SCRATCHPAD, scratchMem);
   if (op == BWD_WEIGHTS) {
-    memory user(e.userWeightsMd, eng, at(c));
-    args.emplace(DNNL_ARG_SRC, memory(e.srcMd, eng, at(a)));
-    args.emplace(DNNL_ARG_DIFF_DST, memory(e.dstMd, eng, at(b)));
+    memory user(e.userWeightsMd, eng, c);
+    args.emplace(DNNL_ARG_SRC, memory(e.srcMd, eng, a));
+    args.emplace(DNNL_ARG_DIFF_DST, memory(e.dstMd, eng, b));
     args.emplace(DNNL_ARG_DIFF_WEIGHTS, e.reorderWeights ? *e.weights : user);
     e.prim.execute(s, args);
     if (e.reorderWeights) e.reorder.execute(s, {{DNNL_ARG_FROM, *e.weights}, {DNNL_ARG_TO, user}});
     s.wait();
     return;
   }
-  memory user(e.userWeightsMd, eng, at(b));
+  memory user(e.userWeightsMd, eng, b);
   if (e.reorderWeights && (token < 0 || token != e.token)) {
     e.token = -1;  // stays invalid if the reorder throws
     e.reorder.execute(s, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, *e.weights}});
@@ -235,15 +251,55 @@ void run(int op, uint8_t* base, const Geometry& g, double a, double b, double c,
   }
   args.emplace(DNNL_ARG_WEIGHTS, e.reorderWeights ? *e.weights : user);
   if (op == FWD) {
-    args.emplace(DNNL_ARG_SRC, memory(e.srcMd, eng, at(a)));
-    args.emplace(DNNL_ARG_DST, memory(e.dstMd, eng, at(c)));
-    if (g.g[HAS_BIAS]) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.g[OC]}, dt::f32, tag::x), eng, at(d)));
+    args.emplace(DNNL_ARG_SRC, memory(e.srcMd, eng, a));
+    args.emplace(DNNL_ARG_DST, memory(e.dstMd, eng, c));
+    if (g.g[HAS_BIAS]) args.emplace(DNNL_ARG_BIAS, memory(memory::desc({g.g[OC]}, dt::f32, tag::x), eng, d));
+    if (folded) {  // the post-ops' operands: scale, then shift (d)
+      const memory::desc perChannel({1, g.g[OC], 1, 1}, dt::f32, tag::nchw);
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, memory(perChannel, eng, const_cast<float*>(scale)));
+      args.emplace(DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, memory(perChannel, eng, d));
+    }
   } else {
-    args.emplace(DNNL_ARG_DIFF_DST, memory(e.dstMd, eng, at(a)));
-    args.emplace(DNNL_ARG_DIFF_SRC, memory(e.srcMd, eng, at(c)));
+    args.emplace(DNNL_ARG_DIFF_DST, memory(e.dstMd, eng, a));
+    args.emplace(DNNL_ARG_DIFF_SRC, memory(e.srcMd, eng, c));
   }
   e.prim.execute(s, args);
   s.wait();
+}
+
+// ---------------------------------------------------------------------------------------------
+// A convolution followed by batch norm with frozen statistics (an attack's forward pass), as one
+// convolution: with s = gamma / sqrt(variance + eps), BN(conv(x, w)) = conv(x, w) * s + (beta -
+// mean * s). Forward, the scale and shift are post-ops, and an activation can follow as a third;
+// the x-gradient of the pair is the backward-data conv with the filter folded, each output
+// channel scaled by s (dx = conv_bwd_data(dz * s, w) = conv_bwd_data(dz, w * s)). Weights are
+// reordered (and folded) only when the token (one per filter, gamma and variance) changes.
+
+/** Offsets of the batch norm's per-channel tensors, in this order. */
+enum BnStat { S_GAMMA, S_BETA, S_MEAN, S_VARIANCE, S_COUNT };
+
+void convBn(int op, uint8_t* base, Geometry g, double x, double filter, double out, const double* stats, float eps, double token) {
+  auto at = [base](double off) { return static_cast<void*>(base + static_cast<size_t>(off)); };
+  auto chan = [&](int k) { return static_cast<const float*>(at(stats[k])); };
+  const int oc = g.g[OC];
+  std::vector<float> scale(oc), shift(oc);
+  for (int o = 0; o < oc; o++) {
+    scale[o] = chan(S_GAMMA)[o] / std::sqrt(chan(S_VARIANCE)[o] + eps);
+    shift[o] = chan(S_BETA)[o] - chan(S_MEAN)[o] * scale[o];
+  }
+  // Forward, scale and shift are post-ops after the conv, in the composite's order: a conv that
+  // overflows gives inf * scale, NaN where the scale is 0 (an infinite variance), as tfjs's
+  // batch norm does, so a diverged model's outputs stay non-finite (folding would give 0).
+  if (op == FWD) return run(op, g, at(x), at(filter), at(out), shift.data(), token, 0.f, true, scale.data());
+  Entry& e = entryFor(op, g, 0.f, true);
+  std::vector<float> folded;
+  if (!(e.reorderWeights && token >= 0 && token == e.token)) {
+    // tfjs's HWIO filter: the output channel is the fastest dimension.
+    const float* w = static_cast<const float*>(at(filter));
+    folded.resize(g.weightsBytes() / 4);
+    for (size_t i = 0; i < folded.size(); i++) folded[i] = w[i] * scale[i % oc];
+  }
+  run(op, g, at(x), folded.empty() ? nullptr : folded.data(), at(out), nullptr, token, 0.f, true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,7 +631,8 @@ napi_value Conv(napi_env env, napi_callback_info info) {
     if (!fits(off[i], need[i], length)) return throwError(env, "tensor " + std::to_string(i) + " (" + std::to_string(need[i]) + " bytes at " + std::to_string(off[i]) + ") lies outside the " + std::to_string(length) + "-byte heap");
   }
   if (op == FWD && g.g[HAS_BIAS] && !fits(off[3], 4ull * g.g[OC], length)) return throwError(env, "bias lies outside the heap");
-  return guarded(env, [&] { run(op, base, g, off[0], off[1], off[2], off[3], off[4], static_cast<float>(alpha)); });
+  auto at = [base](double o) { return o < 0 ? nullptr : static_cast<void*>(base + static_cast<size_t>(o)); };
+  return guarded(env, [&] { run(op, g, at(off[0]), at(off[1]), at(off[2]), at(off[3]), off[4], static_cast<float>(alpha)); });
 }
 
 /** Typed-array contents of a given type and length, copied out. */
@@ -590,6 +647,40 @@ bool arrayOf(napi_env env, napi_value v, napi_typedarray_type want, size_t count
   if (napi_get_typedarray_info(env, v, &type, &n, &data, nullptr, nullptr) != napi_ok || type != want || n != count) return false;
   std::memcpy(out, data, count * sizeof(T));
   return true;
+}
+
+// convBn(op, heap, geometry, x, filter, out, stats Float64Array [gamma, beta, mean, variance], epsilon, token)
+//   FWD: out = act(BN(conv(x, filter))) (act from the geometry's ACT slot); BWD_DATA: x = dz, out = dx.
+napi_value ConvBn(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  NAPI_OK(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc != 9) return throwError(env, "convBn expects 9 arguments");
+  int32_t op;
+  NAPI_OK(napi_get_value_int32(env, argv[0], &op));
+  if (op != FWD && op != BWD_DATA) return throwError(env, "convBn op must be 0 (forward) or 1 (backward data)");
+  uint8_t* base;
+  size_t length;
+  if (!bufferOf(env, argv[1], &base, &length)) return throwError(env, "argument 2 must be the wasm memory's ArrayBuffer");
+  Geometry g;
+  if (!geometryOf(env, argv[2], &g)) return throwError(env, "argument 3 must be an Int32Array of " + std::to_string(G_COUNT) + " geometry values");
+  std::string bad = checkGeometry(g);
+  if (bad.empty() && (g.g[GROUPS] != 1 || g.g[HAS_BIAS])) bad = "convBn takes an ungrouped conv without its own bias";
+  if (bad.empty() && op == BWD_DATA && g.g[ACT] != LINEAR) bad = "convBn's backward pass takes no activation";
+  if (!bad.empty()) return throwError(env, bad);
+  double off[3], eps, token;
+  for (int i = 0; i < 3; i++) NAPI_OK(napi_get_value_double(env, argv[3 + i], &off[i]));
+  double stats[S_COUNT];
+  if (!arrayOf(env, argv[6], napi_float64_array, S_COUNT, stats)) return throwError(env, "argument 7 must be a Float64Array of 4 byte offsets (gamma, beta, mean, variance)");
+  NAPI_OK(napi_get_value_double(env, argv[7], &eps));
+  NAPI_OK(napi_get_value_double(env, argv[8], &token));
+  if (!(eps > 0)) return throwError(env, "batch norm epsilon must be positive");
+  const size_t need[3] = {op == FWD ? g.srcBytes() : g.dstBytes(), g.weightsBytes(), op == FWD ? g.dstBytes() : g.srcBytes()};
+  for (int i = 0; i < 3; i++)
+    if (!fits(off[i], need[i], length)) return throwError(env, "convBn tensor " + std::to_string(i) + " (" + std::to_string(need[i]) + " bytes at " + std::to_string(off[i]) + ") lies outside the " + std::to_string(length) + "-byte heap");
+  for (int i = 0; i < S_COUNT; i++)
+    if (!fits(stats[i], 4ull * g.g[OC], length)) return throwError(env, "convBn statistic " + std::to_string(i) + " lies outside the heap");
+  return guarded(env, [&] { convBn(op, base, g, off[0], off[1], off[2], stats, static_cast<float>(eps), token); });
 }
 
 // batchNorm(mode, heap, dims Int32Array [N, H, W, C], epsilon, offsets Float64Array(9))
@@ -743,6 +834,7 @@ napi_value Version(napi_env env, napi_callback_info) {
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"convBn", nullptr, ConvBn, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"activation", nullptr, Activation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"matmul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},

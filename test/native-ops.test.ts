@@ -7,70 +7,24 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { ACTIVATIONS, isLearnable, makeActivation, parseActivation, type GradientMode } from '../lib/activations';
 import { makeAttack } from '../lib/attacks';
-import { initBackend, type BackendName } from '../lib/backend';
-import { nativeAddon, nativeStatus, setNativeThreads } from '../lib/kernels/native-addon';
+import { setNativeThreads } from '../lib/kernels/native-addon';
 import { registerNativeKernels, unregisterNativeKernels } from '../lib/kernels/native';
 import { nativeKernelCounts, resetNativeKernelCounts } from '../lib/kernels/native-call';
 import { SAT_ACTIVATION, SAT_ACTIVATION_GRAD, SAT_BATCH_NORM_GRAD, SAT_BATCH_NORM_TRAINING } from '../lib/kernels/native-ops';
 import { buildModel } from '../lib/models';
 import { batchNormTraining, isDecayed } from '../lib/models/layers';
 import { satStep, Sgd } from '../lib/train';
-import { makeRng, type Rng } from '../lib/util/rng';
+import { makeRng } from '../lib/util/rng';
+import { assertClose, nativeSuite, tensor, wasmAndCpu } from './helpers/native';
 import { randomData, relativeError } from './helpers/random-data';
 
-/** Native vs cpu: float32 throughout, different summation orders (batch norm) and exp/erf approximations. */
-const TOLERANCE = 1e-4;
 /** Whole SAT steps, native vs the wasm kernels: two steps of training compound the differences. */
 const STEP_TOLERANCE = 1e-4;
 
-const addon = nativeAddon();
-const required = process.env.SAT_REQUIRE_NATIVE === '1';
-
-/** Runs `fn` on the current backend (wasm, native kernels) and on cpu, each with the same random numbers; the values of each output. */
-async function wasmAndCpu(seed: number, fn: (rng: Rng) => tf.Tensor[]): Promise<[Float32Array[], Float32Array[]]> {
-  const run = () => tf.tidy(() => fn(makeRng(seed)).map((t) => t.dataSync().slice() as Float32Array));
-  const native = run();
-  await tf.setBackend('cpu');
-  try {
-    return [native, run()];
-  } finally {
-    await tf.setBackend('wasm');
-  }
-}
-
-function assertClose(native: Float32Array[], cpu: Float32Array[], names: string[], tolerance = TOLERANCE): void {
-  assert.equal(native.length, cpu.length);
-  native.forEach((n, i) => {
-    assert.equal(n.length, cpu[i].length, `${names[i]}: size`);
-    const err = relativeError(n, cpu[i]);
-    assert.ok(err <= tolerance, `${names[i]}: relative error ${err.toExponential(2)} > ${tolerance}`);
-  });
-}
-
-function tensor(rng: Rng, shape: number[], scale = 1, shift = 0): tf.Tensor {
-  const d = randomData(rng, shape);
-  return tf.tensor(d.values.map((v) => v * scale + shift), shape);
-}
-
 describe('native batch norm and activations', function () {
   this.timeout(900_000);
-  let previous: string | undefined;
-
-  if (!addon) {
-    if (required) it('are built (SAT_REQUIRE_NATIVE=1)', () => assert.fail(`SAT_REQUIRE_NATIVE=1 but ${nativeStatus().reason}`));
-    else it(`skipped: ${nativeStatus().reason}`, () => assert.equal(tf.getKernel(SAT_ACTIVATION, 'wasm'), undefined));
-    return;
-  }
-
-  before(async () => {
-    previous = tf.getBackend();
-    await initBackend('wasm', true);
-    registerNativeKernels(addon);
-  });
-
-  after(async () => {
-    if (previous && previous !== 'wasm') await initBackend(previous as BackendName, true);
-  });
+  const addon = nativeSuite(SAT_ACTIVATION);
+  if (!addon) return;
 
   // Ragged sizes (no multiple of a vector width), one pixel, one channel; with given statistics also 2-D input.
   const shapes = [[3, 5, 7, 4], [1, 1, 1, 1], [2, 9, 3, 17], [4, 3, 3, 1], [16, 14, 14, 32]];

@@ -44,64 +44,113 @@ export function projectOntoHyperplane(t: ArrayLike<number>, w: ArrayLike<number>
   const d = t.length;
   const s = c >= 0 ? 1 : -1;
   const need = Math.abs(c);
-  const { idx, a, beta, perm } = scratch(d);
+  const l2 = norm === 'l2';
+  const { a, beta } = scratch(d);
   // fab_projections.py masks coordinates with w == 0 (L∞) or |w| <= 1e-8 (L2).
-  const tiny = norm === 'l2' ? 1e-8 : 0;
+  const tiny = l2 ? 1e-8 : 0;
+  out.fill(0);
+  // The breakpoints (a_i, β_i) of the coordinates that can move (β_i > 0: those at their bound
+  // add nothing to the sum for any τ), copied out so that the search below touches nothing else.
   let m = 0;
+  let movable = 0;
   let l1 = 0;
   let total = 0;
+  let l1Movable = 0;
+  let maxBeta = 0;
   for (let i = 0; i < d; i++) {
-    out[i] = 0;
     const wi = s * w[i];
-    const aw = Math.abs(wi);
+    const aw = wi < 0 ? -wi : wi;
     if (!(aw > tiny)) continue;
-    const room = wi > 0 ? 1 - t[i] : t[i];
-    idx[m] = i;
-    a[m] = norm === 'l2' ? aw * aw : aw;
-    beta[m] = norm === 'l2' ? room / aw : room;
-    perm[m] = m;
+    movable++;
     l1 += aw;
-    total += a[m] * beta[m];
+    const room = wi > 0 ? 1 - t[i] : t[i];
+    if (!(room > 0)) continue;
+    const ai = l2 ? aw * aw : aw;
+    const bi = l2 ? room / aw : room;
+    a[m] = ai;
+    beta[m] = bi;
+    total += ai * bi;
+    l1Movable += ai;
+    if (bi > maxBeta) maxBeta = bi;
     m++;
   }
-  if (need === 0 || m === 0) return 0;
+  if (need === 0 || movable === 0) return 0;
   let tau = Infinity;
   if (total >= need) {
-    // Quickselect for τ instead of sorting the breakpoints (3x faster on 784 pixels): split the
-    // undecided coordinates at a pivot breakpoint (three ways, as MNIST has many equal ones),
-    // evaluate the reach there, and keep the side that holds τ. `saturated` sums a·β over the
-    // coordinates known to hit their bound before τ, `slope` sums a over those known not to.
-    let saturated = 0;
+    // τ in two steps. First the breakpoints go into BUCKETS by value (one pass, no comparisons
+    // to mispredict), which finds the bucket holding τ and sums the buckets on either side:
+    // `saturated` sums a·β over the breakpoints known to lie below τ, `slope` sums a over those
+    // known to lie above. Then a quickselect over that bucket's breakpoints alone: split them
+    // at a pivot (three ways, as images have many equal ones), evaluate the reach there, keep
+    // the side that holds τ. (Sorting all breakpoints took 5x as long, quickselect over all 2x.)
+    const { bucketA, bucketAB, bucketMin } = buckets();
+    bucketA.fill(0);
+    bucketAB.fill(0);
+    bucketMin.fill(Infinity);
+    const scale = BUCKETS / (maxBeta * (1 + 1e-9));
+    for (let j = 0; j < m; j++) {
+      const b = beta[j];
+      const k = (b * scale) | 0;
+      bucketA[k] += a[j];
+      bucketAB[k] += a[j] * b;
+      if (b < bucketMin[k]) bucketMin[k] = b;
+    }
+    // The last bucket whose smallest breakpoint, taken as τ, still falls short of `need`.
+    let held = -1;
+    let below = 0;
+    let rest = l1Movable;
+    for (let k = 0; k < BUCKETS; k++) {
+      if (bucketA[k] === 0) continue;
+      if (held >= 0 && below + bucketMin[k] * rest >= need) break;
+      held = k;
+      below += bucketAB[k];
+      rest -= bucketA[k];
+    }
+    let saturated = below - bucketAB[held];
     let slope = 0;
+    for (let k = held + 1; k < BUCKETS; k++) slope += bucketA[k];
+    // That bucket's breakpoints, moved to the front.
+    let hi = 0;
+    for (let j = 0; j < m; j++) {
+      if (((beta[j] * scale) | 0) !== held) continue;
+      beta[hi] = beta[j];
+      a[hi] = a[j];
+      hi++;
+    }
     let lo = 0;
-    let hi = m;
     while (lo < hi) {
-      const pivot = beta[perm[(lo + hi) >> 1]];
-      // Dutch-flag partition of perm[lo, hi): [lo, lt) below, [lt, gt) equal, [gt, hi) above.
+      const pivot = beta[(lo + hi) >> 1];
+      // Dutch-flag partition of [lo, hi): [lo, lt) below, [lt, gt) equal, [gt, hi) above.
       let lt = lo;
       let gt = hi;
       let k = lo;
       let belowAB = 0;
-      let equalAB = 0;
       let equalA = 0;
       let aboveA = 0;
       while (k < gt) {
-        const j = perm[k];
-        const b = beta[j];
+        const b = beta[k];
+        const ak = a[k];
         if (b < pivot) {
-          belowAB += a[j] * b;
-          perm[k++] = perm[lt];
-          perm[lt++] = j;
+          belowAB += ak * b;
+          beta[k] = beta[lt];
+          a[k] = a[lt];
+          beta[lt] = b;
+          a[lt] = ak;
+          lt++;
+          k++;
         } else if (b > pivot) {
-          aboveA += a[j];
-          perm[k] = perm[--gt];
-          perm[gt] = j;
+          aboveA += ak;
+          gt--;
+          beta[k] = beta[gt];
+          a[k] = a[gt];
+          beta[gt] = b;
+          a[gt] = ak;
         } else {
-          equalAB += a[j] * b;
-          equalA += a[j];
+          equalA += ak;
           k++;
         }
       }
+      const equalAB = equalA * pivot;
       if (saturated + belowAB + equalAB + pivot * (slope + aboveA) >= need) {
         slope += equalA + aboveA;
         hi = lt;
@@ -113,24 +162,31 @@ export function projectOntoHyperplane(t: ArrayLike<number>, w: ArrayLike<number>
     tau = (need - saturated) / slope;
   }
   let n = 0;
-  for (let j = 0; j < m; j++) {
-    const i = idx[j];
-    const aw = Math.abs(w[i]);
+  const finite = Number.isFinite(tau);
+  for (let i = 0; i < d; i++) {
+    const wi = s * w[i];
+    const aw = wi < 0 ? -wi : wi;
+    if (!(aw > tiny)) continue;
+    const room = wi > 0 ? 1 - t[i] : t[i];
     let v: number;
-    if (Number.isFinite(tau)) v = norm === 'l2' ? aw * Math.min(tau, beta[j]) : Math.min(tau, beta[j]);
-    else v = norm === 'l2' ? aw * beta[j] : need / l1;
-    out[i] = s * w[i] > 0 ? v : -v;
-    n = norm === 'l2' ? n + v * v : Math.max(n, v);
+    if (l2) v = aw * (finite ? Math.min(tau, room / aw) : room / aw);
+    else v = finite ? Math.min(tau, room) : need / l1;
+    // A pixel at its bound (room 0, or below 0 after float rounding) does not move: min(τ, β) = β.
+    out[i] = wi > 0 ? v : -v;
+    n = l2 ? n + v * v : Math.max(n, v);
   }
-  return norm === 'l2' ? Math.sqrt(n) : n;
+  return l2 ? Math.sqrt(n) : n;
 }
 
-let scratchBuffers = { idx: new Int32Array(0), a: new Float64Array(0), beta: new Float64Array(0), perm: new Int32Array(0) };
+/** Buckets of the first step of the search for τ (about ten breakpoints each on a 28x28 image). */
+const BUCKETS = 64;
+const bucketBuffers = { bucketA: new Float64Array(BUCKETS), bucketAB: new Float64Array(BUCKETS), bucketMin: new Float64Array(BUCKETS) };
+const buckets = () => bucketBuffers;
+
+let scratchBuffers = { a: new Float64Array(0), beta: new Float64Array(0) };
 /** Work arrays for the projection, reused between calls (it runs twice per example per iteration). */
 function scratch(d: number) {
-  if (scratchBuffers.idx.length < d) {
-    scratchBuffers = { idx: new Int32Array(d), a: new Float64Array(d), beta: new Float64Array(d), perm: new Int32Array(d) };
-  }
+  if (scratchBuffers.a.length < d) scratchBuffers = { a: new Float64Array(d), beta: new Float64Array(d) };
   return scratchBuffers;
 }
 

@@ -291,7 +291,10 @@ export function square(config: Required<SquareConfig>): Attack<Required<SquareCo
     let spent = 0;
     // Query 1: the start points (square.py attack_single_run before its loop).
     let active = start;
-    let cand = new Float32Array(active.length * g.d);
+    // One buffer for every query's candidates (the model copies them in): 5,000 fresh ones per
+    // batch cost more in garbage collection than in filling.
+    const buffer = new Float32Array(start.length * g.d);
+    let cand = buffer;
     active.forEach((i, j) => rule.init(xs, i, g, rng, cand, j * g.d));
     let m = margins(logits, cand, shape(active.length), labelsOf(labels, active));
     active.forEach((i, j) => {
@@ -305,7 +308,7 @@ export function square(config: Required<SquareConfig>): Attack<Required<SquareCo
       // A point leaves the search as soon as it is misclassified (square.py idx_to_fool = margin_min > 0).
       active = active.filter((i) => margin[i] > 0);
       if (active.length === 0) break;
-      cand = new Float32Array(active.length * g.d);
+      cand = buffer.subarray(0, active.length * g.d);
       active.forEach((i, j) => rule.step(xs, best, i, g, it, rng, cand, j * g.d));
       m = margins(logits, cand, shape(active.length), labelsOf(labels, active));
       active.forEach((i, j) => {

@@ -8,6 +8,12 @@ import * as path from 'node:path';
 /** The addon's functions (native/sat_onednn.cc). Offsets are bytes into `heap`. */
 export interface OneDnnAddon {
   conv(op: ConvOp, heap: ArrayBuffer, geometry: Int32Array, a: number, b: number, c: number, d: number, token: number, alpha: number): void;
+  /**
+   * A conv followed by batch norm with frozen statistics, folded into one conv (forward: x -> y,
+   * with the geometry's activation as a post-op; backwardData: dz -> dx). `stats`: offsets of
+   * gamma, beta, mean, variance; `token` names the (filter, gamma, variance) values.
+   */
+  convBn(op: typeof CONV_OP.forward | typeof CONV_OP.backwardData, heap: ArrayBuffer, geometry: Int32Array, x: number, filter: number, out: number, stats: Float64Array, epsilon: number, token: number): void;
   /** Batch norm over dims [N, H, W, C]; `offsets` per mode as in BN_MODE. */
   batchNorm(mode: BnMode, heap: ArrayBuffer, dims: Int32Array, epsilon: number, offsets: Float64Array): void;
   /** out = f(x) when dy is -1, else out = dy * f'(x); n floats each. */
@@ -43,6 +49,12 @@ export const NATIVE_ACTIVATION = {
 } as const;
 export type ActivationCode = (typeof NATIVE_ACTIVATION)[keyof typeof NATIVE_ACTIVATION];
 
+/**
+ * Activations a conv applies as a oneDNN post-op (enum Act in native/sat_onednn.cc): FusedConv2D's
+ * (linear, relu, relu6, elu, leakyrelu, sigmoid), then those of our activations oneDNN has.
+ */
+export const POST_OP = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5, swish: 6, geluErf: 7, geluTanh: 8, softRelu: 9, mish: 10 } as const;
+
 /** Slots of the geometry array the addon reads (enum G in native/sat_onednn.cc). */
 export const GEOMETRY_SLOTS = ['n', 'ih', 'iw', 'ic', 'oc', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'dh', 'dw', 'pt', 'pl', 'pb', 'pr', 'groups', 'act', 'hasBias'] as const;
 
@@ -75,7 +87,7 @@ export function threadsFromEnv(env = process.env.SAT_THREADS): number {
 }
 
 /** Every function the kernels call: a build that lacks one is out of date. */
-export const ADDON_FUNCTIONS = ['conv', 'batchNorm', 'activation', 'matmul', 'implementation', 'setThreads', 'getThreads', 'cacheStats', 'clearCache', 'version'] as const satisfies readonly (keyof OneDnnAddon)[];
+export const ADDON_FUNCTIONS = ['conv', 'convBn', 'batchNorm', 'activation', 'matmul', 'implementation', 'setThreads', 'getThreads', 'cacheStats', 'clearCache', 'version'] as const satisfies readonly (keyof OneDnnAddon)[];
 
 let loaded: { addon?: OneDnnAddon; status: NativeStatus } | undefined;
 

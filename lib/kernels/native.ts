@@ -1,5 +1,5 @@
-// Native kernels for the wasm backend: convolutions here, batch norm (native-norm.ts) and
-// activations (native-activation.ts) beside them. Convolution kernels that run oneDNN (the native addon) in place on the
+// Native kernels for the wasm backend: convolutions here, conv + frozen batch norm as one conv
+// (native-conv-bn.ts), batch norm (native-norm.ts) and activations (native-activation.ts) beside them. Convolution kernels that run oneDNN (the native addon) in place on the
 // wasm heap: each kernel allocates its output with the backend, then hands the addon the wasm
 // Memory's buffer (read again on every call: growing the memory replaces it) and the byte
 // offsets of its tensors. Nothing is copied in or out.
@@ -9,7 +9,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { ConvGradAttrs } from './conv-geometry';
-import { CONV_OP, GEOMETRY_SLOTS, type ConvOp, type OneDnnAddon } from './native-addon';
+import { CONV_OP, POST_OP, type ConvOp, type OneDnnAddon } from './native-addon';
+import { geometry, tokenOf } from './native-geometry';
+import { NATIVE_CONV_BN_BODIES } from './native-conv-bn';
 import { AddonError, heapOf, nativeKernel, offsetOf, withOutputs, type Outcome } from './native-call';
 import { NATIVE_ACTIVATION_BODIES } from './native-activation';
 import { NATIVE_MATMUL_BODIES } from './native-matmul';
@@ -24,43 +26,7 @@ interface ConvAttrs extends ConvGradAttrs {
 }
 
 /** FusedConv2D activations the addon applies as a oneDNN post-op (ACT codes in sat_onednn.cc). */
-const ACTIVATIONS: Record<string, number> = { linear: 0, relu: 1, relu6: 2, elu: 3, leakyrelu: 4, sigmoid: 5 };
-
-/**
- * A token per filter tensor, so the addon reorders a filter into oneDNN's layout once however
- * many passes use it: tfjs tensors are immutable, so one dataId always holds the same values.
- */
-const tokens = new WeakMap<object, number>();
-let nextToken = 1;
-function tokenOf(dataId: object): number {
-  let t = tokens.get(dataId);
-  if (t === undefined) {
-    t = nextToken++;
-    tokens.set(dataId, t);
-  }
-  return t;
-}
-
-/**
- * The addon's geometry. The bottom and right padding are the ones the output size implies:
- * oneDNN checks out = (in + before + after - extent) / stride + 1, and tfjs's 'ceil' rounding or
- * 'valid' slack can disagree with its padInfo; zeros past the input are what tfjs computes.
- */
-function geometry(info: Conv2DInfo, groups: number, act = 0, hasBias = false): Int32Array {
-  const p = info.padInfo;
-  const after = (out: number, stride: number, filter: number, dilation: number, size: number, before: number) => (out - 1) * stride + (filter - 1) * dilation + 1 - size - before;
-  const g = new Int32Array(GEOMETRY_SLOTS.length);
-  g.set([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outChannels,
-    info.filterHeight, info.filterWidth, info.outHeight, info.outWidth,
-    info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    p.top, p.left,
-    after(info.outHeight, info.strideHeight, info.filterHeight, info.dilationHeight, info.inHeight, p.top),
-    after(info.outWidth, info.strideWidth, info.filterWidth, info.dilationWidth, info.inWidth, p.left),
-    groups, act, hasBias ? 1 : 0,
-  ]);
-  return g;
-}
+const ACTIVATIONS: Record<string, number> = { linear: POST_OP.linear, relu: POST_OP.relu, relu6: POST_OP.relu6, elu: POST_OP.elu, leakyrelu: POST_OP.leakyrelu, sigmoid: POST_OP.sigmoid };
 
 /** Why the addon cannot run this call, or undefined when it can. */
 function unsupported(tensors: tf.TensorInfo[], attrs: ConvAttrs): string | undefined {
@@ -148,6 +114,7 @@ const BODIES: Array<[string, (args: KernelArgs<never>, addon: OneDnnAddon) => Ou
   [tf.Conv2DBackpropFilter, backwardWeights(false)],
   [tf.DepthwiseConv2dNativeBackpropInput, backwardData(true)],
   [tf.DepthwiseConv2dNativeBackpropFilter, backwardWeights(true)],
+  ...NATIVE_CONV_BN_BODIES,
   ...NATIVE_NORM_BODIES,
   ...NATIVE_ACTIVATION_BODIES,
   ...NATIVE_MATMUL_BODIES,

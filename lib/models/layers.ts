@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationFn } from '../activations';
 import { deriveSeed } from '../util/rng';
-import { nativeBatchNormTraining } from '../kernels/native-ops';
+import { nativeBatchNormTraining, nativeConvBn, type FrozenBatchNorm, type NativeActivationFn } from '../kernels/native-ops';
 
 /** What a forward pass needs besides the input. */
 export interface ForwardContext {
@@ -162,12 +162,32 @@ export function conv2d(store: ParamStore, name: string, inC: number, outC: numbe
     const outputs = tf.split(x, groups, 3).map((xg, g) => tf.conv2d(xg as tf.Tensor4D, kernels[g], stride, pad));
     return tf.concat(outputs, 3);
   };
-  return (x) =>
+  const layer: ConvLayer = (x) =>
     tf.tidy(() => {
       if (store.macs) return countConv(store.macs, name, x, kernel.shape, stride, pad, false);
       const y = convolve(x);
       return bias ? tf.add(y, bias) : y;
     });
+  // What convBnAct needs to run this conv and a batch norm as one op (a plain conv only).
+  if (!store.macs && groups === 1 && !bias) layer.plain = { kernel: kernel as tf.Tensor4D, stride, pad };
+  return layer;
+}
+
+/** A conv layer; `plain` when it is an ungrouped conv without bias (convBnAct can fuse it). */
+export type ConvLayer = Layer & { plain?: { kernel: tf.Tensor4D; stride: number; pad: Padding } };
+/** A batch norm layer, with its variables (convBnAct folds them into the conv in inference mode). */
+export type BatchNormLayer = Layer & { frozen?: FrozenBatchNorm };
+
+/**
+ * act(bn(conv(x))). In inference mode (an attack's passes) the three run as one native conv where
+ * the backend has it (lib/kernels/native-ops.ts nativeConvBn), else as the layers compose them.
+ */
+export function convBnAct(conv: ConvLayer, bn: BatchNormLayer, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
+  if (!ctx.training && conv.plain && bn.frozen) {
+    const fused = tf.tidy(() => nativeConvBn(x, conv.plain!.kernel, { strides: conv.plain!.stride, pad: conv.plain!.pad }, bn.frozen!, ctx.act as NativeActivationFn));
+    if (fused) return fused.activated ? fused.y : (ctx.act(fused.y) as tf.Tensor4D);
+  }
+  return ctx.act(bn(conv(x, ctx), ctx)) as tf.Tensor4D;
 }
 
 /** Depthwise k×k convolution (one filter per channel), kernel `<name>/depthwise_kernel` as in TF. */
@@ -186,12 +206,12 @@ const BN_MOMENTUM = 0.9;
 const BN_EPSILON = 1e-5;
 
 /** BatchNorm over N,H,W with running statistics; identity-initialised (gamma 1, beta 0). */
-export function batchNorm(store: ParamStore, name: string, channels: number, opts: { gammaInit?: number } = {}): Layer {
+export function batchNorm(store: ParamStore, name: string, channels: number, opts: { gammaInit?: number } = {}): BatchNormLayer {
   const gamma = store.constant(`${name}/gamma`, [channels], opts.gammaInit ?? 1, true);
   const beta = store.constant(`${name}/beta`, [channels], 0, true);
   const mean = store.constant(`${name}/moving_mean`, [channels], 0, false);
   const variance = store.constant(`${name}/moving_variance`, [channels], 1, false);
-  return (x, ctx) =>
+  const layer: BatchNormLayer = (x, ctx) =>
     tf.tidy(() => {
       if (store.macs) return x; // counting mode: BN adds no multiply-adds worth counting
       if (!ctx.training) return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPSILON) as tf.Tensor4D;
@@ -203,6 +223,8 @@ export function batchNorm(store: ParamStore, name: string, channels: number, opt
         variance.assign(tf.add(tf.mul(variance, BN_MOMENTUM), tf.mul(unbiased, 1 - BN_MOMENTUM)));
       });
     });
+  if (!store.macs) layer.frozen = { gamma, beta, mean, variance, epsilon: BN_EPSILON };
+  return layer;
 }
 
 /** Per-channel batch mean and (biased) variance. */

@@ -3,7 +3,7 @@
 // original three convs; the extra convs keep the stage's width and resolution), so the depth
 // axis of a scaling study stays a model made for 28 px inputs.
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, conv2d, dense, flatten, ParamStore } from './layers';
+import { batchNorm, conv2d, convBnAct, dense, flatten, ParamStore } from './layers';
 import { assembleModel, type Model, type ModelOptions } from './types';
 
 /** The first stage's channels when a config gives no width. */
@@ -33,7 +33,7 @@ export function mnistCnn(opts: ModelOptions, convsPerStage = 1, arch = 'mnist-cn
   return assembleModel(arch, opts, store, (x, ctx) =>
     tf.tidy(() => {
       let y: tf.Tensor4D = x;
-      for (const u of units) y = ctx.act(u.bn(u.conv(y, ctx), ctx)) as tf.Tensor4D;
+      for (const u of units) y = convBnAct(u.conv, u.bn, y, ctx);
       return head(flatten(y));
     }),
   );
