@@ -14,7 +14,9 @@ import {
   reluVsSmoothBackward,
   studySettings,
   armSeeds,
+  studyContrasts,
   studyTable,
+  studyVariants,
   VARIANTS,
   variantOf,
 } from '../lib/experiments/relu-vs-smooth-backward';
@@ -33,17 +35,17 @@ describe('experiments: relu-vs-smooth-backward', () => {
     it(`every run config is valid at '${profile}' and maps back to its variant`, () => {
       const configs = reluVsSmoothBackward().runs(profile);
       const seeds = studySettings(profile).seeds;
-      assert.equal(configs.length, VARIANTS.reduce((n, v) => n + armSeeds(v, profile).length, 0));
+      assert.equal(configs.length, studyVariants(profile).reduce((n, v) => n + armSeeds(v, profile).length, 0));
       const ids = new Set<string>();
       for (const c of configs) {
         const full = asRun(c, EXPERIMENT, profile);
         ids.add(runId(full));
         assert.equal(full.dataset, profile === 'smoke' ? 'mnist' : 'fashion-mnist', 'Fashion-MNIST except at smoke');
-        assert.equal(full.attack?.steps, 1, 'the paper trains with a one-step attack');
-        assert.equal(full.attack?.stepSize, full.attack?.eps, "the official code's step max(step, eps/iterations) = eps for PGD-1");
+        const v = variantOf(full, profile);
+        assert.equal(full.attack?.steps, v.trainSteps, 'the paper trains with a one-step attack; the secondary design with PGD-5');
+        assert.equal(full.attack?.stepSize, v.trainSteps === 1 ? full.attack?.eps : (2.5 * full.attack!.eps) / v.trainSteps, "PGD-1: the official code's step max(step, eps/iterations) = eps; PGD-5: 2.5 eps / steps");
         assert.equal(full.attack?.randomStart, true);
         assert.ok(full.valSize! > 0 && full.epochEvalSize > 0, 'per-epoch numbers come from a validation split');
-        const v = variantOf(full, profile);
         assert.equal(full.activation, v.activation);
       }
       assert.equal(ids.size, configs.length, 'every run has its own id');
@@ -57,6 +59,29 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.equal(order.filter((t) => t === 'primary').length, 3 * 8, 'three primary arms x 8 seeds');
     const firstSeeds = reluVsSmoothBackward().runs('medium').slice(0, 6).map((c) => c.seed);
     assert.deepEqual(firstSeeds, [0, 0, 0, 1, 1, 1], 'pairs complete early');
+    const pgd5 = tiers.filter((v) => v.trainSteps === 5).map((v) => v.key);
+    assert.deepEqual([...new Set(pgd5)], ['baseline-pgd5', 'sat-silu-pgd5'], 'the PGD-5 design: ReLU and SiLU');
+    assert.equal(pgd5.length, 2 * 5, 'five paired seeds each, in the secondary tier');
+  });
+
+  it('has the PGD-5 design only where the study is powered, and pairs its SiLU arm with ReLU trained the same way', () => {
+    for (const p of ['smoke', 'small'] as const) assert.ok(studyVariants(p).every((v) => v.trainSteps === 1), `no PGD-5 arms at ${p}`);
+    const runs = ['baseline', 'baseline-pgd5', 'sat-silu-pgd5', 'sat-silu'].flatMap((key) => [0, 1, 2, 3, 4].map((seed) => {
+      const v = VARIANTS.find((x) => x.key === key)!;
+      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+      assert.equal(variantOf(config, 'medium').key, key, 'variantOf tells the PGD-5 arms from the PGD-1 arms by the attack');
+      // ReLU PGD-1 0.5, ReLU PGD-5 0.6, SiLU PGD-5 0.6 + 0.01 x seed, SiLU PGD-1 0.4
+      const robust = { baseline: 0.5, 'baseline-pgd5': 0.6, 'sat-silu-pgd5': 0.6 + 0.01 * seed, 'sat-silu': 0.4 }[key]!;
+      return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
+    }));
+    const robust = studyContrasts(runs, 'medium').filter((c) => c.endpoint !== 'clean');
+    const of = (arm: string) => robust.find((c) => c.arm === arm)!;
+    assert.equal(of('sat-silu-pgd5').baseline, 'baseline-pgd5');
+    assert.ok(Math.abs(of('sat-silu-pgd5').delta!.mean - 0.02) < 1e-9, 'SiLU PGD-5 minus ReLU PGD-5, not minus ReLU PGD-1');
+    assert.equal(of('baseline-pgd5').baseline, 'baseline');
+    assert.ok(Math.abs(of('baseline-pgd5').delta!.mean - 0.1) < 1e-9);
+    assert.ok(Math.abs(of('sat-silu').delta!.mean + 0.1) < 1e-9);
+    assert.equal(robust.length, 3, 'one contrast per arm that is not a baseline of itself');
   });
 
   it('keeps ReLU forward in the 2x2 grid, differs only in gradients, and doubles epochs for the control', () => {

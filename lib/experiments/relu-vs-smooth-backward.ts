@@ -10,7 +10,7 @@ import type { ResultRecord } from '../eval';
 import { autoAttackEvaluationName } from '../eval/run-autoattack';
 import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, type ArmValue, type Contrast } from '../report/compare';
 import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
-import { runRobustness, type RunRobustness } from '../report/robustness';
+import { maskingShares, runRobustness, type MaskingShare, type RunRobustness } from '../report/robustness';
 import type { PairedDifference, Summary, Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
@@ -24,8 +24,10 @@ export const EXPERIMENT = 'relu-vs-smooth-backward';
 export const SURROGATE_A = 10;
 
 /** One setting of the study; `key` is stable, `label` is what tables and plots show. */
+export type VariantKey = 'baseline' | 'attacker-smooth' | 'trainer-smooth' | 'both-smooth' | 'sat-silu' | 'sat-psoftplus' | 'baseline-2x' | 'baseline-pgd5' | 'sat-silu-pgd5';
+
 export interface Variant {
-  key: 'baseline' | 'attacker-smooth' | 'trainer-smooth' | 'both-smooth' | 'sat-silu' | 'sat-psoftplus' | 'baseline-2x';
+  key: VariantKey;
   label: string;
   activation: string;
   attackerGradient: GradientMode;
@@ -34,17 +36,39 @@ export interface Variant {
   epochFactor: number;
   /** The study's tiers (issue 21): the primary arms get the most seeds and train first. */
   tier: 'primary' | 'control' | 'secondary';
+  /** Steps of the training attack: 1 is the paper's PGD-1; the secondary design trains with PGD-5 (trainAttack). */
+  trainSteps: number;
+  /** The arm this one is paired with (its contrast); absent: ReLU ('baseline'). */
+  comparedWith?: VariantKey;
+  /** Profiles the arm belongs to (absent: all). */
+  profiles?: readonly Profile[];
 }
 
 export const VARIANTS: readonly Variant[] = [
-  { key: 'baseline', label: 'ReLU (attacker ReLU, trainer ReLU)', activation: 'relu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'primary' },
-  { key: 'attacker-smooth', label: 'ReLU fwd; attacker smooth', activation: 'relu', attackerGradient: 'smooth', trainerGradient: 'own', epochFactor: 1, tier: 'secondary' },
-  { key: 'trainer-smooth', label: 'ReLU fwd; trainer smooth', activation: 'relu', attackerGradient: 'own', trainerGradient: 'smooth', epochFactor: 1, tier: 'primary' },
-  { key: 'both-smooth', label: 'ReLU fwd; attacker + trainer smooth', activation: 'relu', attackerGradient: 'smooth', trainerGradient: 'smooth', epochFactor: 1, tier: 'secondary' },
-  { key: 'sat-silu', label: 'SAT: SiLU fwd + bwd', activation: 'silu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'primary' },
-  { key: 'sat-psoftplus', label: `SAT: psoftplus:${SURROGATE_A} fwd + bwd`, activation: `psoftplus:${SURROGATE_A}`, attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'secondary' },
-  { key: 'baseline-2x', label: 'ReLU, 2x epochs (control)', activation: 'relu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 2, tier: 'control' },
+  { key: 'baseline', label: 'ReLU (attacker ReLU, trainer ReLU)', activation: 'relu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'primary', trainSteps: 1 },
+  { key: 'attacker-smooth', label: 'ReLU fwd; attacker smooth', activation: 'relu', attackerGradient: 'smooth', trainerGradient: 'own', epochFactor: 1, tier: 'secondary', trainSteps: 1 },
+  { key: 'trainer-smooth', label: 'ReLU fwd; trainer smooth', activation: 'relu', attackerGradient: 'own', trainerGradient: 'smooth', epochFactor: 1, tier: 'primary', trainSteps: 1 },
+  { key: 'both-smooth', label: 'ReLU fwd; attacker + trainer smooth', activation: 'relu', attackerGradient: 'smooth', trainerGradient: 'smooth', epochFactor: 1, tier: 'secondary', trainSteps: 1 },
+  { key: 'sat-silu', label: 'SAT: SiLU fwd + bwd', activation: 'silu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'primary', trainSteps: 1 },
+  { key: 'sat-psoftplus', label: `SAT: psoftplus:${SURROGATE_A} fwd + bwd`, activation: `psoftplus:${SURROGATE_A}`, attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'secondary', trainSteps: 1 },
+  { key: 'baseline-2x', label: 'ReLU, 2x epochs (control)', activation: 'relu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 2, tier: 'control', trainSteps: 1 },
+  // The secondary design of issue 21: does the verdict depend on the training attack? ReLU and
+  // SiLU trained with a multi-step attack (PGD-5), SiLU paired with ReLU trained the same way.
+  // Only where the study is powered (medium, paper): at small the one-step runs are not even converged.
+  { key: 'baseline-pgd5', label: 'ReLU, PGD-5 training', activation: 'relu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'secondary', trainSteps: 5, profiles: ['medium', 'paper'] },
+  { key: 'sat-silu-pgd5', label: 'SiLU, PGD-5 training', activation: 'silu', attackerGradient: 'own', trainerGradient: 'own', epochFactor: 1, tier: 'secondary', trainSteps: 5, comparedWith: 'baseline-pgd5', profiles: ['medium', 'paper'] },
 ];
+
+/** The arms of the study at a profile, in the study's order. */
+export function studyVariants(profile: Profile): Variant[] {
+  return VARIANTS.filter((v) => !v.profiles || v.profiles.includes(profile));
+}
+
+/** The arm a variant is paired with: its `comparedWith`, else ReLU; the baseline itself has none. */
+export function comparedWith(v: Variant): Variant | null {
+  if (v.key === 'baseline') return null;
+  return VARIANTS.find((x) => x.key === (v.comparedWith ?? 'baseline'))!;
+}
 
 /** Everything a profile decides: data, model width, training, validation and evaluation. */
 export interface StudySettings {
@@ -71,10 +95,13 @@ const MNIST_EPS = 0.1;
 
 /**
  * The paper's training attack: PGD-1 from a random start with step = eps (the official code
- * steps by max(step, eps/iterations), which is eps for one iteration).
+ * steps by max(step, eps/iterations), which is eps for one iteration). With more steps (the
+ * secondary design's PGD-5) the step is 2.5·eps/steps, the rule of Madry et al., "Towards deep
+ * learning models resistant to adversarial attacks", ICLR 2018 (arXiv:1706.06083), as the
+ * robustness library (Engstrom et al. 2019) applies it: the attack can cross the ball and back.
  */
-export function trainAttack(eps: number): AttackConfig {
-  return { type: 'pgd-linf', eps, steps: 1, stepSize: eps, randomStart: true };
+export function trainAttack(eps: number, steps = 1): AttackConfig {
+  return { type: 'pgd-linf', eps, steps, stepSize: steps === 1 ? eps : (2.5 * eps) / steps, randomStart: true };
 }
 
 /** Validation attack watched every epoch: PGD-10 (a multi-step attack reveals catastrophic overfitting, which a one-step attack hides). */
@@ -167,6 +194,8 @@ export function variantConfig(v: Variant, profile: Profile, seed: number): Parti
     attackerGradient: v.attackerGradient,
     trainerGradient: v.trainerGradient,
     epochs: (s.base.epochs ?? 1) * v.epochFactor,
+    // Only the multi-step arms replace the attack: the one-step configs (and their run ids) stay as stored.
+    ...(v.trainSteps === 1 ? {} : { attack: trainAttack(s.eps, v.trainSteps) }),
     seed,
   };
 }
@@ -182,8 +211,9 @@ export function armSeeds(v: Variant, profile: Profile): number[] {
  * seed by seed across its arms, so that paired seeds complete early and a partial study is
  * balanced. Profiles without tiers of their own (no primarySeeds) keep the seed-major order.
  */
-function studyRuns(variants: readonly Variant[], profile: Profile): Partial<TrainConfig>[] {
+function studyRuns(all: readonly Variant[], profile: Profile): Partial<TrainConfig>[] {
   const s = studySettings(profile);
+  const variants = all.filter((v) => !v.profiles || v.profiles.includes(profile));
   if (!s.primarySeeds) return s.seeds.flatMap((seed) => variants.map((v) => variantConfig(v, profile, seed)));
   return (['primary', 'control', 'secondary'] as const).flatMap((tier) => {
     const arms = variants.filter((v) => v.tier === tier);
@@ -206,19 +236,22 @@ export function reluVsSmoothBackward(variants: readonly Variant[] = VARIANTS): E
   };
 }
 
-/** Which variant a finished run's config is (by activation, gradient modes and epochs). */
-export function variantOf(c: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs'>, profile: Profile): Variant {
+/** Which variant a finished run's config is (by activation, gradient modes, epochs and training-attack steps). */
+export function variantOf(c: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs'> & { attack?: AttackConfig | null }, profile: Profile): Variant {
   const epochs = studySettings(profile).base.epochs ?? 1;
+  const steps = c.attack && 'steps' in c.attack ? c.attack.steps ?? 1 : 1;
   const v = VARIANTS.find(
-    (v) => v.activation === c.activation && v.attackerGradient === c.attackerGradient && v.trainerGradient === c.trainerGradient && v.epochFactor * epochs === c.epochs,
+    (v) => v.activation === c.activation && v.attackerGradient === c.attackerGradient && v.trainerGradient === c.trainerGradient && v.epochFactor * epochs === c.epochs && v.trainSteps === steps,
   );
-  if (!v) throw new Error(`run config (${c.activation}, attacker ${c.attackerGradient}, trainer ${c.trainerGradient}, ${c.epochs} epochs) is not a variant of ${EXPERIMENT} at profile ${profile}`);
+  if (!v) throw new Error(`run config (${c.activation}, attacker ${c.attackerGradient}, trainer ${c.trainerGradient}, ${c.epochs} epochs, ${steps}-step training attack) is not a variant of ${EXPERIMENT} at profile ${profile}`);
   return v;
 }
 
 /** The arm (variant key) of a finished run. */
 const armKey = (profile: Profile) => (r: TrainResult) => variantOf(r.config, profile).key;
-const ARM_KEYS = VARIANTS.map((v) => v.key);
+const armKeys = (profile: Profile) => studyVariants(profile).map((v) => v.key);
+/** Each arm's baseline key, for lib/report/compare. */
+const armBaseline = (arm: string) => comparedWith(VARIANTS.find((v) => v.key === arm)!)?.key ?? arm;
 const runsOf = (runs: TrainResult[], profile: Profile, key: Variant['key']) => runs.filter((r) => variantOf(r.config, profile).key === key);
 
 /** The runs' result records labelled by variant (for meanStd and paperTable, which group by activation). */
@@ -239,22 +272,22 @@ export interface StudyRow {
   /** Accuracies in [0, 1] over seeds (lib/report/stats). */
   clean: Summary;
   robust: Summary;
-  /** Paired by seed against the ReLU baseline (arm - baseline); absent for the baseline. */
+  /** Paired by seed against the arm's baseline (comparedWith: ReLU, or ReLU trained with the same attack); absent for the baseline. */
   cleanDelta?: PairedDifference;
   robustDelta?: PairedDifference;
 }
 
 /**
  * One row per variant, in the study's order: clean and robust accuracy over seeds, and the
- * paired difference to the ReLU baseline on the seeds both have (lib/report/compare), with its
+ * paired difference to its baseline (comparedWith) on the seeds both have (lib/report/compare), with its
  * Student-t 95% CI and the verdict read off the interval.
  */
 export function studyTable(runs: TrainResult[], profile: Profile): StudyRow[] {
   const epochs = studySettings(profile).base.epochs ?? 1;
-  const opts = { baseline: 'baseline', arms: ARM_KEYS };
+  const opts = { baseline: armBaseline, arms: armKeys(profile) };
   const clean = compareArms(armValues(runs, armKey(profile), 'clean'), opts);
   const robust = compareArms(armValues(runs, armKey(profile), robustLabel(profile)), opts);
-  return VARIANTS.flatMap((variant) => {
+  return studyVariants(profile).flatMap((variant) => {
     const c = clean.find((x) => x.arm === variant.key);
     const r = robust.find((x) => x.arm === variant.key);
     if (!c || !r) return [];
@@ -292,9 +325,15 @@ export function studyEndpoints(runs: TrainResult[], profile: Profile): { name: s
   return out;
 }
 
-/** Every arm against ReLU on every endpoint: one family, Holm-adjusted, pending below 5 seed pairs. */
+/** Every arm against its baseline (ReLU, or ReLU trained with PGD-5) on every endpoint: one family, Holm-adjusted, pending below 5 seed pairs. */
 export function studyContrasts(runs: TrainResult[], profile: Profile): Contrast[] {
-  return contrastFamily(studyEndpoints(runs, profile), { baseline: 'baseline', arms: ARM_KEYS });
+  return contrastFamily(studyEndpoints(runs, profile), { baseline: armBaseline, arms: armKeys(profile) });
+}
+
+/** Per arm, the share of its runs that mask (exact interval), with Fisher's exact test against its baseline arm. */
+export function studyMaskingShares(rows: ReturnType<typeof robustnessRows>, profile: Profile): (MaskingShare & { baseline: string })[] {
+  const flags = rows.map((x) => ({ arm: x.variant.key as string, masking: x.r.masking }));
+  return studyVariants(profile).flatMap((v) => maskingShares(flags, armBaseline(v.key), [v.key]).map((s) => ({ ...s, arm: v.label, baseline: comparedWith(v)?.label ?? '' })));
 }
 
 /** Points by which the doubled-epochs control may exceed ReLU at most (upper bound of its 95% interval). */
@@ -337,7 +376,7 @@ export function overfittingChecks(runs: TrainResult[], profile: Profile): ({ var
 
 /** Per arm, the validation accuracies of every epoch summarized over seeds (for the convergence plot). */
 export function valCurves(runs: TrainResult[], profile: Profile): ({ variant: Variant } & EpochCurves)[] {
-  return VARIANTS.flatMap((variant) => {
+  return studyVariants(profile).flatMap((variant) => {
     const c = epochCurves(runsOf(runs, profile, variant.key));
     return c ? [{ variant, ...c }] : [];
   });
@@ -346,16 +385,22 @@ export function valCurves(runs: TrainResult[], profile: Profile): ({ variant: Va
 /** Notebook 01 imports it from here; it lives in lib/report/stats. */
 export { ciHalfWidth } from '../report/stats';
 
-/** The Holm verdict of a primary contrast, in the conclusion's words. */
-const VERDICT_WORDS: Record<Verdict, string> = {
-  higher: 'more robust than ReLU', lower: 'less robust than ReLU', 'no interval': 'not resolved (no interval)', 'no detectable difference at this scale': 'not detectably different from ReLU',
-};
+/** The Holm verdict of a contrast, in the conclusion's words. */
+const verdictWords = (base: string): Record<Verdict, string> => ({
+  higher: `more robust than ${base}`, lower: `less robust than ${base}`, 'no interval': 'not resolved (no interval)', 'no detectable difference at this scale': `not detectably different from ${base}`,
+});
 
-/** The notebook's conclusion, one sentence per primary contrast, written from the Holm verdicts and the control check. */
+/** The arms the conclusion speaks of: the primary contrasts, and SiLU against ReLU when both train with PGD-5. */
+const CONCLUSION_ARMS: readonly VariantKey[] = ['trainer-smooth', 'sat-silu', 'sat-silu-pgd5'];
+
+/** The notebook's conclusion, one sentence per primary contrast (and the PGD-5 one), written from the Holm verdicts and the control check. */
 export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile): string[] {
   const endpoint = control.endpoint;
-  const lines = VARIANTS.filter((v) => v.tier === 'primary' && v.key !== 'baseline').map((v) =>
-    contrastSentence(contrasts.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: 'ReLU', endpoint, phrases: VERDICT_WORDS }));
+  const lines = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).map((v) => {
+    const base = comparedWith(v)!;
+    const baseName = base.key === 'baseline' ? 'ReLU' : base.label;
+    return contrastSentence(contrasts.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: baseName, endpoint, phrases: verdictWords(baseName) });
+  });
   const [robust, clean] = [paperSiluGain('PGD-200'), paperSiluGain('clean')];
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const paper = `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${signed(robust.points)} points of PGD-200 robust accuracy over ReLU and ${signed(clean.points)} clean (${robust.source}).`;

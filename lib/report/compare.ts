@@ -33,22 +33,27 @@ export function valuesBySeed(values: readonly ArmValue[], arm: string): Map<numb
   return m;
 }
 
+/** What arms are compared with: one baseline arm for all, or each arm's own (a study with several designs). */
+export type Baseline = string | ((arm: string) => string);
+export const baselineOf = (baseline: Baseline, arm: string): string => (typeof baseline === 'string' ? baseline : baseline(arm));
+
 /**
  * Per arm (in `arms` order, default first appearance): its summary over seeds, and its
- * difference to `baseline` paired by seed with the Student-t 95% interval and verdict.
+ * difference to its baseline paired by seed with the Student-t 95% interval and verdict.
  */
-export function compareArms(values: readonly ArmValue[], opts: { baseline: string; arms?: readonly string[] }): ArmComparison[] {
+export function compareArms(values: readonly ArmValue[], opts: { baseline: Baseline; arms?: readonly string[] }): ArmComparison[] {
   const arms = opts.arms ?? [...new Set(values.map((v) => v.arm))];
-  const base = valuesBySeed(values, opts.baseline);
   return arms.flatMap((arm) => {
     const mine = valuesBySeed(values, arm);
     if (mine.size === 0) return [];
+    const baseline = baselineOf(opts.baseline, arm);
+    const base = valuesBySeed(values, baseline);
     const seeds = [...mine.keys()].sort((a, b) => a - b);
     const shared = seeds.filter((s) => base.has(s));
     return [{
       arm, seeds,
       summary: summarize(seeds.map((s) => mine.get(s)!)),
-      delta: arm === opts.baseline || shared.length === 0 ? null : pairedBySeed(mine, base),
+      delta: arm === baseline || shared.length === 0 ? null : pairedBySeed(mine, base),
     }];
   });
 }
@@ -154,6 +159,8 @@ export function runsTotal(runs: readonly { reused: boolean }[], seconds: number)
 export interface Contrast {
   endpoint: string;
   arm: string;
+  /** The arm it is compared with. */
+  baseline: string;
   /** Seeds both the arm and the baseline have. */
   pairs: number;
   /** Unadjusted paired difference (null without a shared seed). */
@@ -168,17 +175,17 @@ export interface Contrast {
 }
 
 /**
- * Every arm against the baseline on every endpoint, as one family: unadjusted paired
+ * Every arm against its baseline on every endpoint, as one family: unadjusted paired
  * intervals, Holm's correction across the contrasts that have at least `minPairs` seed pairs,
  * and the smallest detectable difference of each at its n. Contrasts with fewer pairs are
  * listed as pending, with no verdict.
  */
-export function contrastFamily(endpoints: readonly { name: string; values: readonly ArmValue[] }[], opts: { baseline: string; arms: readonly string[]; minPairs?: number }): Contrast[] {
+export function contrastFamily(endpoints: readonly { name: string; values: readonly ArmValue[] }[], opts: { baseline: Baseline; arms: readonly string[]; minPairs?: number }): Contrast[] {
   const minPairs = opts.minPairs ?? 5;
   const raw = endpoints.flatMap((e) =>
     compareArms(e.values, { baseline: opts.baseline, arms: opts.arms })
-      .filter((c) => c.arm !== opts.baseline)
-      .map((c) => ({ endpoint: e.name, arm: c.arm, delta: c.delta, pairs: c.delta?.n ?? 0 })),
+      .filter((c) => c.arm !== baselineOf(opts.baseline, c.arm))
+      .map((c) => ({ endpoint: e.name, arm: c.arm, baseline: baselineOf(opts.baseline, c.arm), delta: c.delta, pairs: c.delta?.n ?? 0 })),
   );
   const ready = raw.filter((c) => c.delta && c.pairs >= minPairs);
   const holm = holmFamily(ready.map((c) => ({ key: c, difference: c.delta! })));
