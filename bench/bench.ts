@@ -23,6 +23,7 @@ import { Progress } from '../lib/util/progress';
 import { satStep, Sgd } from '../lib/train';
 import { cpuMs, KernelProfiler } from './kernel-profile';
 import { referenceNet } from './reference-net';
+import { median } from '../lib/report/stats';
 
 const DEFAULT_MODELS = ['reference', 'mnist-cnn', 'preact-resnet18'];
 
@@ -54,11 +55,6 @@ function attempt(fn: () => void): string | undefined {
   }
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function makeModel(name: string): Model {
   if (name === 'reference') return referenceNet();

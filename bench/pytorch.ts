@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { nativeAddon, setNativeThreads } from '../lib/kernels/native-addon';
 import { cpuMs } from './kernel-profile';
+import { median } from '../lib/report/stats';
 
 type Clock = 'wall' | 'cpu';
 
@@ -108,11 +109,6 @@ class Twin {
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /** Prints, per model and thread count, our SAT step, PyTorch's, and the ratio. */

@@ -28,6 +28,7 @@ import { buildModel } from '../lib/models';
 import { isDecayed } from '../lib/models/layers';
 import { satStep, Sgd } from '../lib/train';
 import { pythonPath, torchEnv } from './pytorch';
+import { median } from '../lib/report/stats';
 
 const BATCH = 128;
 const LR = 0.05;
@@ -106,11 +107,6 @@ function pytorchRun(task: Task, dir: string, images: number, activation: string,
 const TASKS = ['train', 'pgd20'] as const;
 type Task = (typeof TASKS)[number];
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 export async function trainBench(argv: string[]): Promise<void> {
   const { values } = parse(argv, {

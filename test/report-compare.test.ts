@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { armSummaries, armValues, compareArms, contrastFamily, displayName, pilotDesign, pairArms, recordsByArm, robustColumn, runsTotal, summarizeRuns, type ArmValue } from '../lib/report/compare';
 import { contrastSentence, controlCheck, controlSentence } from '../lib/report/conclusions';
-import { ciHalfWidth, familyVerdicts, pairedDifference, pairedMinimumDetectable, summarize, tQuantile975, tallyVerdicts, type Verdict } from '../lib/report/stats';
+import { ciHalfWidth, familyVerdicts, pairedDifference, median, pairedMinimumDetectable, summarize, tQuantile975, tallyVerdicts, type Verdict } from '../lib/report/stats';
 import { maskingRule, maskingShares, robustnessOf, type AutoAttackFile } from '../lib/report/robustness';
+import { armCosts, costOf } from '../lib/report/run-cost';
 
 const values = (arm: string, xs: number[], seeds = xs.map((_, i) => i)): ArmValue[] => xs.map((value, i) => ({ arm, seed: seeds[i], value }));
 
@@ -166,5 +167,26 @@ describe('report: the pilot rule (seeds from the measured paired sd)', () => {
     assert.ok((tQuantile975(5) * p.sd) / Math.sqrt(6) > 0.02);
     assert.ok(Math.abs(p.detectableAtPlanned - pairedMinimumDetectable(0.02, 8)) < 1e-12);
     assert.equal(pilotDesign(contrastFamily([{ name: 'AutoAttack', values: v.filter((x) => x.seed === 0) }], { baseline: 'relu', arms: ['relu', 'silu'] }), { planned: () => 8, halfWidth: 0.02 }).length, 0, 'one pair has no sd');
+  });
+});
+
+describe('report: what runs cost (cost.json)', () => {
+  const e = (stage: string, cpuSeconds: number, fromEpoch?: number) => ({ stage, cpuSeconds, seconds: 2 * cpuSeconds, threads: 1, loadAverage: 3, host: 'h', endedAt: '', ...(fromEpoch === undefined ? {} : { fromEpoch }) });
+  it('sums stages per run and takes medians per arm over the complete runs only', () => {
+    const whole = costOf([e('training', 100, 0), e('training', 50, 5), e('final evaluation', 20), e('autoattack-linf-0.1', 400)])!;
+    assert.deepEqual([whole.training, whole.finalEvaluation, whole.evaluations['autoattack-linf-0.1'], whole.total, whole.wall, whole.complete], [150, 20, 400, 570, 1140, true]);
+    assert.equal(costOf([]), null);
+    const rows = [
+      { arm: 'relu', cost: whole },
+      { arm: 'relu', cost: costOf([e('training', 200, 0), e('final evaluation', 30), e('autoattack-linf-0.1', 500)]) },
+      { arm: 'relu', cost: costOf([e('training', 300, 0), e('final evaluation', 40), e('autoattack-linf-0.1', 600)]) },
+      { arm: 'relu', cost: costOf([e('training', 9, 4), e('final evaluation', 1)]) },
+      { arm: 'silu', cost: null },
+    ];
+    const [relu] = armCosts(rows, ['relu', 'silu']);
+    assert.equal(armCosts(rows, ['relu', 'silu']).length, 1, 'an arm without a complete run has no cost');
+    assert.deepEqual([relu.runs, relu.training, relu.finalEvaluation, relu.evaluations['autoattack-linf-0.1'], relu.total], [3, 200, 30, 500, 730]);
+    assert.equal(median([3, 1, 2, 10]), 2.5);
+    assert.ok(Number.isNaN(median([])));
   });
 });

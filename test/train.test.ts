@@ -7,7 +7,9 @@ import { makeActivation } from '../lib/activations';
 import { makeAttack } from '../lib/attacks';
 import { buildModel } from '../lib/models';
 import { isDecayed } from '../lib/models/layers';
+import { costOf, runCost } from '../lib/report/run-cost';
 import { makeConfig, train, type TrainConfig } from '../lib/train';
+import { RunFolder } from '../lib/train/run-folder';
 import { Sgd } from '../lib/train/optimizer';
 import { loadCheckpoint, saveCheckpoint } from '../lib/train/run-checkpoint';
 import { learningRate } from '../lib/train/schedule';
@@ -95,6 +97,13 @@ describe('training', () => {
     for (const k of ['loss', 'acc', 'lr', 'test_clean_acc', 'test_adv_acc'] as const) assert.equal(b2.metrics[1][k], a.metrics[1][k], k);
     assert.deepEqual(b2.results.map((r) => r.accuracy), a.results.map((r) => r.accuracy));
     assert.equal(fs.readFileSync(path.join(bDir, 'metrics.jsonl'), 'utf8').trim().split('\n').length, 2);
+    // Each start records what its part cost; together they make the whole run (lib/report/run-cost).
+    const entries = new RunFolder(bDir).readCost();
+    assert.deepEqual(entries.map((e) => [e.stage, e.fromEpoch]), [['training', 0], ['training', 1], ['final evaluation', undefined]]);
+    assert.ok(entries.every((e) => e.cpuSeconds > 0 && e.seconds > 0 && e.threads >= 1), JSON.stringify(entries));
+    const cost = runCost(bDir)!;
+    assert.ok(cost.complete && Math.abs(cost.total - entries.reduce((s, e) => s + e.cpuSeconds, 0)) < 1e-9);
+    assert.equal(costOf(entries.slice(1))!.complete, false, 'a run resumed from before cost was recorded is not complete');
     // A finished run with the same config is reused, not retrained.
     const again = await train(TINY, { runDir: bDir, quiet: true });
     assert.ok(again.reused);

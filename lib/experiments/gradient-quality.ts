@@ -7,7 +7,7 @@
 // checkpoints of measure 7.
 import type { AttackerCurve } from '../diagnostics/attacker-steps';
 import { type DiagnoseSettings, diagnoseRun, type DiagnosticsRecords, MEASURES, type MeasureName } from '../diagnostics/run';
-import { ciHalfWidth, formatInterval, formatMeanSE, pairedBySeed, type PairedDifference, summarize, type Summary, type Verdict, verdictText } from '../report/stats';
+import { ciHalfWidth, formatInterval, formatMeanSE, median, pairedBySeed, type PairedDifference, summarize, type Summary, type Verdict, verdictText } from '../report/stats';
 import type { EpochMetrics } from '../train';
 import type { TrainConfig } from '../train/config';
 import type { Profile } from './profiles';
@@ -129,10 +129,6 @@ export interface ScalarMeasure {
 }
 
 const last = <T>(xs: T[]) => xs[xs.length - 1];
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 /** The loss along x -> x_adv at t (exact grid points 0, 1, 2). */
 const lineAt = (r: DiagnosedRun, t: number) => {
   const a = r.records.landscape?.adversarial;

@@ -11,6 +11,7 @@ import { autoAttackEvaluationName } from '../eval/run-autoattack';
 import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, type ArmValue, type Contrast } from '../report/compare';
 import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
 import { maskingShares, runRobustness, type MaskingShare, type RunRobustness } from '../report/robustness';
+import { armCosts, runCost, type ArmCost } from '../report/run-cost';
 import type { PairedDifference, Summary, Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
@@ -345,6 +346,33 @@ export const CONTROL_CRITERION =
 export function controlCheck(runs: TrainResult[], profile: Profile): ControlCheck {
   const endpoints = studyEndpoints(runs, profile);
   return checkControl(endpoints[endpoints.length - 1], { baseline: 'baseline', control: 'baseline-2x', marginPoints: CONTROL_MARGIN_POINTS });
+}
+
+/** Per arm: the median CPU cost of its finished runs (those with cost records), its pending runs, and what they would cost at that median. */
+export interface ArmCostRow {
+  variant: Variant;
+  finished: number;
+  cost: ArmCost | null;
+  pending: number;
+  /** CPU seconds of the pending runs at the arm's median; NaN when the arm has no measured run. */
+  remaining: number;
+}
+
+/** The study's cost so far and to go: per arm, the CPU seconds left at the measured medians, the pending runs of arms not measured yet, and the highest load seen. */
+export function studyCosts(finished: TrainResult[], pending: readonly { config: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs' | 'attack'> }[], profile: Profile) {
+  const costs = armCosts(finished.map((r) => ({ arm: armKey(profile)(r), cost: runCost(r.runDir) })), armKeys(profile));
+  const rows: ArmCostRow[] = studyVariants(profile).map((variant) => {
+    const cost = costs.find((c) => c.arm === variant.key) ?? null;
+    const n = pending.filter((r) => variantOf(r.config, profile).key === variant.key).length;
+    return { variant, finished: runsOf(finished, profile, variant.key).length, cost, pending: n, remaining: cost ? n * cost.total : NaN };
+  });
+  const measured = rows.filter((r) => r.cost);
+  return {
+    rows,
+    leftSeconds: measured.reduce((s, r) => s + r.remaining, 0),
+    unmeasuredRuns: rows.filter((r) => !r.cost).reduce((s, r) => s + r.pending, 0),
+    maxLoad: Math.max(0, ...measured.map((r) => r.cost!.maxLoad)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

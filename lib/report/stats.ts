@@ -189,6 +189,14 @@ function checkDf(df: number, fn: string): void {
 // ---------------------------------------------------------------------------------------------
 // Summaries, paired differences, verdicts
 
+/** The middle value (the mean of the two middle ones for an even count); NaN for none. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
 /** Mean, sample sd, standard error and the Student-t 95% interval of the mean. */
 export function summarize(xs: number[]): Summary {
   if (!Array.isArray(xs) || xs.length === 0) throw new Error('summarize: no values (pass one number per seed)');

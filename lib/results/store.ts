@@ -9,6 +9,7 @@ import { missingEvaluations, runEvaluation, runEvaluationName, type RunEvaluatio
 import { runId, type TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
 import { resultsDir, runsDir } from '../util/fs';
+import { startCostMeter } from '../util/cost-meter';
 
 /** Checkpoints up to this size go into the store (the MNIST CNN at width 16: ~0.2 MB); larger runs are not stored. */
 export const STORE_MAX_CHECKPOINT_BYTES = 2 * 1024 * 1024;
@@ -111,9 +112,11 @@ export interface RunDeclarations {
 export async function completeRun(dir: string, config: TrainConfig, declared: RunDeclarations, log: (s: string) => void): Promise<string> {
   for (const spec of missingEvaluations(dir, declared.evaluations)) {
     log(`[sat] evaluating ${runEvaluationName(spec)} (${spec.n} test images) in ${dir}`);
-    const t0 = Date.now();
+    const meter = startCostMeter();
     const file = await runEvaluation(dir, config, spec, runEvaluationName(spec));
-    log(`[sat] wrote ${file} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    const cost = meter.stop(runEvaluationName(spec));
+    new RunFolder(dir).recordCost(cost);
+    log(`[sat] wrote ${file} in ${cost.seconds.toFixed(0)} s (${cost.cpuSeconds.toFixed(0)} CPU-s)`);
   }
   if (!declared.store) return dir;
   const stored = storeRun(dir, config);

@@ -1,6 +1,7 @@
 // A run's folder, and the only module that knows its layout: config.json (the TrainConfig),
 // metrics.jsonl (one line per epoch), checkpoint.bin, results.json (result records),
-// provenance.json (where and how it ran) and `lock` (who is training into it). The trainer,
+// provenance.json (where and how it ran), cost.json (the CPU and wall time of each stage) and
+// `lock` (who is training into it). The trainer,
 // `sat eval` and lib/report read and write through here.
 //
 // A folder's state (empty, in progress, finished) is decided here, from one committed marker:
@@ -18,6 +19,7 @@ export const RUN_FILES = {
   checkpoint: 'checkpoint.bin',
   results: 'results.json',
   provenance: 'provenance.json',
+  cost: 'cost.json',
   lock: 'lock',
 } as const;
 
@@ -26,7 +28,10 @@ export type RunFiles = { [K in keyof typeof RUN_FILES]: string };
 /** The paths of a run folder's files. */
 export function runFiles(dir: string): RunFiles {
   const at = (name: string) => path.join(dir, name);
-  return { config: at(RUN_FILES.config), metrics: at(RUN_FILES.metrics), checkpoint: at(RUN_FILES.checkpoint), results: at(RUN_FILES.results), provenance: at(RUN_FILES.provenance), lock: at(RUN_FILES.lock) };
+  return {
+    config: at(RUN_FILES.config), metrics: at(RUN_FILES.metrics), checkpoint: at(RUN_FILES.checkpoint), results: at(RUN_FILES.results),
+    provenance: at(RUN_FILES.provenance), cost: at(RUN_FILES.cost), lock: at(RUN_FILES.lock),
+  };
 }
 
 export interface LockHolder {
@@ -253,6 +258,22 @@ export type RunState = 'empty' | 'in-progress' | 'finished';
  * would change every run id). Written by the trainer when a run starts or resumes; one record
  * per start, the last one first in `provenance.json`.
  */
+/** What one stage of a run cost in the process that ran it (lib/util/cost-meter). */
+export interface CostEntry {
+  /** 'training' (epochs fromEpoch to the end, or to an interruption), 'final evaluation', or an evaluation's name. */
+  stage: string;
+  /** CPU time of the process (user + system), s: compare runs by this on a shared machine. */
+  cpuSeconds: number;
+  /** Wall time, s. */
+  seconds: number;
+  /** Native-kernel threads (SAT_THREADS) and the machine's 1-minute load average at the end: how shared the machine was. */
+  threads: number;
+  loadAverage: number;
+  host: string;
+  endedAt: string;
+  fromEpoch?: number;
+}
+
 export interface Provenance {
   /** The folder the data set was read from (IDX, CIFAR-10 or image folder), when it has one. */
   dataDir?: string;
@@ -432,9 +453,9 @@ export class RunFolder {
     return this.hasResults() && this.hasCheckpoint() && this.configText() === JSON.stringify(config, null, 2);
   }
 
-  /** The files that make up the run (for copying it whole): config, metrics, checkpoint, results, provenance, evaluations. */
+  /** The files that make up the run (for copying it whole): config, metrics, checkpoint, results, provenance, cost, evaluations. */
   storedFiles(): string[] {
-    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.results, this.files.provenance].filter((f) => fs.existsSync(f));
+    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.results, this.files.provenance, this.files.cost].filter((f) => fs.existsSync(f));
     return [...own, ...this.listEvaluations().map((n) => this.evaluationFile(n))];
   }
 
@@ -455,10 +476,21 @@ export class RunFolder {
     return Array.isArray(v) ? v : [v];
   }
 
-  /** Removes what an earlier run left (results first, then checkpoint, metrics, provenance, evaluations), for --force. */
+  /** Appends what one stage of the run cost (cost.json, in the order measured). */
+  recordCost(entry: CostEntry): void {
+    writeFileAtomic(this.files.cost, JSON.stringify([...this.readCost(), entry], null, 2) + '\n');
+  }
+
+  /** Every measured stage, oldest first; empty for a run from before cost was recorded. */
+  readCost(): CostEntry[] {
+    if (!fs.existsSync(this.files.cost)) return [];
+    return readJsonFile<CostEntry[]>(this.files.cost, `It records what the run cost; delete it (the run itself is intact).`);
+  }
+
+  /** Removes what an earlier run left (results first, then checkpoint, metrics, provenance, cost, evaluations), for --force. */
   discard(): void {
     this.reopen();
-    for (const f of [this.files.checkpoint, this.files.metrics, this.files.provenance]) fs.rmSync(f, { force: true });
+    for (const f of [this.files.checkpoint, this.files.metrics, this.files.provenance, this.files.cost]) fs.rmSync(f, { force: true });
     fs.rmSync(path.join(this.dir, EVALUATIONS_DIR), { recursive: true, force: true });
   }
 }

@@ -8,6 +8,7 @@ import { makeAttack, type Attack } from '../attacks';
 import { disposeBatch, take, type ImageDataset } from '../data';
 import { accuracy, type ResultRecord } from '../eval';
 import type { Model } from '../models';
+import { startCostMeter } from '../util/cost-meter';
 import { Progress } from '../util/progress';
 import { deriveSeed } from '../util/rng';
 import { makeConfig, type TrainConfig } from './config';
@@ -32,10 +33,18 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
       return { runDir: r.dir, config: c, metrics: r.run.readMetrics(), results: r.run.readResults(), reused: true, model: r.model };
     }
     const loop = new Loop(r, r.from, c, opts);
-    await loop.run();
+    const trainingMeter = startCostMeter();
+    try {
+      await loop.run();
+    } finally {
+      // An interrupted start records its part too: the stages of every start sum to the run's cost.
+      r.run.recordCost(trainingMeter.stop('training', { fromEpoch: r.from.epoch }));
+    }
     let results: ResultRecord[] = [];
     if (loop.reachedTheEnd()) {
+      const evalMeter = startCostMeter();
       results = await finalEvaluation(r.model, r.data, c, r.dir, loop.evalAct, opts.quiet);
+      r.run.recordCost(evalMeter.stop('final evaluation'));
       r.run.writeResults(results);
     }
     return { runDir: r.dir, config: c, metrics: loop.metrics, results, reused: false, model: r.model };
