@@ -14,12 +14,14 @@ import {
   reluVsSmoothBackward,
   studySettings,
   armSeeds,
+  modelPairTests,
   studyContrasts,
   studyTable,
   studyVariants,
   VARIANTS,
   variantOf,
 } from '../lib/experiments/relu-vs-smooth-backward';
+import type { RunRobustness } from '../lib/report/robustness';
 import { tQuantile975 } from '../lib/report/stats';
 import { sanityConfigs, sanitySettings } from '../lib/experiments/sanity-checks';
 import { walkthroughSettings } from '../lib/experiments/walkthrough';
@@ -52,16 +54,37 @@ describe('experiments: relu-vs-smooth-backward', () => {
       if (profile !== 'smoke') assert.ok(seeds.length >= 5, 'at least 5 paired seeds');
     });
   }
-  it('medium trains the primary arms first, seed by seed, then the control, then the secondary arms', () => {
-    const tiers = reluVsSmoothBackward().runs('medium').map((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium'));
+  it('medium trains the primary arms first, seed by seed, then the control, then their further seeds, then the secondary arms', () => {
+    const runs = reluVsSmoothBackward().runs('medium');
+    const tiers = runs.map((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium'));
     const order = tiers.map((v) => v.tier);
-    assert.deepEqual([...new Set(order)], ['primary', 'control', 'secondary'], 'tiers in order, each contiguous');
-    assert.equal(order.filter((t) => t === 'primary').length, 3 * 8, 'three primary arms x 8 seeds');
+    const stages = order.filter((t, i) => i === 0 || t !== order[i - 1]);
+    assert.deepEqual(stages, ['primary', 'control', 'primary', 'control', 'secondary'], 'the first 5 seeds of primary and control, then their further seeds, then secondary');
+    const early = studySettings('medium').seeds;
+    const firstStages = runs.slice(0, order.indexOf('control') + 5 * 1);
+    assert.ok(firstStages.every((c) => early.includes(c.seed!)), 'the control is checked on the first seeds before the primary arms get more');
+    assert.equal(order.filter((t) => t === 'primary').length, 3 * studySettings('medium').primarySeeds!.length, 'three primary arms x their seeds');
+    assert.ok(studySettings('medium').primarySeeds!.length >= 8 && (studySettings('medium').controlSeeds ?? studySettings('medium').primarySeeds!).length >= 5);
     const firstSeeds = reluVsSmoothBackward().runs('medium').slice(0, 6).map((c) => c.seed);
     assert.deepEqual(firstSeeds, [0, 0, 0, 1, 1, 1], 'pairs complete early');
     const pgd5 = tiers.filter((v) => v.trainSteps === 5).map((v) => v.key);
     assert.deepEqual([...new Set(pgd5)], ['baseline-pgd5', 'sat-silu-pgd5'], 'the PGD-5 design: ReLU and SiLU');
     assert.equal(pgd5.length, 2 * 5, 'five paired seeds each, in the secondary tier');
+  });
+
+  it('tests one model pair on its per-image flags (McNemar), per seed pair of the conclusion\'s contrasts', () => {
+    const v = (k: string) => VARIANTS.find((x) => x.key === k)!;
+    const r = (flags: boolean[]) => ({ flags, robust: flags.filter(Boolean).length }) as unknown as RunRobustness;
+    const rows = [
+      { variant: v('baseline'), seed: 0, r: r([true, true, false, false, true]) },
+      { variant: v('sat-silu'), seed: 0, r: r([false, false, false, false, true]) },
+      { variant: v('sat-silu'), seed: 1, r: r([true, true, true, true, true]) },
+      { variant: v('sat-psoftplus'), seed: 0, r: r([true, true, true, true, true]) },
+    ];
+    const t = modelPairTests(rows, 'medium');
+    assert.deepEqual(t.map((x) => [x.variant.key, x.seed]), [['sat-silu', 0]], 'a pair needs both models; secondary arms are not in the conclusion');
+    assert.deepEqual([t[0].n, t[0].difference, t[0].onlyArm, t[0].onlyBaseline], [5, -2, 0, 2]);
+    assert.ok(Math.abs(t[0].p - 0.5) < 1e-12, 'two discordant images, both one way: exact two-sided p = 2 x 0.5^2');
   });
 
   it('has the PGD-5 design only where the study is powered, and pairs its SiLU arm with ReLU trained the same way', () => {

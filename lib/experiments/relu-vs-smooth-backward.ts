@@ -12,7 +12,7 @@ import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, typ
 import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
 import { maskingShares, runRobustness, type MaskingShare, type RunRobustness } from '../report/robustness';
 import { armCosts, runCost, type ArmCost } from '../report/run-cost';
-import type { PairedDifference, Summary, Verdict } from '../report/stats';
+import { mcnemarExact, type PairedDifference, type Summary, type Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
 import type { TrainConfig } from '../train/config';
@@ -74,8 +74,10 @@ export function comparedWith(v: Variant): Variant | null {
 /** Everything a profile decides: data, model width, training, validation and evaluation. */
 export interface StudySettings {
   seeds: number[];
-  /** Seeds of the primary arms and the control where they get more than `seeds` (medium). */
+  /** Seeds of the primary arms where they get more than `seeds` (medium: set by the pilot rule). */
   primarySeeds?: number[];
+  /** Seeds of the doubled-epochs control where it gets more than `seeds` (default primarySeeds). */
+  controlSeeds?: number[];
   /** The L-inf radius of training and evaluation. */
   eps: number;
   base: Partial<TrainConfig>;
@@ -204,21 +206,30 @@ export function variantConfig(v: Variant, profile: Profile, seed: number): Parti
 /** The seeds an arm gets at a profile: primary arms and the control may get more (medium). */
 export function armSeeds(v: Variant, profile: Profile): number[] {
   const s = studySettings(profile);
-  return v.tier !== 'secondary' && s.primarySeeds ? s.primarySeeds : s.seeds;
+  if (v.tier === 'primary') return s.primarySeeds ?? s.seeds;
+  if (v.tier === 'control') return s.controlSeeds ?? s.primarySeeds ?? s.seeds;
+  return s.seeds;
 }
 
 /**
- * The run list in training order: tier by tier (primary, control, secondary), and within a tier
- * seed by seed across its arms, so that paired seeds complete early and a partial study is
- * balanced. Profiles without tiers of their own (no primarySeeds) keep the seed-major order.
+ * The run list in training order, in stages: the first seeds (`seeds`) of the primary arms, then
+ * of the control (a control that fails the convergence criterion means retraining every arm
+ * longer, so it is checked early), then the primary arms' and the control's further seeds, then
+ * the secondary arms. Within a stage seed by seed across its arms, so that paired seeds complete
+ * early and a partial study is balanced. Profiles without tiers of their own (no primarySeeds)
+ * keep the seed-major order.
  */
 function studyRuns(all: readonly Variant[], profile: Profile): Partial<TrainConfig>[] {
   const s = studySettings(profile);
   const variants = all.filter((v) => !v.profiles || v.profiles.includes(profile));
   if (!s.primarySeeds) return s.seeds.flatMap((seed) => variants.map((v) => variantConfig(v, profile, seed)));
-  return (['primary', 'control', 'secondary'] as const).flatMap((tier) => {
+  const early = (seed: number) => s.seeds.includes(seed);
+  const stages: [Variant['tier'], (seed: number) => boolean][] = [
+    ['primary', early], ['control', early], ['primary', (x) => !early(x)], ['control', (x) => !early(x)], ['secondary', () => true],
+  ];
+  return stages.flatMap(([tier, take]) => {
     const arms = variants.filter((v) => v.tier === tier);
-    const seeds = [...new Set(arms.flatMap((v) => armSeeds(v, profile)))].sort((a, b) => a - b);
+    const seeds = [...new Set(arms.flatMap((v) => armSeeds(v, profile)))].filter(take).sort((a, b) => a - b);
     return seeds.flatMap((seed) => arms.filter((v) => armSeeds(v, profile).includes(seed)).map((v) => variantConfig(v, profile, seed)));
   });
 }
@@ -329,6 +340,24 @@ export function studyEndpoints(runs: TrainResult[], profile: Profile): { name: s
 /** Every arm against its baseline (ReLU, or ReLU trained with PGD-5) on every endpoint: one family, Holm-adjusted, pending below 5 seed pairs. */
 export function studyContrasts(runs: TrainResult[], profile: Profile): Contrast[] {
   return contrastFamily(studyEndpoints(runs, profile), { baseline: armBaseline, arms: armKeys(profile) });
+}
+
+/**
+ * The test-set sampling error of one model pair: per seed pair of the conclusion's contrasts,
+ * McNemar's exact test on the two models' per-image robust flags (AutoAttack and PGD-20 both
+ * fail) on the same test images. Seed-to-seed spread is the paired interval's business; this
+ * says how much of one pair's difference the 1,000 test images alone could produce.
+ */
+export function modelPairTests(rows: ReturnType<typeof robustnessRows>, profile: Profile) {
+  return studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).flatMap((v) => {
+    const base = comparedWith(v)!;
+    return rows.filter((x) => x.variant.key === v.key).flatMap((x) => {
+      const b = rows.find((y) => y.variant.key === base.key && y.seed === x.seed);
+      if (!b) return [];
+      const mc = mcnemarExact(x.r.flags, b.r.flags);
+      return [{ variant: v, baseline: base, seed: x.seed, n: mc.n, difference: x.r.robust - b.r.robust, onlyArm: mc.onlyA, onlyBaseline: mc.onlyB, p: mc.p }];
+    });
+  });
 }
 
 /** Per arm, the share of its runs that mask (exact interval), with Fisher's exact test against its baseline arm. */

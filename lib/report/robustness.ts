@@ -40,6 +40,8 @@ export interface RunRobustness {
   autoAttack: number;
   pgd: number | null;
   robust: number;
+  /** Per image, robust under both (the endpoint's flags: McNemar between two models uses them). */
+  flags: boolean[];
   pgdSteps: number | null;
   /** Images Square broke after APGD-CE, APGD-T and FAB-T. */
   squareBroken: number;
@@ -76,6 +78,7 @@ export function robustnessOf(e: AutoAttackFile): RunRobustness {
     autoAttack: count(e.robust),
     pgd: pgd ? pgd.filter(Boolean).length : null,
     robust: both.filter(Boolean).length,
+    flags: both,
     pgdSteps: e.pgd?.steps ?? null,
     squareBroken,
     autoAttackWarning: squareBroken >= Math.ceil(AUTOATTACK_SQUARE_WARNING * e.n),
