@@ -40,7 +40,7 @@ describe('sat as a process', function () {
       assert.equal(r.code, code, r.err);
       assert.match(r.err, new RegExp(`${signal}: stopping after the current step`));
       assert.match(r.err, new RegExp(`Training stopped; the checkpoint after epoch \\d is in ${dir}\\. Continue with --resume --out ${dir}`));
-      assert.deepEqual(fs.readdirSync(dir).sort(), ['checkpoint.bin', 'config.json', 'metrics.jsonl', 'provenance.json'], 'no lock, no temporary file, no results');
+      assert.deepEqual(fs.readdirSync(dir).sort(), ['checkpoint.bin', 'config.json', 'cost.json', 'metrics.jsonl', 'provenance.json'], 'no lock, no temporary file, no results');
       const lines = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8');
       assert.ok(lines.endsWith('\n'), 'no torn line');
       const done = lines.trim().split('\n').length;

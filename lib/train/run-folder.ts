@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { CostEntry } from '../util/cost-meter';
 import { writeFileAtomic } from '../util/fs';
 import { describeWriteError } from '../util/fs-errors';
 
@@ -258,21 +259,7 @@ export type RunState = 'empty' | 'in-progress' | 'finished';
  * would change every run id). Written by the trainer when a run starts or resumes; one record
  * per start, the last one first in `provenance.json`.
  */
-/** What one stage of a run cost in the process that ran it (lib/util/cost-meter). */
-export interface CostEntry {
-  /** 'training' (epochs fromEpoch to the end, or to an interruption), 'final evaluation', or an evaluation's name. */
-  stage: string;
-  /** CPU time of the process (user + system), s: compare runs by this on a shared machine. */
-  cpuSeconds: number;
-  /** Wall time, s. */
-  seconds: number;
-  /** Native-kernel threads (SAT_THREADS) and the machine's 1-minute load average at the end: how shared the machine was. */
-  threads: number;
-  loadAverage: number;
-  host: string;
-  endedAt: string;
-  fromEpoch?: number;
-}
+export type { CostEntry };
 
 export interface Provenance {
   /** The folder the data set was read from (IDX, CIFAR-10 or image folder), when it has one. */

@@ -2,7 +2,22 @@
 // machine's load, so runs trained on a shared machine can be compared by CPU time.
 import * as os from 'node:os';
 import { threadsFromEnv } from '../kernels/native-addon';
-import type { CostEntry } from '../train/run-folder';
+
+/** What one stage of a run cost in the process that ran it (RunFolder keeps them in cost.json). */
+export interface CostEntry {
+  /** 'training' (epochs fromEpoch to the end, or to an interruption), 'final evaluation', or an evaluation's name. */
+  stage: string;
+  /** CPU time of the process (user + system), s: compare runs by this on a shared machine. */
+  cpuSeconds: number;
+  /** Wall time, s. */
+  seconds: number;
+  /** Native-kernel threads (SAT_THREADS) and the machine's 1-minute load average at the end: how shared the machine was. */
+  threads: number;
+  loadAverage: number;
+  host: string;
+  endedAt: string;
+  fromEpoch?: number;
+}
 
 /** Starts a meter; `stop(stage)` gives the CostEntry of everything since. */
 export function startCostMeter(): { stop: (stage: string, extra?: Pick<CostEntry, 'fromEpoch'>) => CostEntry } {
