@@ -115,9 +115,10 @@ describe('report: conclusions and verdict counts', () => {
 
 describe('report: robustness from AutoAttack records (counts of images)', () => {
   const file = (aa: number[], pgd: number[], squareBroken: number): AutoAttackFile => ({
+    version: 'standard', norm: 'linf', robustAccuracy: 0, records: [],
     n: aa.length, eps: 0.1, clean: 0.9, robust: aa, warnings: [], seconds: 1,
     stages: [{ attack: 'square', label: 'Square', robustAccuracy: 0, attacked: 10, broken: squareBroken, seconds: 1 }],
-    pgd: { steps: 20, accuracy: 0, robust: pgd },
+    pgd: { type: 'pgd-linf', eps: 0.1, steps: 20, accuracy: 0, robust: pgd },
   });
 
   it('robust only when AutoAttack and PGD both fail; McNemar on the disagreements', () => {

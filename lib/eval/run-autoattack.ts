@@ -23,14 +23,19 @@ export interface RunAutoAttackOptions {
   label?: string;
 }
 
-/** What the evaluation file holds (besides AutoAttackResult's fields). */
+/** The PGD run beside AutoAttack on the same images: its config, accuracy and per-image flags (1 = robust). */
+export type PgdBeside = AttackConfig & { accuracy: number; robust: number[] };
+
+/** What evaluations/autoattack-*.json holds: AutoAttack's result with per-image flags (1 = robust), the PGD beside it, and the result records. */
+export type AutoAttackFile = Omit<AutoAttackResult, 'robust'> & { robust: number[]; pgd: PgdBeside | null; records: ResultRecord[] };
+
 export interface RunAutoAttackResult {
   result: AutoAttackResult;
-  pgd: (AttackConfig & { accuracy: number; robust: number[] }) | null;
+  pgd: PgdBeside | null;
   records: ResultRecord[];
-  /** The run folder's name for it, and what goes into evaluations/<name>.json (with per-image flags). */
+  /** The run folder's name for it, and what goes into evaluations/<name>.json. */
   name: string;
-  evaluation: Record<string, unknown>;
+  evaluation: AutoAttackFile;
 }
 
 /** The run folder's name for an AutoAttack evaluation: 'autoattack-linf-0.1'. */
@@ -67,7 +72,7 @@ export async function autoAttackRun(dir: string, config: TrainConfig, checkpoint
     const records = autoAttackRecords(result, base, pgd, pgdOut?.accuracy);
     const { robust, ...summary } = result;
     // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
-    const evaluation = { ...summary, robust: Array.from(robust), pgd: pgdOut, records };
+    const evaluation: AutoAttackFile = { ...summary, robust: Array.from(robust), pgd: pgdOut, records };
     return { result, pgd: pgdOut, records, name: autoAttackEvaluationName(opts.norm, opts.eps), evaluation };
   } finally {
     model.dispose();

@@ -11,6 +11,7 @@ import { loadDataset, take } from '../data';
 import type { ImageDataset } from '../data/dataset';
 import { autoAttack, type AutoAttackOptions, type AutoAttackResult } from '../eval/autoattack';
 import { missingEvaluations } from '../eval/run-evaluations';
+import type { AutoAttackFile, PgdBeside } from '../eval/run-autoattack';
 import {
   autoAttackGap,
   type CheckTarget,
@@ -237,8 +238,8 @@ export interface StoredAutoAttack {
 export function storedAutoAttack(dir: string, settings: SanitySettings): StoredAutoAttack | undefined {
   const folder = new RunFolder(dir, { warn: () => {} });
   if (settings.autoattack.version !== 'standard' || !folder.hasEvaluation(AUTOATTACK_EVALUATION)) return undefined;
-  const e = folder.readEvaluation<Omit<AutoAttackResult, 'robust'> & { robust: number[]; pgd: (AttackConfig & { robust: number[] }) | null }>(AUTOATTACK_EVALUATION);
-  const { robust: pgdRobust, accuracy: _, ...pgd } = (e.pgd ?? {}) as AttackConfig & { robust?: number[]; accuracy?: number };
+  const e = folder.readEvaluation<AutoAttackFile>(AUTOATTACK_EVALUATION);
+  const { robust: pgdRobust, accuracy: _, ...pgd } = (e.pgd ?? {}) as Partial<PgdBeside>;
   const same = (a: AttackConfig, b: AttackConfig) => JSON.stringify(resolveAttackConfig(a)) === JSON.stringify(resolveAttackConfig(b));
   if (e.version !== 'standard' || e.n !== settings.size || e.eps !== settings.pgd.eps || !pgdRobust || !same(pgd as AttackConfig, settings.pgd)) return undefined;
   const { pgd: _p, records: _r, ...result } = e as typeof e & { records?: unknown };

@@ -214,7 +214,6 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
   });
 }
 
-/** A table for the terminal and a one-line summary. */
 /**
  * What the runs not done yet will cost, from the CPU time the finished runs of this grid took
  * (their outcome files: training and every evaluation), per epoch, times the epochs left.
@@ -232,6 +231,7 @@ export function remainingCost(grid: Grid, rows: StatusRow[]): string {
   return `${left.length} runs left: about ${cpu >= 3600 ? `${(cpu / 3600).toFixed(1)} CPU-hours` : `${Math.ceil(cpu / 60)} CPU-minutes`} (measured: ${perEpoch.toFixed(0)} CPU-s per epoch including evaluations, over ${measured.length} finished run${measured.length === 1 ? '' : 's'} of this grid).`;
 }
 
+/** A table for the terminal and a one-line summary. */
 export function formatStatus(grid: Grid, rows: StatusRow[], queueAvailable: boolean): string {
   const counts = new Map<string, number>();
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);

@@ -3,21 +3,11 @@
 // and gradient masking flagged from Square's stage (AutoAttack's own warning, and a one-sided
 // binomial rule with a stated false-alarm rate). Per arm: the share of runs that mask, with its
 // exact interval, and Fisher's exact test against the baseline.
-import type { AutoAttackStage } from '../eval/autoattack';
+import type { AutoAttackFile } from '../eval/run-autoattack';
 import { RunFolder } from '../train/run-folder';
 import { clopperPearson, countCheckDesign, fisherExact, mcnemarExact, type CountCheckDesign } from './stats';
 
-/** What evaluations/autoattack-*.json holds (lib/eval/run-autoattack.ts). */
-export interface AutoAttackFile {
-  n: number;
-  eps: number;
-  clean: number;
-  stages: AutoAttackStage[];
-  robust: number[];
-  warnings: string[];
-  seconds: number;
-  pgd: { steps: number; accuracy: number; robust: number[] } | null;
-}
+export type { AutoAttackFile };
 
 /** Square's gain that AutoAttack itself tolerates: it warns at 0.2% of the points (fra31/auto-attack, checks.py). */
 export const AUTOATTACK_SQUARE_WARNING = 0.002;
