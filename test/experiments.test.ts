@@ -14,6 +14,7 @@ import {
   reluVsSmoothBackward,
   studySettings,
   armSeeds,
+  epochSelection,
   modelPairTests,
   studyContrasts,
   studyTable,
@@ -54,19 +55,20 @@ describe('experiments: relu-vs-smooth-backward', () => {
       if (profile !== 'smoke') assert.ok(seeds.length >= 5, 'at least 5 paired seeds');
     });
   }
-  it('medium trains the primary arms first, seed by seed, then the control, then their further seeds, then the secondary arms', () => {
+  it('medium trains the half-epoch arms (stored), the control\'s first seeds, the primary arms seed by seed, their further seeds, then the secondary arms', () => {
     const runs = reluVsSmoothBackward().runs('medium');
     const tiers = runs.map((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium'));
     const order = tiers.map((v) => v.tier);
     const stages = order.filter((t, i) => i === 0 || t !== order[i - 1]);
-    assert.deepEqual(stages, ['primary', 'control', 'primary', 'control', 'secondary'], 'the first 5 seeds of primary and control, then their further seeds, then secondary');
+    assert.deepEqual(stages, ['half', 'control', 'primary', 'control', 'secondary'], 'the control checks the epochs before the other arms are trained');
     const early = studySettings('medium').seeds;
-    const firstStages = runs.slice(0, order.indexOf('control') + 5 * 1);
-    assert.ok(firstStages.every((c) => early.includes(c.seed!)), 'the control is checked on the first seeds before the primary arms get more');
+    const firstControl = runs.slice(order.indexOf('control'), order.indexOf('primary'));
+    assert.deepEqual(firstControl.map((c) => c.seed), early);
+    assert.deepEqual(runs.slice(order.indexOf('primary'), order.indexOf('primary') + 6).map((c) => c.seed), [0, 0, 0, 1, 1, 1], 'pairs complete early');
     assert.equal(order.filter((t) => t === 'primary').length, 3 * studySettings('medium').primarySeeds!.length, 'three primary arms x their seeds');
     assert.ok(studySettings('medium').primarySeeds!.length >= 8 && (studySettings('medium').controlSeeds ?? studySettings('medium').primarySeeds!).length >= 5);
-    const firstSeeds = reluVsSmoothBackward().runs('medium').slice(0, 6).map((c) => c.seed);
-    assert.deepEqual(firstSeeds, [0, 0, 0, 1, 1, 1], 'pairs complete early');
+    const epochs = (k: string) => runs.find((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium').key === k)!.epochs!;
+    assert.deepEqual([epochs('baseline-half'), epochs('baseline'), epochs('baseline-2x')], [10, 20, 40]);
     const pgd5 = tiers.filter((v) => v.trainSteps === 5).map((v) => v.key);
     assert.deepEqual([...new Set(pgd5)], ['baseline-pgd5', 'sat-silu-pgd5'], 'the PGD-5 design: ReLU and SiLU');
     assert.equal(pgd5.length, 2 * 5, 'five paired seeds each, in the secondary tier');
@@ -85,6 +87,21 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.deepEqual(t.map((x) => [x.variant.key, x.seed]), [['sat-silu', 0]], 'a pair needs both models; secondary arms are not in the conclusion');
     assert.deepEqual([t[0].n, t[0].difference, t[0].onlyArm, t[0].onlyBaseline], [5, -2, 0, 2]);
     assert.ok(Math.abs(t[0].p - 0.5) < 1e-12, 'two discordant images, both one way: exact two-sided p = 2 x 0.5^2');
+  });
+
+  it('chooses the epochs on the validation split: ReLU\'s final validation PGD-10, paired by seed, half -> study -> control', () => {
+    const at = (key: string, seed: number, val: number) => {
+      const v = VARIANTS.find((x) => x.key === key)!;
+      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+      return { runDir: '', config, metrics: [{ epoch: 0, step: 1, loss: 1, acc: 0.5, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: val }], results: [], reused: true, model: undefined as unknown as Model } as TrainResult;
+    };
+    const runs = [at('baseline-half', 0, 0.7), at('baseline-half', 1, 0.71), at('baseline', 0, 0.73), at('baseline', 1, 0.745), at('baseline-2x', 0, 0.735), at('baseline-2x', 1, 0.75), at('sat-silu', 0, 0.9)];
+    const [first, second] = epochSelection(runs, 'medium');
+    assert.deepEqual([first.from, first.to, second.from, second.to], [10, 20, 20, 40]);
+    assert.ok(Math.abs(first.delta!.mean - 0.0325) < 1e-9 && first.longEnough === false, 'ReLU gained 3.25 points from 10 to 20 epochs: 10 is not long enough');
+    assert.ok(Math.abs(second.delta!.mean - 0.005) < 1e-9 && second.longEnough === true, 'half a point from 20 to 40: 20 is long enough');
+    assert.equal(epochSelection(runs.slice(0, 2), 'medium')[0].delta, null, 'no pair without the longer runs');
+    assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => a.endsWith('-half')), [], 'the half-epoch arms are not in the study\'s family');
   });
 
   it('has the PGD-5 design only where the study is powered, and pairs its SiLU arm with ReLU trained the same way', () => {
