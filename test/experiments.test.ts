@@ -14,8 +14,11 @@ import {
   reluVsSmoothBackward,
   studySettings,
   armSeeds,
+  controlCheck,
   epochSelection,
+  halfEpochContrasts,
   modelPairTests,
+  studyConclusion,
   studyContrasts,
   studyTable,
   studyVariants,
@@ -102,6 +105,21 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.ok(Math.abs(second.delta!.mean - 0.005) < 1e-9 && second.longEnough === true, 'half a point from 20 to 40: 20 is long enough');
     assert.equal(epochSelection(runs.slice(0, 2), 'medium')[0].delta, null, 'no pair without the longer runs');
     assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => a.endsWith('-half')), [], 'the half-epoch arms are not in the study\'s family');
+  });
+
+  it('states the first design\'s verdicts in the conclusion, labelled as not long enough', () => {
+    const at = (key: string, seed: number, robust: number) => {
+      const v = VARIANTS.find((x) => x.key === key)!;
+      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+      return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
+    };
+    const runs = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline-half', seed, 0.7 + 0.01 * seed), at('sat-silu-half', seed, 0.6 + 0.011 * seed)]);
+    const half = halfEpochContrasts(runs, 'medium');
+    const lines = studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', half);
+    const first = lines.filter((l) => l.startsWith('First design (10 epochs'));
+    assert.equal(first.length, 1, lines.join('\n'));
+    assert.match(first[0], /SAT: SiLU, half the epochs vs ReLU, half the epochs on PGD-20 0.1: .* less robust than ReLU, half the epochs/);
+    assert.equal(studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium').filter((l) => l.startsWith('First design')).length, 0);
   });
 
   it('has the PGD-5 design only where the study is powered, and pairs its SiLU arm with ReLU trained the same way', () => {

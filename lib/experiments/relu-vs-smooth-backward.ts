@@ -498,13 +498,18 @@ const verdictWords = (base: string): Record<Verdict, string> => ({
 const CONCLUSION_ARMS: readonly VariantKey[] = ['trainer-smooth', 'sat-silu', 'sat-silu-pgd5'];
 
 /** The notebook's conclusion, one sentence per primary contrast (and the PGD-5 one), written from the Holm verdicts and the control check. */
-export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile): string[] {
+export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile, half: Contrast[] = []): string[] {
   const endpoint = control.endpoint;
-  const lines = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).map((v) => {
+  const sentence = (v: Variant, family: Contrast[]) => {
     const base = comparedWith(v)!;
     const baseName = base.key === 'baseline' ? 'ReLU' : base.label;
-    return contrastSentence(contrasts.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: baseName, endpoint, phrases: verdictWords(baseName) });
-  });
+    return contrastSentence(family.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: baseName, endpoint, phrases: verdictWords(baseName) });
+  };
+  const lines = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).map((v) => sentence(v, contrasts));
+  // The first design's verdicts, labelled as such: its training was not long enough by the epoch rule.
+  const first = studyVariants(profile).filter((v) => v.tier === 'half' && v.comparedWith === 'baseline-half' && half.some((c) => c.arm === v.key && !c.pending))
+    .map((v) => `First design (${(studySettings(profile).base.epochs ?? 1) * v.epochFactor} epochs, not long enough by the epoch rule): ${sentence(v, half)}`);
+  lines.push(...first);
   const [robust, clean] = [paperSiluGain('PGD-200'), paperSiluGain('clean')];
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const paper = `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${signed(robust.points)} points of PGD-200 robust accuracy over ReLU and ${signed(clean.points)} clean (${robust.source}).`;
