@@ -8,10 +8,11 @@ import { gridCommand } from '../lib/cli/grid';
 import type { Experiment } from '../lib/experiments/types';
 import { runExperiment } from '../lib/run-experiment';
 import {
-  gridStatus, isFinished, planGrid, PoolDisplay, poolEta, poolStatusLine, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript,
+  gridStatus, isFinished, planGrid, trainingPasses, PoolDisplay, poolEta, poolStatusLine, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript,
   submitSlurm, threadsPerWorker, validateResources, WORKER_EXIT,
 } from '../lib/grid';
 import { loadDataset, registerDataset } from '../lib/data';
+import { runCost } from '../lib/report/run-cost';
 import { makeConfig, runId, type TrainConfig } from '../lib/train';
 import { acquireLock, RUN_FILES } from '../lib/train/run-folder';
 import { testBackend } from './helpers/backend';
@@ -143,6 +144,20 @@ describe('grid: executors', function () {
     assert.ok(isFinished(grid.runs[0].runDir, grid.runs[0].config));
     assert.equal(remainingCost(grid, gridStatus(grid, null)), 'nothing left to run.');
     const two = planGrid(tinyExperiment('pattern', [{ dataset: 'mnist-14px' }, { dataset: 'mnist-14px', seed: 1, epochs: 2 }]), 'smoke');
+    // From the finished run's cost record: training per pass, evaluations per run.
+    const m = /^1 runs left: about (\d+) CPU-minutes \(from the cost records of 1 finished run: ([\d.]+) CPU-s per epoch and training pass, (\d+) CPU-s of evaluations per run\)/.exec(remainingCost(two, gridStatus(two, null)));
+    assert.ok(m, remainingCost(two, gridStatus(two, null)));
+    const cost = runCost(grid.runs[0].runDir)!;
+    const passes = (c: { epochs: number; attack: { steps?: number } | null }) => c.epochs * (1 + (c.attack ? c.attack.steps ?? 1 : 0));
+    assert.ok(Math.abs(Number(m[2]) - cost.training / passes(grid.runs[0].config)) < 0.06, 'per pass, from the record');
+    assert.equal(Number(m[1]), Math.ceil(((cost.training / passes(grid.runs[0].config)) * passes(two.runs[1].config) + (cost.total - cost.training)) / 60));
+    assert.deepEqual([
+      trainingPasses({ epochs: 20, attack: { type: 'pgd-linf', eps: 0.1, steps: 5 } }),
+      trainingPasses({ epochs: 10, attack: { type: 'pgd-linf', eps: 0.1, steps: 1 } }),
+      trainingPasses({ epochs: 10, attack: null }),
+    ], [120, 20, 10], 'a PGD-k step is k attack passes and the training pass');
+    // Without cost records: from the worker's outcome, per epoch.
+    fs.rmSync(path.join(grid.runs[0].runDir, 'cost.json'));
     assert.match(remainingCost(two, gridStatus(two, null)), /^1 runs left: about \d+ CPU-minutes \(measured: \d+ CPU-s per epoch including evaluations, over 1 finished run of this grid\)/);
   });
 

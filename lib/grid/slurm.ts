@@ -6,6 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { runCost } from '../report/run-cost';
+import { median } from '../report/stats';
+import type { TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
 import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
 import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
@@ -214,21 +217,37 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
   });
 }
 
+/** Forward-backward passes per training image over a run: the training step plus each step of its training attack. */
+export const trainingPasses = (c: Pick<TrainConfig, 'epochs' | 'attack'>) => c.epochs * (1 + (c.attack ? ('steps' in c.attack ? c.attack.steps ?? 1 : 1) : 0));
+
+const cpuText = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} CPU-hours` : `${Math.ceil(s / 60)} CPU-minutes`);
+
 /**
- * What the runs not done yet will cost, from the CPU time the finished runs of this grid took
- * (their outcome files: training and every evaluation), per epoch, times the epochs left.
+ * What the runs not done yet will cost. From the finished runs' cost records (cost.json) where
+ * they have them: training in proportion to its passes (epochs x (attack steps + 1)), plus the
+ * median evaluation cost of a run. Else from the CPU time of the worker's outcome files, per epoch.
  */
 export function remainingCost(grid: Grid, rows: StatusRow[]): string {
+  const left = rows.filter((r) => r.state !== 'done');
+  if (left.length === 0) return 'nothing left to run.';
+  const recorded = rows.flatMap((r) => {
+    const c = r.state === 'done' ? runCost(r.run.runDir) : null;
+    return c?.complete ? [{ c, passes: trainingPasses(r.run.config) }] : [];
+  });
+  if (recorded.length > 0) {
+    const perPass = recorded.reduce((s, x) => s + x.c.training, 0) / recorded.reduce((s, x) => s + x.passes, 0);
+    const evaluation = median(recorded.map((x) => x.c.total - x.c.training));
+    const cpu = left.reduce((s, r) => s + perPass * trainingPasses(r.run.config) + evaluation, 0);
+    return `${left.length} runs left: about ${cpuText(cpu)} (from the cost records of ${recorded.length} finished run${recorded.length === 1 ? '' : 's'}: ${perPass.toFixed(1)} CPU-s per epoch and training pass, ${evaluation.toFixed(0)} CPU-s of evaluations per run).`;
+  }
   const measured = rows.flatMap((r) => {
     const o = readOutcome(r.run.configFile);
     return o?.status === 'trained' && o.cpuSeconds ? [{ cpu: o.cpuSeconds, epochs: r.run.config.epochs }] : [];
   });
-  const left = rows.filter((r) => r.state !== 'done');
-  if (left.length === 0) return 'nothing left to run.';
   if (measured.length === 0) return `${left.length} runs left; no run of this grid has finished here yet, so no measured cost.`;
   const perEpoch = measured.reduce((s, m) => s + m.cpu, 0) / measured.reduce((s, m) => s + m.epochs, 0);
   const cpu = left.reduce((s, r) => s + perEpoch * r.run.config.epochs, 0);
-  return `${left.length} runs left: about ${cpu >= 3600 ? `${(cpu / 3600).toFixed(1)} CPU-hours` : `${Math.ceil(cpu / 60)} CPU-minutes`} (measured: ${perEpoch.toFixed(0)} CPU-s per epoch including evaluations, over ${measured.length} finished run${measured.length === 1 ? '' : 's'} of this grid).`;
+  return `${left.length} runs left: about ${cpuText(cpu)} (measured: ${perEpoch.toFixed(0)} CPU-s per epoch including evaluations, over ${measured.length} finished run${measured.length === 1 ? '' : 's'} of this grid).`;
 }
 
 /** A table for the terminal and a one-line summary. */
