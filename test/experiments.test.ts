@@ -104,6 +104,14 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.ok(Math.abs(first.delta!.mean - 0.0325) < 1e-9 && first.longEnough === false, 'ReLU gained 3.25 points from 10 to 20 epochs: 10 is not long enough');
     assert.ok(Math.abs(second.delta!.mean - 0.005) < 1e-9 && second.longEnough === true, 'half a point from 20 to 40: 20 is long enough');
     assert.equal(epochSelection(runs.slice(0, 2), 'medium')[0].delta, null, 'no pair without the longer runs');
+    // A 2x run that collapses (validation PGD-10 30 points below its best epoch): no reading, and the conclusion says why.
+    const collapsed = at('baseline-2x', 1, 0.45);
+    collapsed.metrics.unshift({ ...collapsed.metrics[0], epoch: 0, val_adv_acc: 0.75 });
+    const withCollapse = [...runs.filter((r) => !(r.config.seed === 1 && r.config.epochs === 40)), collapsed];
+    const [, second2] = epochSelection(withCollapse, 'medium');
+    assert.deepEqual([second2.collapsed, second2.longEnough], [[1], null]);
+    const lines = studyConclusion(studyContrasts(withCollapse, 'medium'), controlCheck(withCollapse, 'medium'), 'medium', [], withCollapse);
+    assert.ok(lines.some((l) => /control overfits catastrophically on 1 of its 2 finished seeds \(1:/.test(l)), lines.join('\n'));
     assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => a.endsWith('-half')), [], 'the half-epoch arms are not in the study\'s family');
   });
 

@@ -391,6 +391,11 @@ export function studyMaskingShares(rows: ReturnType<typeof robustnessRows>, prof
   return studyVariants(profile).flatMap((v) => maskingShares(flags, armBaseline(v.key), [v.key]).map((s) => ({ ...s, arm: v.label, baseline: comparedWith(v)?.label ?? '' })));
 }
 
+/** Seeds of an arm whose runs overfit catastrophically (validation PGD more than CATASTROPHIC_DROP_POINTS below their best epoch). */
+export function collapsedSeeds(runs: TrainResult[], profile: Profile, key: VariantKey): number[] {
+  return runsOf(runs, profile, key).filter((r) => overfittingCheck(r.metrics, CATASTROPHIC_DROP_POINTS)?.flagged).map((r) => r.config.seed).sort((a, b) => a - b);
+}
+
 /** Points by which the doubled-epochs control may exceed ReLU at most (upper bound of its 95% interval). */
 export const CONTROL_MARGIN_POINTS = 2;
 export const CONTROL_CRITERION =
@@ -435,7 +440,7 @@ export const EPOCH_RULE =
   `the epochs are long enough when doubling them moves ReLU's final validation PGD-10 accuracy (held-out training images) by less than ${EPOCH_RULE_POINTS} point, mean over paired seeds`;
 
 /** The epoch choice on the validation split: ReLU's final validation PGD-10, paired by seed, from each training length to the doubled one (half -> study -> control). */
-export function epochSelection(runs: TrainResult[], profile: Profile): { from: number; to: number; delta: PairedDifference | null; longEnough: boolean | null }[] {
+export function epochSelection(runs: TrainResult[], profile: Profile): { from: number; to: number; delta: PairedDifference | null; longEnough: boolean | null; collapsed: number[] }[] {
   const epochs = studySettings(profile).base.epochs ?? 1;
   const lastVal = (key: VariantKey) => new Map(runsOf(runs, profile, key).flatMap((r) => {
     const m = r.metrics[r.metrics.length - 1];
@@ -447,7 +452,9 @@ export function epochSelection(runs: TrainResult[], profile: Profile): { from: n
     const shared = [...x.keys()].filter((seed) => y.has(seed));
     const delta = shared.length ? pairedBySeed(y, x) : null;
     const factor = (k: VariantKey) => VARIANTS.find((v) => v.key === k)!.epochFactor;
-    return { from: epochs * factor(a), to: epochs * factor(b), delta, longEnough: delta ? delta.mean < EPOCH_RULE_POINTS / 100 : null };
+    // A longer run that overfits catastrophically scores lower for another reason than convergence: no reading.
+    const collapsed = collapsedSeeds(runs, profile, b);
+    return { from: epochs * factor(a), to: epochs * factor(b), delta, longEnough: delta && collapsed.length === 0 ? delta.mean < EPOCH_RULE_POINTS / 100 : null, collapsed };
   });
 }
 
@@ -498,7 +505,14 @@ const verdictWords = (base: string): Record<Verdict, string> => ({
 const CONCLUSION_ARMS: readonly VariantKey[] = ['trainer-smooth', 'sat-silu', 'sat-silu-pgd5'];
 
 /** The notebook's conclusion, one sentence per primary contrast (and the PGD-5 one), written from the Holm verdicts and the control check. */
-export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile, half: Contrast[] = []): string[] {
+/** What catastrophic overfitting of the control does to the convergence criterion, in a sentence (none without it). */
+function collapseSentence(c: { seeds: number[]; runs: number }): string[] {
+  if (c.seeds.length === 0) return [];
+  return [`The 2x-epochs control overfits catastrophically on ${c.seeds.length} of its ${c.runs} finished seeds (${c.seeds.join(', ')}: validation PGD-10 more than ${CATASTROPHIC_DROP_POINTS} points below the run's best epoch): its difference to ReLU measures that collapse, not convergence, so the criterion neither confirms nor refutes that the study's epochs are long enough.`];
+}
+
+export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile, half: Contrast[] = [], runs: TrainResult[] = []): string[] {
+  const collapsed = { seeds: collapsedSeeds(runs, profile, 'baseline-2x'), runs: runsOf(runs, profile, 'baseline-2x').length };
   const endpoint = control.endpoint;
   const sentence = (v: Variant, family: Contrast[]) => {
     const base = comparedWith(v)!;
@@ -513,5 +527,5 @@ export function studyConclusion(contrasts: Contrast[], control: ControlCheck, pr
   const [robust, clean] = [paperSiluGain('PGD-200'), paperSiluGain('clean')];
   const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
   const paper = `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${signed(robust.points)} points of PGD-200 robust accuracy over ReLU and ${signed(clean.points)} clean (${robust.source}).`;
-  return [...lines, controlSentence(control, 'the 2x-epochs ReLU control'), paper, `Scale: ${studySettings(profile).data}, a 3-conv CNN, not ImageNet and ResNet-50; a difference from the paper's direction at this scale is reported as measured.`];
+  return [...lines, controlSentence(control, 'the 2x-epochs ReLU control'), ...collapseSentence(collapsed), paper, `Scale: ${studySettings(profile).data}, a 3-conv CNN, not ImageNet and ResNet-50; a difference from the paper's direction at this scale is reported as measured.`];
 }
