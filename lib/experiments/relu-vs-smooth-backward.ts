@@ -368,13 +368,14 @@ export function halfEpochContrasts(runs: TrainResult[], profile: Profile): Contr
 }
 
 /**
- * The test-set sampling error of one model pair: per seed pair of the conclusion's contrasts,
+ * The test-set sampling error of one model pair: per seed pair of the conclusion's contrasts (and the first design's),
  * McNemar's exact test on the two models' per-image robust flags (AutoAttack and PGD-20 both
  * fail) on the same test images. Seed-to-seed spread is the paired interval's business; this
  * says how much of one pair's difference the 1,000 test images alone could produce.
  */
 export function modelPairTests(rows: ReturnType<typeof robustnessRows>, profile: Profile) {
-  return studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).flatMap((v) => {
+  const tested = (v: Variant) => CONCLUSION_ARMS.includes(v.key) || (v.tier === 'half' && v.comparedWith === 'baseline-half');
+  return studyVariants(profile).filter(tested).flatMap((v) => {
     const base = comparedWith(v)!;
     return rows.filter((x) => x.variant.key === v.key).flatMap((x) => {
       const b = rows.find((y) => y.variant.key === base.key && y.seed === x.seed);
