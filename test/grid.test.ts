@@ -155,7 +155,8 @@ describe('grid: executors', function () {
       trainingPasses({ epochs: 20, attack: { type: 'pgd-linf', eps: 0.1, steps: 5 } }),
       trainingPasses({ epochs: 10, attack: { type: 'pgd-linf', eps: 0.1, steps: 1 } }),
       trainingPasses({ epochs: 10, attack: null }),
-    ], [120, 20, 10], 'a PGD-k step is k attack passes and the training pass');
+      trainingPasses({ epochs: 10, attack: { type: 'pgd-linf', eps: 0.1 } }),
+    ], [120, 20, 10, 110], 'a PGD-k step is k attack passes and the training pass; unset steps are the attack\'s default (PGD: 10)');
     // Without cost records: from the worker's outcome, per epoch.
     fs.rmSync(path.join(grid.runs[0].runDir, 'cost.json'));
     assert.match(remainingCost(two, gridStatus(two, null)), /^1 runs left: about \d+ CPU-minutes \(measured: \d+ CPU-s per epoch including evaluations, over 1 finished run of this grid\)/);

@@ -15,7 +15,7 @@ import { armCosts, runCost, type ArmCost } from '../report/run-cost';
 import { mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
-import type { TrainConfig } from '../train/config';
+import { trainingAttackSteps, type TrainConfig } from '../train/config';
 import { paperSiluGain } from './paper-numbers';
 import type { Profile } from './profiles';
 import type { Experiment } from './types';
@@ -269,7 +269,7 @@ export function reluVsSmoothBackward(variants: readonly Variant[] = VARIANTS): E
 /** Which variant a finished run's config is (by activation, gradient modes, epochs and training-attack steps). */
 export function variantOf(c: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs'> & { attack?: AttackConfig | null }, profile: Profile): Variant {
   const epochs = studySettings(profile).base.epochs ?? 1;
-  const steps = c.attack && 'steps' in c.attack ? c.attack.steps ?? 1 : 1;
+  const steps = trainingAttackSteps(c.attack);
   const v = VARIANTS.find(
     (v) => v.activation === c.activation && v.attackerGradient === c.attackerGradient && v.trainerGradient === c.trainerGradient && v.epochFactor * epochs === c.epochs && v.trainSteps === steps,
   );

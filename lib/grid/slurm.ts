@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCost } from '../report/run-cost';
 import { median } from '../report/stats';
-import type { TrainConfig } from '../train/config';
+import { trainingAttackSteps, type TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
 import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
 import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
@@ -218,7 +218,7 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
 }
 
 /** Forward-backward passes per training image over a run: the training step plus each step of its training attack. */
-export const trainingPasses = (c: Pick<TrainConfig, 'epochs' | 'attack'>) => c.epochs * (1 + (c.attack ? ('steps' in c.attack ? c.attack.steps ?? 1 : 1) : 0));
+export const trainingPasses = (c: Pick<TrainConfig, 'epochs' | 'attack'>) => c.epochs * (1 + trainingAttackSteps(c.attack));
 
 const cpuText = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} CPU-hours` : `${Math.ceil(s / 60)} CPU-minutes`);
 
