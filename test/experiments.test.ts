@@ -16,7 +16,8 @@ import {
   armSeeds,
   controlCheck,
   epochSelection,
-  halfEpochContrasts,
+  earlierDesignContrasts,
+  EPOCH_CHECK_SEEDS,
   modelPairTests,
   studyConclusion,
   studyContrasts,
@@ -58,20 +59,21 @@ describe('experiments: relu-vs-smooth-backward', () => {
       if (profile !== 'smoke') assert.ok(seeds.length >= 5, 'at least 5 paired seeds');
     });
   }
-  it('medium trains the half-epoch arms (stored), the control\'s first seeds, the primary arms seed by seed, their further seeds, then the secondary arms', () => {
+  it('medium trains the earlier designs\' arms (stored), ReLU and the control on the epoch-check seeds, the primary arms seed by seed, the control, their further seeds, then the secondary arms', () => {
     const runs = reluVsSmoothBackward().runs('medium');
     const tiers = runs.map((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium'));
     const order = tiers.map((v) => v.tier);
     const stages = order.filter((t, i) => i === 0 || t !== order[i - 1]);
-    assert.deepEqual(stages, ['half', 'control', 'primary', 'control', 'secondary'], 'the control checks the epochs before the other arms are trained');
-    const early = studySettings('medium').seeds;
-    const firstControl = runs.slice(order.indexOf('control'), order.indexOf('primary'));
-    assert.deepEqual(firstControl.map((c) => c.seed), early);
-    assert.deepEqual(runs.slice(order.indexOf('primary'), order.indexOf('primary') + 6).map((c) => c.seed), [0, 0, 0, 1, 1, 1], 'pairs complete early');
+    assert.deepEqual(stages, ['earlier', 'primary', 'control', 'primary', 'control', 'primary', 'control', 'primary', 'control', 'secondary']);
+    const firstNew = order.indexOf('primary');
+    assert.deepEqual(runs.slice(firstNew, firstNew + 4).map((c, i) => [tiers[firstNew + i].key, c.seed]), EPOCH_CHECK_SEEDS.flatMap((s) => [['baseline', s], ['baseline-2x', s]]), 'the validation split checks the epochs before the other arms are trained');
+    assert.deepEqual(runs.slice(firstNew + 4, firstNew + 8).map((c, i) => [tiers[firstNew + 4 + i].key, c.seed]), [['trainer-smooth', 0], ['sat-silu', 0], ['trainer-smooth', 1], ['sat-silu', 1]], 'ReLU is not trained twice; pairs complete early');
     assert.equal(order.filter((t) => t === 'primary').length, 3 * studySettings('medium').primarySeeds!.length, 'three primary arms x their seeds');
+    assert.equal(order.filter((t) => t === 'control').length, studySettings('medium').controlSeeds!.length);
     assert.ok(studySettings('medium').primarySeeds!.length >= 8 && (studySettings('medium').controlSeeds ?? studySettings('medium').primarySeeds!).length >= 5);
     const epochs = (k: string) => runs.find((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium').key === k)!.epochs!;
-    assert.deepEqual([epochs('baseline-half'), epochs('baseline'), epochs('baseline-2x')], [10, 20, 40]);
+    const keep = (k: string) => runs.find((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium').key === k)!.keep;
+    assert.deepEqual(['baseline-10', 'baseline-20', 'baseline-40', 'baseline', 'baseline-2x'].map((k) => [epochs(k), keep(k)]), [[10, undefined], [20, undefined], [40, undefined], [40, 'best-val-adv'], [80, 'best-val-adv']], 'the earlier designs keep the last epoch (their stored ids), the study its best validation epoch');
     const pgd5 = tiers.filter((v) => v.trainSteps === 5).map((v) => v.key);
     assert.deepEqual([...new Set(pgd5)], ['baseline-pgd5', 'sat-silu-pgd5'], 'the PGD-5 design: ReLU and SiLU');
     assert.equal(pgd5.length, 2 * 5, 'five paired seeds each, in the secondary tier');
@@ -92,27 +94,32 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.ok(Math.abs(t[0].p - 0.5) < 1e-12, 'two discordant images, both one way: exact two-sided p = 2 x 0.5^2');
   });
 
-  it('chooses the epochs on the validation split: ReLU\'s final validation PGD-10, paired by seed, half -> study -> control', () => {
-    const at = (key: string, seed: number, val: number) => {
+  it('chooses the epochs on the validation split: ReLU\'s validation PGD-10 of the model, paired by seed, 10 -> 20 -> 40 (last epoch), 40 -> 80 (kept epoch)', () => {
+    const at = (key: string, seed: number, curve: number[]) => {
       const v = VARIANTS.find((x) => x.key === key)!;
       const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
-      return { runDir: '', config, metrics: [{ epoch: 0, step: 1, loss: 1, acc: 0.5, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: val }], results: [], reused: true, model: undefined as unknown as Model } as TrainResult;
+      const metrics = curve.map((val, epoch) => ({ epoch, step: epoch + 1, loss: 1, acc: 0.5, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: val }));
+      return { runDir: '', config, metrics, results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', 0.7), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
     };
-    const runs = [at('baseline-half', 0, 0.7), at('baseline-half', 1, 0.71), at('baseline', 0, 0.73), at('baseline', 1, 0.745), at('baseline-2x', 0, 0.735), at('baseline-2x', 1, 0.75), at('sat-silu', 0, 0.9)];
-    const [first, second] = epochSelection(runs, 'medium');
-    assert.deepEqual([first.from, first.to, second.from, second.to], [10, 20, 20, 40]);
+    const runs = [
+      at('baseline-10', 0, [0.7]), at('baseline-10', 1, [0.71]), at('baseline-20', 0, [0.73]), at('baseline-20', 1, [0.745]),
+      // The second design's control collapses on seed 1 (30 points below its best epoch) and is read at its last epoch.
+      at('baseline-40', 0, [0.735]), at('baseline-40', 1, [0.75, 0.45]),
+      // The study keeps the best validation epoch: seed 0 peaks at its first epoch, and its control collapses after its best.
+      at('baseline', 0, [0.76, 0.75]), at('baseline', 1, [0.77]), at('baseline-2x', 0, [0.765, 0.4]), at('baseline-2x', 1, [0.775]), at('sat-silu', 0, [0.9]),
+    ];
+    const [first, second, third] = epochSelection(runs, 'medium');
+    assert.deepEqual([first, second, third].map((e) => [e.from, e.to, e.keep]), [[10, 20, false], [20, 40, false], [40, 80, true]]);
     assert.ok(Math.abs(first.delta!.mean - 0.0325) < 1e-9 && first.longEnough === false, 'ReLU gained 3.25 points from 10 to 20 epochs: 10 is not long enough');
-    assert.ok(Math.abs(second.delta!.mean - 0.005) < 1e-9 && second.longEnough === true, 'half a point from 20 to 40: 20 is long enough');
+    assert.deepEqual([second.collapsed, second.longEnough], [[1], null], 'a collapsed run read at its last epoch: no reading');
+    assert.ok(Math.abs(second.delta!.mean - (0.005 - 0.295) / 2) < 1e-9 && Math.abs(second.bestDelta!.mean - 0.005) < 1e-9, 'the best-epoch reading sits beside the last-epoch one');
+    assert.deepEqual(third.collapsed, [0]);
+    assert.ok(Math.abs(third.delta!.mean - 0.005) < 1e-9 && third.longEnough === true, 'kept epochs: 0.76 -> 0.765 and 0.77 -> 0.775, half a point: 40 is long enough, the collapse after the kept epoch notwithstanding');
     assert.equal(epochSelection(runs.slice(0, 2), 'medium')[0].delta, null, 'no pair without the longer runs');
-    // A 2x run that collapses (validation PGD-10 30 points below its best epoch): no reading, and the conclusion says why.
-    const collapsed = at('baseline-2x', 1, 0.45);
-    collapsed.metrics.unshift({ ...collapsed.metrics[0], epoch: 0, val_adv_acc: 0.75 });
-    const withCollapse = [...runs.filter((r) => !(r.config.seed === 1 && r.config.epochs === 40)), collapsed];
-    const [, second2] = epochSelection(withCollapse, 'medium');
-    assert.deepEqual([second2.collapsed, second2.longEnough], [[1], null]);
-    const lines = studyConclusion(studyContrasts(withCollapse, 'medium'), controlCheck(withCollapse, 'medium'), 'medium', [], withCollapse);
-    assert.ok(lines.some((l) => /control overfits catastrophically on 1 of its 2 finished seeds \(1:/.test(l)), lines.join('\n'));
-    assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => a.endsWith('-half')), [], 'the half-epoch arms are not in the study\'s family');
+    const lines = studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', [], runs);
+    assert.ok(lines.some((l) => /control overfits catastrophically on 1 of its 2 finished seeds \(0\) after its best validation epoch; every run keeps/.test(l)), lines.join('\n'));
+    assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => /-(10|20|40)$/.test(a)), [], 'the earlier designs are not in the study\'s family');
+    assert.deepEqual([...new Set(earlierDesignContrasts(runs, 'medium').map((c) => `${c.arm} - ${c.baseline}`))], ['baseline-10 - baseline-20', 'baseline-40 - baseline-20']);
   });
 
   it('states the first design\'s verdicts in the conclusion, labelled as not long enough', () => {
@@ -121,12 +128,12 @@ describe('experiments: relu-vs-smooth-backward', () => {
       const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
       return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
     };
-    const runs = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline-half', seed, 0.7 + 0.01 * seed), at('sat-silu-half', seed, 0.6 + 0.011 * seed)]);
-    const half = halfEpochContrasts(runs, 'medium');
-    const lines = studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', half);
+    const runs = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline-10', seed, 0.7 + 0.01 * seed), at('sat-silu-10', seed, 0.6 + 0.011 * seed)]);
+    const earlier = earlierDesignContrasts(runs, 'medium');
+    const lines = studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', earlier);
     const first = lines.filter((l) => l.startsWith('First design (10 epochs'));
     assert.equal(first.length, 1, lines.join('\n'));
-    assert.match(first[0], /SAT: SiLU, half the epochs vs ReLU, half the epochs on PGD-20 0.1: .* less robust than ReLU, half the epochs/);
+    assert.match(first[0], /SAT: SiLU fwd \+ bwd, 10 epochs \(first design\) vs ReLU \(attacker ReLU, trainer ReLU\), 10 epochs \(first design\) on PGD-20 0.1: .* less robust than ReLU/);
     assert.equal(studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium').filter((l) => l.startsWith('First design')).length, 0);
   });
 

@@ -11,7 +11,11 @@ import { costOf, runCost } from '../lib/report/run-cost';
 import { makeConfig, train, type TrainConfig } from '../lib/train';
 import { RunFolder } from '../lib/train/run-folder';
 import { Sgd } from '../lib/train/optimizer';
-import { loadCheckpoint, saveCheckpoint } from '../lib/train/run-checkpoint';
+import { loadCheckpoint, loadCheckpointState, saveCheckpoint } from '../lib/train/run-checkpoint';
+import { bestValEpoch, loadKeptWeights } from '../lib/train/keep-best';
+import { restoreModel, runData } from '../lib/train/open-run';
+import { take } from '../lib/data';
+import { accuracy } from '../lib/eval';
 import { learningRate } from '../lib/train/schedule';
 import { satStep } from '../lib/train/step';
 import { testBackend } from './helpers/backend';
@@ -111,6 +115,42 @@ describe('training', () => {
     for (const r of [a, b2, again]) r.model.dispose();
   });
 
+  it("keep 'best-val-adv': the epoch with the best validation PGD accuracy is the model, evaluated, reused and resumed to the same weights", async () => {
+    // Seed 3 at lr 0.05 peaks on the validation split at the third of four epochs (measured).
+    const KEEP: Partial<TrainConfig> = { ...TINY, epochs: 4, valSize: 64, keep: 'best-val-adv' };
+    const aDir = path.join(tmp(), 'a');
+    const a = await train(KEEP, { runDir: aDir, quiet: true });
+    const vals = a.metrics.map((m) => m.val_adv_acc!);
+    const best = bestValEpoch(a.metrics)!;
+    assert.ok(best < 3 && vals[best] > vals[3] && vals[best] === Math.max(...vals), `the test needs a peak before the last epoch: ${vals}`);
+    const run = new RunFolder(aDir);
+    assert.equal(run.modelFile(), run.files.best);
+    assert.equal(loadCheckpointState(run.files.best, {}).epoch, best + 1);
+    const data = await runData(a.config);
+    const kept = restoreModel(a.config, data, run.files.best);
+    const last = restoreModel(a.config, data, run.files.checkpoint);
+    const weights = (m: { params: Map<string, tf.Variable> }) => [...m.params.values()].flatMap((v) => Array.from(v.dataSync()));
+    assert.deepEqual(weights(a.model), weights(kept), 'the returned model holds the kept epoch');
+    assert.notDeepEqual(weights(last), weights(kept), 'checkpoint.bin stays the last epoch (to resume from)');
+    // The final evaluation measured the kept weights, not the last epoch's.
+    const test = take(data.test, 64);
+    const clean = (m: typeof kept) => accuracy(m, test, null, { act: makeActivation('silu'), seed: a.config.seed });
+    assert.notEqual(clean(last), clean(kept), 'the two epochs must differ on the test images for this check to bite');
+    assert.equal(a.results.find((r) => r.attack === 'clean')!.accuracy, clean(kept));
+    // A resumed run keeps the same epoch, with the same weights; a reused one loads them.
+    const bDir = path.join(tmp(), 'b');
+    (await train(KEEP, { runDir: bDir, quiet: true, stopAfterEpochs: best + 1 })).model.dispose();
+    const b = await train(KEEP, { runDir: bDir, quiet: true, resume: true });
+    assert.deepEqual(weights(b.model), weights(kept));
+    const again = await train(KEEP, { runDir: bDir, quiet: true });
+    assert.ok(again.reused);
+    assert.deepEqual(weights(again.model), weights(kept));
+    // A best.bin that is not the epoch the metrics name is refused, with the fix.
+    fs.copyFileSync(run.files.checkpoint, run.files.best);
+    assert.throws(() => loadKeptWeights(run, a.metrics, { params: kept.params }), /holds the weights after epoch 4, but the metrics name epoch \d as the best.*--force/);
+    for (const m of [a.model, b.model, again.model, kept, last]) m.dispose();
+  });
+
   it('checkpoints are atomic and a corrupt one gives a clear error', () => {
     const dir = tmp();
     const file = path.join(dir, 'checkpoint.bin');
@@ -138,6 +178,8 @@ describe('training', () => {
   it('config validation names the problem and the fix', () => {
     assert.throws(() => makeConfig({ activation: 'tanhh' }), /Unknown activation 'tanhh'/);
     assert.throws(() => makeConfig({ epochs: 0 }), /epochs must be a positive integer/);
+    assert.throws(() => makeConfig({ keep: 'best' as never }), /keep must be one of best-val-adv/);
+    assert.throws(() => makeConfig({ keep: 'best-val-adv', epochEvalSize: 10 }), /set valSize.*or leave keep out/);
     assert.throws(() => makeConfig({ attack: { type: 'pgd-linf', eps: 3 } }), /outside \[0, 1\]/);
     assert.throws(() => makeConfig({ trainerGradient: 'x' as never }), /Unknown trainerGradient 'x'/);
     assert.throws(() => makeConfig({ lr: -1 }), /learning rate must be a positive number/);

@@ -58,7 +58,7 @@ function locateRun(arg: string): { run: RunFolder; checkpoint: string } {
   const p = path.resolve(arg);
   const isFile = fs.existsSync(p) && fs.statSync(p).isFile();
   const run = new RunFolder(isFile ? path.dirname(p) : p);
-  const checkpoint = isFile ? p : run.files.checkpoint;
+  const checkpoint = isFile ? p : run.modelFile();
   if (!fs.existsSync(checkpoint)) {
     throw new UsageError(`No checkpoint found: looked for ${checkpoint}. Pass a run folder made by 'sat train' (data/runs/<run-id>) or its checkpoint.bin.`);
   }

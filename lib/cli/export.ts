@@ -51,9 +51,9 @@ export async function exportCommand(argv: string[]): Promise<number> {
   checkExportTarget(out, Boolean(v.force));
   const config = makeConfig(run.readConfig<TrainConfig>());
   await initBackend();
-  const model = restoreModel(config, await runData(config), run.files.checkpoint);
+  const model = restoreModel(config, await runData(config), run.modelFile());
   try {
-    const { epoch, position } = loadCheckpointState(run.files.checkpoint, {});
+    const { epoch, position } = loadCheckpointState(run.modelFile(), {});
     const done = run.readMetrics<EpochMetrics>().find((m) => m.epoch === epoch - 1)?.step ?? 0;
     const meta = { epoch, epochs: config.epochs, step: done + (position?.step ?? 0), finished: unfinished === null };
     if (unfinished) console.error(`[sat] warning: exporting an unfinished run (${unfinished}): epoch ${epoch} of ${config.epochs}, step ${meta.step}; the metadata says finished: false.`);

@@ -121,7 +121,7 @@ export async function diagnoseRun(dir: string, settings: DiagnoseSettings, opts:
 
   const data = await runData(config);
   const test = take(data.test, settings.n);
-  const model = restoreModel(config, data, run.files.checkpoint);
+  const model = restoreModel(config, data, run.modelFile());
   const ctx = measureContext(config, model, test);
   try {
     for (const m of todo) {

@@ -41,7 +41,7 @@ export async function runEvaluation(dir: string, config: TrainConfig, s: RunEval
   const folder = new RunFolder(dir);
   switch (s.kind) {
     case 'autoattack': {
-      const r = await autoAttackRun(dir, config, folder.files.checkpoint, { eps: s.eps, norm: s.norm, n: s.n, pgdSteps: s.pgdSteps, label });
+      const r = await autoAttackRun(dir, config, folder.modelFile(), { eps: s.eps, norm: s.norm, n: s.n, pgdSteps: s.pgdSteps, label });
       return folder.writeEvaluation(r.name, r.evaluation);
     }
   }

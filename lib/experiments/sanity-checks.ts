@@ -205,7 +205,7 @@ async function studyModels(profile: Profile, settings: SanitySettings): Promise<
   const c0 = done[0].config;
   const data = loadDataset(c0.dataset, { trainLimit: c0.trainLimit, testLimit: c0.testLimit, seed: c0.seed, valSize: c0.valSize });
   const test = take(data.test, settings.size);
-  const models = done.map((r) => restoreModel(r.config, data, new RunFolder(r.dir!, { warn: () => {} }).files.checkpoint));
+  const models = done.map((r) => restoreModel(r.config, data, new RunFolder(r.dir!, { warn: () => {} }).modelFile()));
   const targets = done.map((r, i) => target(`${r.label} (seed ${r.seed})`, models[i], r.config, test));
   // The transfer source of a target: a finished run of another activation and another seed.
   const sources = done.map((r, i) => {

@@ -65,7 +65,20 @@ export interface TrainConfig {
    * (no default: run ids hash the config, and runs without it keep theirs).
    */
   gradientStats?: boolean;
+  /**
+   * Which epoch's weights are the run's model. 'best-val-adv': the epoch with the highest
+   * per-epoch adversarial accuracy on the validation split (early stopping by checkpoint
+   * selection, as Rice, Wong & Kolter, "Overfitting in adversarially robust deep learning", ICML
+   * 2020, arXiv:2002.11569, recommend against robust and catastrophic overfitting), kept in
+   * best.bin and evaluated at the end; needs valSize and epochEvalSize. Unset: the last epoch's
+   * (no default: run ids hash the config, and runs without it keep theirs).
+   */
+  keep?: KeepMode;
 }
+
+/** What a run keeps as its model besides the last epoch's weights (TrainConfig.keep). */
+export const KEEP_MODES = ['best-val-adv'] as const;
+export type KeepMode = (typeof KEEP_MODES)[number];
 
 export const DEFAULT_CONFIG: TrainConfig = {
   dataset: 'mnist',
@@ -134,6 +147,12 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   if (!(c.surrogateA > 0)) throw new Error(`surrogate a must be positive, got ${c.surrogateA}.`);
   if (c.gradientStats !== undefined && typeof c.gradientStats !== 'boolean') throw new Error(`gradientStats must be true or false (or left out), got ${JSON.stringify(c.gradientStats)}.`);
   // Seeds are 32-bit (lib/util/rng): 2^32 would silently be the run of seed 0.
+  if (c.keep !== undefined) {
+    if (!(KEEP_MODES as readonly string[]).includes(c.keep)) throw new Error(`keep must be one of ${KEEP_MODES.join(', ')} (or left out to keep the last epoch), got ${JSON.stringify(c.keep)}.`);
+    if (!c.valSize || c.epochEvalSize < 1 || !(c.epochEvalAttack ?? c.attack)) {
+      throw new Error(`keep '${c.keep}' picks the epoch on the validation split's adversarial accuracy: set valSize (training images held out), epochEvalSize (> 0) and an attack, or leave keep out.`);
+    }
+  }
   if (!Number.isInteger(c.seed) || c.seed < 0 || c.seed >= 2 ** 32) throw new Error(`seed must be an integer in [0, 2^32) = [0, 4294967295], got ${c.seed}.`);
   validateSchedule(c.schedule, c.epochs);
   return c;

@@ -60,7 +60,7 @@ export async function openRun(c: TrainConfig, opts: TrainOptions, log: (s: strin
     const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
     const opened = { dir, run, data, model, optimizer, groups };
     if (finished) {
-      loadCheckpoint(run.files.checkpoint, groups);
+      loadCheckpoint(run.modelFile(), groups);
       return { ...opened, from: null };
     }
     // The folder stops looking finished before any of its files is rewritten.

@@ -1,5 +1,5 @@
 // A run's folder, and the only module that knows its layout: config.json (the TrainConfig),
-// metrics.jsonl (one line per epoch), checkpoint.bin, results.json (result records),
+// metrics.jsonl (one line per epoch), checkpoint.bin (and best.bin, the kept epoch: config.keep), results.json (result records),
 // provenance.json (where and how it ran), cost.json (the CPU and wall time of each stage) and
 // `lock` (who is training into it). The trainer,
 // `sat eval` and lib/report read and write through here.
@@ -18,6 +18,8 @@ export const RUN_FILES = {
   config: 'config.json',
   metrics: 'metrics.jsonl',
   checkpoint: 'checkpoint.bin',
+  /** The kept epoch's weights of a run with config.keep (early stopping); checkpoint.bin stays the last epoch's, to resume from. */
+  best: 'best.bin',
   results: 'results.json',
   provenance: 'provenance.json',
   cost: 'cost.json',
@@ -30,7 +32,7 @@ export type RunFiles = { [K in keyof typeof RUN_FILES]: string };
 export function runFiles(dir: string): RunFiles {
   const at = (name: string) => path.join(dir, name);
   return {
-    config: at(RUN_FILES.config), metrics: at(RUN_FILES.metrics), checkpoint: at(RUN_FILES.checkpoint), results: at(RUN_FILES.results),
+    config: at(RUN_FILES.config), metrics: at(RUN_FILES.metrics), checkpoint: at(RUN_FILES.checkpoint), best: at(RUN_FILES.best), results: at(RUN_FILES.results),
     provenance: at(RUN_FILES.provenance), cost: at(RUN_FILES.cost), lock: at(RUN_FILES.lock),
   };
 }
@@ -318,6 +320,10 @@ export class RunFolder {
   hasCheckpoint(): boolean {
     return fs.existsSync(this.files.checkpoint);
   }
+  /** The weights that are the run's model: best.bin for a run that keeps its best epoch (config.keep), else checkpoint.bin. */
+  modelFile(): string {
+    return this.hasConfig() && this.readConfig<{ keep?: string }>().keep ? this.files.best : this.files.checkpoint;
+  }
   /** Whether a lock file is there (a process trains into the folder, or one died holding it). */
   hasLock(): boolean {
     return fs.existsSync(this.files.lock);
@@ -437,12 +443,12 @@ export class RunFolder {
 
   /** Finished for exactly this config: results and checkpoint written, and the same config.json (what `train` reuses). */
   isFinishedFor(config: unknown): boolean {
-    return this.hasResults() && this.hasCheckpoint() && this.configText() === JSON.stringify(config, null, 2);
+    return this.hasResults() && this.hasCheckpoint() && fs.existsSync(this.modelFile()) && this.configText() === JSON.stringify(config, null, 2);
   }
 
   /** The files that make up the run (for copying it whole): config, metrics, checkpoint, results, provenance, cost, evaluations. */
   storedFiles(): string[] {
-    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.results, this.files.provenance, this.files.cost].filter((f) => fs.existsSync(f));
+    const own = [this.files.config, this.files.metrics, this.files.checkpoint, this.files.best, this.files.results, this.files.provenance, this.files.cost].filter((f) => fs.existsSync(f));
     return [...own, ...this.listEvaluations().map((n) => this.evaluationFile(n))];
   }
 
@@ -477,7 +483,7 @@ export class RunFolder {
   /** Removes what an earlier run left (results first, then checkpoint, metrics, provenance, cost, evaluations), for --force. */
   discard(): void {
     this.reopen();
-    for (const f of [this.files.checkpoint, this.files.metrics, this.files.provenance, this.files.cost]) fs.rmSync(f, { force: true });
+    for (const f of [this.files.checkpoint, this.files.best, this.files.metrics, this.files.provenance, this.files.cost]) fs.rmSync(f, { force: true });
     fs.rmSync(path.join(this.dir, EVALUATIONS_DIR), { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // The SAT training loop: for each epoch, for each batch, an attack (inner max) and an SGD
 // step (outer min); then metrics and an atomic checkpoint. train() opens the run (open-run.ts),
-// runs the loop, and evaluates the model that reached the last step (final-evaluation.ts).
+// runs the loop, and evaluates the model that reached the last step (final-evaluation.ts), or
+// with config.keep the kept epoch's (keep-best.ts).
 // Everything random is derived from (seed, epoch, step), so a resumed run repeats exactly.
 import * as tf from '@tensorflow/tfjs';
 import { makeActivation, parseActivation, type ActivationFn } from '../activations';
@@ -14,6 +15,7 @@ import { deriveSeed } from '../util/rng';
 import { makeConfig, type TrainConfig } from './config';
 import { finalEvaluation } from './final-evaluation';
 import { batchAttack, epochBatches, StepClock, stepsPerEpoch, withCheckpointDefaults } from './mid-epoch';
+import { bestValEpoch, loadKeptWeights } from './keep-best';
 import { openRun, type OpenedRun, type StartPoint } from './open-run';
 import { NonFiniteWeightsError, saveCheckpoint, type EpochPosition } from './run-checkpoint';
 import { learningRate } from './schedule';
@@ -42,6 +44,10 @@ export async function train(overrides: Partial<TrainConfig>, opts: TrainOptions 
     }
     let results: ResultRecord[] = [];
     if (loop.reachedTheEnd()) {
+      if (c.keep) {
+        const kept = loadKeptWeights(r.run, loop.metrics, { params: r.model.params, state: r.model.state });
+        log(`[sat] keeping epoch ${kept + 1} of ${c.epochs} (best validation adversarial accuracy, ${r.run.files.best}) as the model`);
+      }
       const evalMeter = startCostMeter();
       results = await finalEvaluation(r.model, r.data, c, r.dir, loop.evalAct, opts.quiet);
       r.run.recordCost(evalMeter.stop('final evaluation'));
@@ -166,6 +172,8 @@ class Loop {
     this.metrics.push(m);
     r.run.appendMetrics(m);
     try {
+      // The kept epoch goes before the checkpoint: a crash between them repeats this epoch (exactly), which rewrites it.
+      if (c.keep && bestValEpoch(this.metrics) === epoch) saveCheckpoint(r.run.files.best, { epoch: epoch + 1, groups: r.groups });
       saveCheckpoint(r.run.files.checkpoint, { epoch: epoch + 1, groups: r.groups });
     } catch (e) {
       throw e instanceof NonFiniteWeightsError ? diverged(`${e.variable} is NaN or infinite`) : e;
