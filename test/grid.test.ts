@@ -1,3 +1,4 @@
+import { trainingPasses } from '../lib/report/run-cost';
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -8,7 +9,7 @@ import { gridCommand } from '../lib/cli/grid';
 import type { Experiment } from '../lib/experiments/types';
 import { runExperiment } from '../lib/run-experiment';
 import {
-  gridStatus, isFinished, planGrid, trainingPasses, PoolDisplay, poolEta, poolStatusLine, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript,
+  gridStatus, isFinished, planGrid, PoolDisplay, poolEta, poolStatusLine, remainingCost, printGrid, readOutcome, resolveWorkers, runPool, runSideFiles, slurmScript,
   submitSlurm, threadsPerWorker, validateResources, WORKER_EXIT,
 } from '../lib/grid';
 import { loadDataset, registerDataset } from '../lib/data';

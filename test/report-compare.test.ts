@@ -3,7 +3,7 @@ import { armSummaries, armValues, compareArms, contrastFamily, displayName, pilo
 import { contrastSentence, controlCheck, controlSentence } from '../lib/report/conclusions';
 import { ciHalfWidth, familyVerdicts, pairedDifference, median, pairedMinimumDetectable, summarize, tQuantile975, tallyVerdicts, type Verdict } from '../lib/report/stats';
 import { maskingRule, maskingShares, robustnessOf, type AutoAttackFile } from '../lib/report/robustness';
-import { armCosts, costOf } from '../lib/report/run-cost';
+import { armCosts, costOf, estimateCost } from '../lib/report/run-cost';
 
 const values = (arm: string, xs: number[], seeds = xs.map((_, i) => i)): ArmValue[] => xs.map((value, i) => ({ arm, seed: seeds[i], value }));
 
@@ -189,5 +189,19 @@ describe('report: what runs cost (cost.json)', () => {
     assert.deepEqual([relu.runs, relu.training, relu.finalEvaluation, relu.evaluations['autoattack-linf-0.1'], relu.total], [3, 200, 30, 500, 730]);
     assert.equal(median([3, 1, 2, 10]), 2.5);
     assert.ok(Number.isNaN(median([])));
+  });
+
+  it('prices pending runs by training passes (epochs x (attack steps + 1)) plus the median evaluation', () => {
+    const pgd1 = (epochs: number) => ({ epochs, attack: { type: 'pgd-linf' as const, eps: 0.1, steps: 1 } });
+    const finished = [
+      // 20 epochs x 2 passes = 40 passes, 400 CPU-s of training: 10 CPU-s per pass; evaluations 500 and 700
+      { cost: costOf([e('training', 400, 0), e('final evaluation', 100), e('autoattack-linf-0.1', 400)]), config: pgd1(20) },
+      { cost: costOf([e('training', 400, 0), e('final evaluation', 100), e('autoattack-linf-0.1', 600)]), config: pgd1(20) },
+      { cost: costOf([e('training', 999, 3), e('final evaluation', 1)]), config: pgd1(20) }, // resumed from before cost was recorded: left out
+    ];
+    const est = estimateCost(finished, [pgd1(40), { epochs: 40, attack: { type: 'pgd-linf', eps: 0.1, steps: 5 } }])!;
+    assert.deepEqual([est.perPass, est.evaluation, est.recorded], [10, 600, 2]);
+    assert.equal(est.cpuSeconds, 10 * 80 + 600 + 10 * 240 + 600, 'a 40-epoch PGD-1 run is 80 passes, a PGD-5 one 240');
+    assert.equal(estimateCost(finished.slice(2), [pgd1(40)]), null, 'no complete record: no estimate');
   });
 });

@@ -11,7 +11,7 @@ import { autoAttackEvaluationName } from '../eval/run-autoattack';
 import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, type ArmValue, type Contrast } from '../report/compare';
 import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
 import { maskingShares, runRobustness, type MaskingShare, type RunRobustness } from '../report/robustness';
-import { armCosts, runCost, type ArmCost } from '../report/run-cost';
+import { armCosts, estimateCost, runCost, type ArmCost } from '../report/run-cost';
 import { mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
@@ -291,6 +291,19 @@ function studyRuns(all: readonly Variant[], profile: Profile): Partial<TrainConf
   });
 }
 
+/**
+ * The fixed ReLU model of the attacker-side study: the study's ReLU run of the first seed, or,
+ * while that is pending (medium's current design), the latest earlier design's; null when none is finished.
+ */
+export function attackerStudyRun(runs: TrainResult[], profile: Profile): { run: TrainResult; variant: Variant } | null {
+  const seed = studySettings(profile).seeds[0];
+  for (const key of ['baseline', 'baseline-20', 'baseline-10'] as const) {
+    const run = runs.find((r) => r.config.seed === seed && variantOf(r.config, profile).key === key);
+    if (run) return { run, variant: variantOf(run.config, profile) };
+  }
+  return null;
+}
+
 /** Test images every run of the medium study is evaluated on with standard AutoAttack (the first ones of the test set). */
 export const AUTOATTACK_N = 1000;
 
@@ -446,30 +459,39 @@ export function controlCheck(runs: TrainResult[], profile: Profile): ControlChec
   return checkControl(endpoints[endpoints.length - 1], { baseline: 'baseline', control: 'baseline-2x', marginPoints: CONTROL_MARGIN_POINTS });
 }
 
-/** Per arm: the median CPU cost of its finished runs (those with cost records), its pending runs, and what they would cost at that median. */
+/** Per arm: the median CPU cost of its finished runs (those with cost records), its pending runs, and what they would cost. */
 export interface ArmCostRow {
   variant: Variant;
   finished: number;
   cost: ArmCost | null;
   pending: number;
-  /** CPU seconds of the pending runs at the arm's median; NaN when the arm has no measured run. */
+  /** CPU seconds of the pending runs: at the arm's median where it has measured runs, else estimated from the study's records (estimateCost); NaN with no record at all. */
   remaining: number;
+  /** Whether `remaining` comes from the arm's own median. */
+  measured: boolean;
 }
 
-/** The study's cost so far and to go: per arm, the CPU seconds left at the measured medians, the pending runs of arms not measured yet, and the highest load seen. */
-export function studyCosts(finished: TrainResult[], pending: readonly { config: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs' | 'attack'> }[], profile: Profile) {
+type PendingRun = { config: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs' | 'attack' | 'keep'> };
+
+/** The study's cost so far and to go: per arm, the CPU seconds left (at its median, or estimated from the other arms' records by training passes), and the highest load seen. */
+export function studyCosts(finished: TrainResult[], pending: readonly PendingRun[], profile: Profile) {
   const costs = armCosts(finished.map((r) => ({ arm: armKey(profile)(r), cost: runCost(r.runDir) })), armKeys(profile));
+  const records = finished.map((r) => ({ cost: runCost(r.runDir), config: r.config }));
   const rows: ArmCostRow[] = studyVariants(profile).map((variant) => {
     const cost = costs.find((c) => c.arm === variant.key) ?? null;
-    const n = pending.filter((r) => variantOf(r.config, profile).key === variant.key).length;
-    return { variant, finished: runsOf(finished, profile, variant.key).length, cost, pending: n, remaining: cost ? n * cost.total : NaN };
+    const left = pending.filter((r) => variantOf(r.config, profile).key === variant.key);
+    const remaining = cost ? left.length * cost.total : estimateCost(records, left.map((r) => r.config))?.cpuSeconds ?? NaN;
+    return { variant, finished: runsOf(finished, profile, variant.key).length, cost, pending: left.length, remaining: left.length ? remaining : 0, measured: Boolean(cost) };
   });
-  const measured = rows.filter((r) => r.cost);
+  const estimate = estimateCost(records, []);
   return {
     rows,
-    leftSeconds: measured.reduce((s, r) => s + r.remaining, 0),
-    unmeasuredRuns: rows.filter((r) => !r.cost).reduce((s, r) => s + r.pending, 0),
-    maxLoad: Math.max(0, ...measured.map((r) => r.cost!.maxLoad)),
+    leftSeconds: rows.reduce((s, r) => s + (Number.isNaN(r.remaining) ? 0 : r.remaining), 0),
+    /** Pending runs priced from other arms' records (no run of their own arm measured yet), and the per-pass rate used. */
+    estimatedRuns: rows.filter((r) => !r.measured).reduce((s, r) => s + r.pending, 0),
+    estimate,
+    unmeasuredRuns: estimate ? 0 : rows.reduce((s, r) => s + r.pending, 0),
+    maxLoad: Math.max(0, ...costs.map((c) => c.maxLoad)),
   };
 }
 

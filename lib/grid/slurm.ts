@@ -6,9 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { runCost } from '../report/run-cost';
-import { median } from '../report/stats';
-import { trainingAttackSteps, type TrainConfig } from '../train/config';
+import { estimateCost, runCost } from '../report/run-cost';
 import { RunFolder } from '../train/run-folder';
 import { runsDir, projectRoot, writeFileAtomic } from '../util/fs';
 import { missingEvaluations, runEvaluationName } from '../eval/run-evaluations';
@@ -217,9 +215,6 @@ export function gridStatus(grid: Grid, queue: Map<string, string> | null = queue
   });
 }
 
-/** Forward-backward passes per training image over a run: the training step plus each step of its training attack. */
-export const trainingPasses = (c: Pick<TrainConfig, 'epochs' | 'attack'>) => c.epochs * (1 + trainingAttackSteps(c.attack));
-
 const cpuText = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} CPU-hours` : `${Math.ceil(s / 60)} CPU-minutes`);
 
 /**
@@ -230,15 +225,10 @@ const cpuText = (s: number) => (s >= 3600 ? `${(s / 3600).toFixed(1)} CPU-hours`
 export function remainingCost(grid: Grid, rows: StatusRow[]): string {
   const left = rows.filter((r) => r.state !== 'done');
   if (left.length === 0) return 'nothing left to run.';
-  const recorded = rows.flatMap((r) => {
-    const c = r.state === 'done' ? runCost(r.run.runDir) : null;
-    return c?.complete ? [{ c, passes: trainingPasses(r.run.config) }] : [];
-  });
-  if (recorded.length > 0) {
-    const perPass = recorded.reduce((s, x) => s + x.c.training, 0) / recorded.reduce((s, x) => s + x.passes, 0);
-    const evaluation = median(recorded.map((x) => x.c.total - x.c.training));
-    const cpu = left.reduce((s, r) => s + perPass * trainingPasses(r.run.config) + evaluation, 0);
-    return `${left.length} runs left: about ${cpuText(cpu)} (from the cost records of ${recorded.length} finished run${recorded.length === 1 ? '' : 's'}: ${perPass.toFixed(1)} CPU-s per epoch and training pass, ${evaluation.toFixed(0)} CPU-s of evaluations per run).`;
+  const done = rows.filter((r) => r.state === 'done').map((r) => ({ cost: runCost(r.run.runDir), config: r.run.config }));
+  const e = estimateCost(done, left.map((r) => r.run.config));
+  if (e) {
+    return `${left.length} runs left: about ${cpuText(e.cpuSeconds)} (from the cost records of ${e.recorded} finished run${e.recorded === 1 ? '' : 's'}: ${e.perPass.toFixed(1)} CPU-s per epoch and training pass, ${e.evaluation.toFixed(0)} CPU-s of evaluations per run).`;
   }
   const measured = rows.flatMap((r) => {
     const o = readOutcome(r.run.configFile);

@@ -1,5 +1,6 @@
 // What a study's runs cost, read from each run's cost.json (lib/util/cost-meter): CPU time by
 // stage per run, medians per arm, and what the runs not done yet would cost at those medians.
+import { trainingAttackSteps, type TrainConfig } from '../train/config';
 import { RunFolder, type CostEntry } from '../train/run-folder';
 import { median } from './stats';
 
@@ -58,4 +59,32 @@ export function armCosts(rows: readonly { arm: string; cost: RunCost | null }[],
       total: median(cs.map((c) => c.total)), maxLoad: Math.max(...cs.map((c) => c.maxLoad)),
     }];
   });
+}
+
+/** Forward-backward passes per training image over a run: the training step plus each step of its training attack. */
+export const trainingPasses = (c: Pick<TrainConfig, 'epochs' | 'attack'>) => c.epochs * (1 + trainingAttackSteps(c.attack));
+
+/** What runs not done yet will cost, from finished runs' complete cost records. */
+export interface CostEstimate {
+  /** CPU seconds of all the pending runs. */
+  cpuSeconds: number;
+  /** Training CPU seconds per epoch and training pass (see trainingPasses), pooled over the records. */
+  perPass: number;
+  /** Median CPU seconds of a run's evaluations (everything but training). */
+  evaluation: number;
+  /** Finished runs with a complete record. */
+  recorded: number;
+}
+
+/**
+ * Training in proportion to its passes (epochs x (attack steps + 1)), plus the median evaluation
+ * cost of a run: so a 40-epoch or PGD-5 run is priced from 20-epoch PGD-1 records. Null without a
+ * complete record.
+ */
+export function estimateCost(finished: readonly { cost: RunCost | null; config: Pick<TrainConfig, 'epochs' | 'attack'> }[], pending: readonly Pick<TrainConfig, 'epochs' | 'attack'>[]): CostEstimate | null {
+  const recorded = finished.filter((r) => r.cost?.complete);
+  if (recorded.length === 0) return null;
+  const perPass = recorded.reduce((s, x) => s + x.cost!.training, 0) / recorded.reduce((s, x) => s + trainingPasses(x.config), 0);
+  const evaluation = median(recorded.map((x) => x.cost!.total - x.cost!.training));
+  return { cpuSeconds: pending.reduce((s, c) => s + perPass * trainingPasses(c) + evaluation, 0), perPass, evaluation, recorded: recorded.length };
 }
