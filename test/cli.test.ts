@@ -58,6 +58,21 @@ describe('sat CLI', () => {
     const clean = JSON.parse(fs.readFileSync(path.join(dir, 'results.json'), 'utf8'))[0].accuracy;
     assert.equal(records[0].accuracy, clean, 'eval reloads the same weights the run finished with');
   });
+
+  it('train --val-size --keep-best --epoch-eval-steps: a validation split, a multi-step per-epoch attack, and the best epoch kept', async () => {
+    const refused = await sat('train', '--keep-best', '--epochs', '1');
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /--keep-best picks the epoch on a validation split: add --val-size N/);
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sat-cli-')), 'run');
+    const t = await sat('train', '--train-limit', '96', '--test-limit', '32', '--width', '4', '--epochs', '2', '--batch-size', '32', '--eps', '0.1',
+      '--val-size', '32', '--epoch-eval-steps', '3', '--keep-best', '--eval-size', '32', '--eval-steps', '2', '--out', dir, '--quiet');
+    assert.equal(t.code, 0, t.err);
+    const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
+    assert.deepEqual([c.valSize, c.epochEvalSize, c.epochEvalAttack.steps, c.epochEvalAttack.stepSize, c.keep], [32, 32, 3, 0.025, 'best-val-adv']);
+    assert.ok(fs.existsSync(path.join(dir, 'best.bin')), 'the kept epoch is written beside the last one');
+    const metrics = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(metrics.every((m) => m.val_adv_acc !== undefined && m.test_adv_acc === undefined), 'per-epoch numbers come from the validation split');
+  });
 });
 
 describe('sat CLI: nonsense is refused before any work, naming the fix', () => {

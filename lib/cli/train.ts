@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { ACTIVATIONS, GRADIENT_MODES } from '../activations';
 import type { AttackConfig } from '../attacks';
 import { formatResults } from '../eval/table';
-import { train, TrainingInterrupted, TRAINING_ATTACKS, type TrainConfig } from '../train';
+import { DEFAULT_CONFIG, train, TrainingInterrupted, TRAINING_ATTACKS, type TrainConfig } from '../train';
 import { datasetNames } from '../data';
 import { modelNames } from '../models';
 import { oneOf, parse, parseCount, parseInteger, parseList, parseNumber, UsageError } from './args';
@@ -35,6 +35,14 @@ export function trainHelp(): string {
   --eval-steps K1,K2     PGD steps of the final evaluation (default 10)
   --eval-eps E1,E2       eps of the final evaluation (default: the training eps)
   --eval-size N          test images evaluated at the end (default 1000)
+  --val-size N           hold out N training images (fixed seed) as a validation split: the per-epoch
+                         evaluation then runs on it, never on the test set
+  --epoch-eval-size N    images evaluated after every epoch, clean and attacked (default with --val-size:
+                         min(N, 1000); without it 0, none)
+  --epoch-eval-steps K   PGD steps of that per-epoch attack, random start, step eps/4 (default: the
+                         training attack; a multi-step attack shows catastrophic overfitting)
+  --keep-best            keep the epoch with the best validation adversarial accuracy as the model
+                         (early stopping by checkpoint selection, best.bin; needs --val-size)
   --seed N               --experiment NAME  --quiet
   --out DIR              run folder (default data/runs/<run-id>, named by the options)
   --resume               continue the run in the folder from its checkpoint
@@ -47,6 +55,22 @@ export function trainHelp(): string {
   --checkpoint-every-steps N, --checkpoint-every-minutes M
                          also checkpoint inside an epoch (resume continues at that step exactly)
   --attack-clean-start P share of batches whose attack starts at the clean image (SAT's official code: 0.2)`;
+}
+
+/** The validation split, the per-epoch evaluation on it and keep-best, into `c`; refused before any work when they cannot work together. */
+function validationOptions(v: Record<string, string | boolean | undefined>, c: Partial<TrainConfig>): void {
+  const valSize = parseCount('val-size', v['val-size'] as string | undefined, 'training images held out for validation');
+  const evalSize = v['epoch-eval-size'] === '0' ? 0 : parseCount('epoch-eval-size', v['epoch-eval-size'] as string | undefined, 'images evaluated after every epoch (0: none)');
+  const evalSteps = parseCount('epoch-eval-steps', v['epoch-eval-steps'] as string | undefined, 'PGD steps of the per-epoch attack');
+  if (v['keep-best'] && !valSize) throw new UsageError('--keep-best picks the epoch on a validation split: add --val-size N (for example 5000), so that the test set is never used to choose.');
+  if (v['keep-best'] && evalSize === 0) throw new UsageError('--keep-best needs a per-epoch evaluation: drop --epoch-eval-size 0, or give it a positive number.');
+  const attack = c.attack === undefined ? DEFAULT_CONFIG.attack : c.attack;
+  if (evalSteps !== undefined && !attack) throw new UsageError('--epoch-eval-steps sets the per-epoch PGD attack, which takes its eps from the training attack, and --attack none has none: drop it, or train with an attack.');
+  if (valSize !== undefined) c.valSize = valSize;
+  const size = evalSize ?? (valSize ? Math.min(valSize, 1000) : undefined);
+  if (size !== undefined) c.epochEvalSize = size;
+  if (evalSteps !== undefined && attack) c.epochEvalAttack = { type: attack.type === 'pgd-l2' ? 'pgd-l2' : 'pgd-linf', eps: attack.eps, steps: evalSteps, stepSize: attack.eps / 4, randomStart: true };
+  if (v['keep-best']) c.keep = 'best-val-adv';
 }
 
 /** Names joined by ', ' and wrapped so that continuation lines start at column `indent`. */
@@ -84,6 +108,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     quiet: { type: 'boolean' }, backend: { type: 'string' }, help: { type: 'boolean' },
     'max-steps': { type: 'string' }, 'max-minutes': { type: 'string' }, 'checkpoint-every-steps': { type: 'string' },
     'checkpoint-every-minutes': { type: 'string' }, 'attack-clean-start': { type: 'string' },
+    'val-size': { type: 'string' }, 'epoch-eval-size': { type: 'string' }, 'epoch-eval-steps': { type: 'string' }, 'keep-best': { type: 'boolean' },
   }, { positionals: false, suggest: suggestOption });
   if (v.help) return console.log(trainHelp()), 0;
   const c: Partial<TrainConfig> = {};
@@ -139,6 +164,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
   const evalType = c.attack?.type === 'pgd-l2' ? 'pgd-l2' : 'pgd-linf';
   const attacks: AttackConfig[] = evalEps.flatMap((e) => evalSteps.map((k) => ({ type: evalType, eps: e, steps: k }) as AttackConfig));
   c.evaluation = { size: parseCount('eval-size', v['eval-size'], 'test images evaluated at the end') ?? 1000, attacks };
+  validationOptions(v, c);
   if (v.resume && v.force) throw new UsageError('--resume continues the run in the folder and --force discards it: pass one of them.');
   const stop = stopOnSignals();
   let r: Awaited<ReturnType<typeof train>>;
