@@ -46,6 +46,17 @@ describe('grid: plan', () => {
     assert.match(grid.runs[2].configFile, /plan-smoke\/runs\/.+\.json$/);
   });
 
+  it('names the training attack and the kept epoch in words, not as JSON', () => {
+    const exp = tinyExperiment('plan-attack', [
+      { seed: 0, attack: { type: 'pgd-linf', eps: 0.1, steps: 1, stepSize: 0.1, randomStart: true } },
+      { seed: 0, attack: { type: 'pgd-linf', eps: 0.1, steps: 5, stepSize: 0.05, randomStart: true }, valSize: 32, epochEvalSize: 16, keep: 'best-val-adv' },
+    ]);
+    const labels = planGrid(exp, 'smoke').runs.map((r) => r.label);
+    assert.deepEqual(labels.map((l) => l.includes('{')), [false, false], labels.join(' | '));
+    assert.match(labels[0], /training attack PGD-1 .*eps=0\.1.*keeps its last epoch, seed 0$/);
+    assert.match(labels[1], /training attack PGD-5 .*keeps its best validation epoch, seed 0$/);
+  });
+
   it('refuses an experiment that lists the same run twice', () => {
     const exp = tinyExperiment('twice', [{ seed: 0 }, { seed: 0 }]);
     assert.throws(() => planGrid(exp, 'smoke'), /same run twice .*runs 1 and 2/);

@@ -7,6 +7,7 @@
 // them is found finished by the others and by a notebook.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { attackLabel, type AttackConfig } from '../attacks';
 import type { Experiment } from '../experiments/types';
 import { makeConfig, runId, type TrainConfig } from '../train/config';
 import { missingEvaluations, type RunEvaluationSpec } from '../eval/run-evaluations';
@@ -53,6 +54,8 @@ const FIELD_NAMES: Partial<Record<keyof TrainConfig, (v: unknown) => string>> = 
   width: (v) => `width ${v}`,
   dataset: (v) => String(v),
   epochs: (v) => `${v} epoch${v === 1 ? '' : 's'}`,
+  attack: (v) => (v ? `training attack ${attackLabel(v as AttackConfig)}` : 'standard training'),
+  keep: (v) => (v === 'best-val-adv' ? 'keeps its best validation epoch' : 'keeps its last epoch'),
 };
 
 /**
@@ -63,8 +66,10 @@ const FIELD_NAMES: Partial<Record<keyof TrainConfig, (v: unknown) => string>> = 
 export function variantLabel(c: TrainConfig, all: TrainConfig[], exp?: Experiment): string {
   const own = (exp as (Experiment & { variantLabel?: (c: TrainConfig) => string }) | undefined)?.variantLabel;
   if (own) return `${own(c)}, seed ${c.seed}`;
-  const varying = (Object.keys(c) as (keyof TrainConfig)[]).filter(
-    (k) => k !== 'seed' && k !== 'experiment' && k !== 'profile' && all.some((o) => JSON.stringify(o[k]) !== JSON.stringify(c[k])),
+  // Every field set in any run of the grid, so that one left unset here (keep) is named too where a formatter can say what unset means.
+  const keys = [...new Set(all.flatMap((o) => Object.keys(o)))] as (keyof TrainConfig)[];
+  const varying = keys.filter(
+    (k) => k !== 'seed' && k !== 'experiment' && k !== 'profile' && (c[k] !== undefined || FIELD_NAMES[k]) && all.some((o) => JSON.stringify(o[k]) !== JSON.stringify(c[k])),
   );
   const parts = varying.map((k) => (FIELD_NAMES[k] ?? ((v: unknown) => `${k} ${JSON.stringify(v)}`))(c[k]));
   return `${(parts.length ? parts : [c.model, c.activation]).join(', ')}, seed ${c.seed}`;
