@@ -79,9 +79,9 @@ describe('sanity checks at medium: the study models, never trained here', () => 
       const s = sanitySettings('medium');
       assert.equal(s.size, 1000);
       assert.equal(s.studyModels, true);
-      assert.deepEqual(s.variants, ['baseline', 'trainer-smooth', 'sat-silu'], "the study's primary arms");
+      assert.deepEqual(s.variants, ['baseline', 'trainer-smooth', 'sat-silu', 'baseline-10', 'trainer-smooth-10', 'sat-silu-10'], "the study's primary arms, and its first design's");
       const before = findStudyRuns('medium', [root]);
-      assert.ok(before.length >= 3 * 8 && before.every((r) => !r.dir), 'nothing finished: all pending');
+      assert.ok(before.length >= 3 * 8 + 3 * 5 && before.every((r) => !r.dir), 'nothing finished: all pending');
       // one finished run (config, results, checkpoint) and one with another config
       const finish = (c: ReturnType<typeof makeConfig>, text = JSON.stringify(c, null, 2)) => {
         const dir = path.join(root, runId(c));
@@ -89,6 +89,7 @@ describe('sanity checks at medium: the study models, never trained here', () => 
         fs.writeFileSync(path.join(dir, 'config.json'), text);
         fs.writeFileSync(path.join(dir, 'results.json'), '[]');
         fs.writeFileSync(path.join(dir, 'checkpoint.bin'), '');
+        if (c.keep) fs.writeFileSync(path.join(dir, 'best.bin'), '');
       };
       finish(before[0].config);
       finish(before[1].config, JSON.stringify({ ...before[1].config, epochs: 1 }, null, 2));

@@ -145,6 +145,11 @@ describe('training', () => {
     const again = await train(KEEP, { runDir: bDir, quiet: true });
     assert.ok(again.reused);
     assert.deepEqual(weights(again.model), weights(kept));
+    // Without its kept epoch a run is not finished (its model is missing).
+    assert.ok(run.isFinishedFor(a.config));
+    fs.renameSync(run.files.best, `${run.files.best}.away`);
+    assert.equal(run.isFinishedFor(a.config), false, 'no best.bin: not finished');
+    fs.renameSync(`${run.files.best}.away`, run.files.best);
     // A best.bin that is not the epoch the metrics name is refused, with the fix.
     fs.copyFileSync(run.files.checkpoint, run.files.best);
     assert.throws(() => loadKeptWeights(run, a.metrics, { params: kept.params }), /holds the weights after epoch 4, but the metrics name epoch \d as the best.*--force/);

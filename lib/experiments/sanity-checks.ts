@@ -74,8 +74,12 @@ export function sanitySettings(profile: Profile): SanitySettings {
       // models and the two controls on 200 images, Square with AutoAttack's 5,000 queries.
       return { size: 200, pgd, steps: [1, 2, 5, 10, 20], square, autoattack: { version: 'standard' }, variants: ['baseline', 'sat-silu'], masks, studyModels: false };
     case 'medium':
-      // The study's primary arms, every finished seed, on the 1,000 test images its AutoAttack uses.
-      return { size: AUTOATTACK_N, pgd, steps: [1, 2, 5, 10, 20, 50, 100], square, autoattack: { version: 'standard' }, variants: VARIANTS.filter((v) => v.tier === 'primary').map((v) => v.key), masks, studyModels: true };
+      // The study's primary arms, every finished seed, on the 1,000 test images its AutoAttack
+      // uses; and the same arms of its first design (10 epochs), whose SiLU models masked.
+      return {
+        size: AUTOATTACK_N, pgd, steps: [1, 2, 5, 10, 20, 50, 100], square, autoattack: { version: 'standard' }, masks, studyModels: true,
+        variants: VARIANTS.filter((v) => v.tier === 'primary' || v.earlier?.design === 'first').map((v) => v.key),
+      };
     default:
       return { size: 1000, pgd, steps: [1, 2, 5, 10, 20, 50, 100, 200], square, autoattack: { version: 'standard' }, variants: ['baseline', 'sat-silu', 'sat-psoftplus', 'both-smooth'], masks, studyModels: false };
   }
