@@ -18,6 +18,7 @@ import {
   epochSelection,
   earlierDesignContrasts,
   EPOCH_CHECK_SEEDS,
+  keptEpochs,
   modelPairTests,
   studyConclusion,
   studyContrasts,
@@ -120,6 +121,8 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.ok(lines.some((l) => /control overfits catastrophically on 1 of its 2 finished seeds \(0\) after its best validation epoch; every run keeps/.test(l)), lines.join('\n'));
     assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => /-(10|20|40)$/.test(a)), [], 'the earlier designs are not in the study\'s family');
     assert.deepEqual([...new Set(earlierDesignContrasts(runs, 'medium').map((c) => `${c.arm} - ${c.baseline}`))], ['baseline-10 - baseline-20', 'baseline-40 - baseline-20']);
+    const kept = keptEpochs(runs, 'medium');
+    assert.deepEqual(kept.map((k) => [k.variant.key, k.seed, k.kept, k.keptVal, k.lastVal]), [['baseline', 0, 1, 0.76, 0.75], ['baseline', 1, 1, 0.77, 0.77], ['baseline-2x', 0, 1, 0.765, 0.4], ['baseline-2x', 1, 1, 0.775, 0.775], ['sat-silu', 0, 1, 0.9, 0.9]], 'only the runs that keep an epoch (1-based)');
   });
 
   it('states the first design\'s verdicts in the conclusion, labelled as not long enough', () => {

@@ -569,6 +569,17 @@ export function overfittingChecks(runs: TrainResult[], profile: Profile): ({ var
   });
 }
 
+/** Per run that keeps its best validation epoch: which epoch it kept, and the validation PGD-10 there and at the last epoch. */
+export function keptEpochs(runs: TrainResult[], profile: Profile): { variant: Variant; seed: number; kept: number; epochs: number; keptVal: number; lastVal: number }[] {
+  return runs.flatMap((r) => {
+    const kept = r.config.keep ? bestValEpoch(r.metrics) : null;
+    const last = r.metrics[r.metrics.length - 1];
+    const at = r.metrics.find((m) => m.epoch === kept);
+    if (kept === null || at?.val_adv_acc === undefined || last?.val_adv_acc === undefined) return [];
+    return [{ variant: variantOf(r.config, profile), seed: r.config.seed, kept: kept + 1, epochs: r.config.epochs, keptVal: at.val_adv_acc, lastVal: last.val_adv_acc }];
+  });
+}
+
 /** Per arm, the validation accuracies of every epoch summarized over seeds (for the convergence plot). */
 export function valCurves(runs: TrainResult[], profile: Profile): ({ variant: Variant } & EpochCurves)[] {
   return studyVariants(profile).flatMap((variant) => {
