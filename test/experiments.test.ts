@@ -19,6 +19,7 @@ import {
   earlierDesignContrasts,
   EPOCH_CHECK_SEEDS,
   keptEpochs,
+  repeatedTrajectories,
   modelPairTests,
   studyConclusion,
   studyContrasts,
@@ -123,6 +124,17 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.deepEqual([...new Set(earlierDesignContrasts(runs, 'medium').map((c) => `${c.arm} - ${c.baseline}`))], ['baseline-10 - baseline-20', 'baseline-40 - baseline-20']);
     const kept = keptEpochs(runs, 'medium');
     assert.deepEqual(kept.map((k) => [k.variant.key, k.seed, k.kept, k.keptVal, k.lastVal]), [['baseline', 0, 1, 0.76, 0.75], ['baseline', 1, 1, 0.77, 0.77], ['baseline-2x', 0, 1, 0.765, 0.4], ['baseline-2x', 1, 1, 0.775, 0.775], ['sat-silu', 0, 1, 0.9, 0.9]], 'only the runs that keep an epoch (1-based)');
+  });
+
+  it('checks that the current ReLU runs repeat the second design\'s 40-epoch runs of the same seed, epoch by epoch', () => {
+    const at = (key: string, seed: number, losses: number[]) => {
+      const v = VARIANTS.find((x) => x.key === key)!;
+      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+      const metrics = losses.map((loss, epoch) => ({ epoch, step: epoch + 1, loss, acc: 0.5, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: 0.7 }));
+      return { runDir: '', config, metrics, results: [], reused: true, model: undefined as unknown as Model } as TrainResult;
+    };
+    const runs = [at('baseline', 0, [1, 0.5, 0.4]), at('baseline-40', 0, [1, 0.5, 0.4]), at('baseline', 1, [1, 0.5, 0.4]), at('baseline-40', 1, [1, 0.51, 0.4]), at('baseline', 2, [1])];
+    assert.deepEqual(repeatedTrajectories(runs, 'medium'), [{ seed: 0, epochs: 3, differing: [] }, { seed: 1, epochs: 3, differing: [2] }], 'seed 2 has no earlier run to compare with');
   });
 
   it('states the first design\'s verdicts in the conclusion, labelled as not long enough', () => {

@@ -580,6 +580,22 @@ export function keptEpochs(runs: TrainResult[], profile: Profile): { variant: Va
   });
 }
 
+/**
+ * A reproducibility check the designs give for free: the current design's ReLU run (40 epochs,
+ * keeping its best epoch) trains exactly as the second design's 40-epoch control of the same seed
+ * (the configs differ only in `keep`), so every epoch's training loss and validation accuracy must
+ * be identical. Per seed with both runs: the epochs compared and those that differ.
+ */
+export function repeatedTrajectories(runs: TrainResult[], profile: Profile): { seed: number; epochs: number; differing: number[] }[] {
+  const of = (key: VariantKey) => new Map(runsOf(runs, profile, key).map((r) => [r.config.seed, r.metrics]));
+  const [now, before] = [of('baseline'), of('baseline-40')];
+  return [...now.keys()].filter((seed) => before.has(seed) && now.get(seed)!.length === before.get(seed)!.length).sort((a, b) => a - b).map((seed) => {
+    const [a, b] = [now.get(seed)!, before.get(seed)!];
+    const differing = a.filter((m, i) => m.loss !== b[i].loss || m.acc !== b[i].acc || m.val_adv_acc !== b[i].val_adv_acc).map((m) => m.epoch + 1);
+    return { seed, epochs: a.length, differing };
+  });
+}
+
 /** Per arm, the validation accuracies of every epoch summarized over seeds (for the convergence plot). */
 export function valCurves(runs: TrainResult[], profile: Profile): ({ variant: Variant } & EpochCurves)[] {
   return studyVariants(profile).flatMap((variant) => {
