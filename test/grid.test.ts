@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { gridCommand } from '../lib/cli/grid';
+import { WorkerProcess } from '../lib/grid/worker-process';
 import type { Experiment } from '../lib/experiments/types';
 import { runExperiment } from '../lib/run-experiment';
 import {
@@ -130,6 +131,30 @@ describe('grid: plan', () => {
 
 describe('grid: executors', function () {
   this.timeout(240_000);
+
+  it('a worker told to exit gets no second message, and a send after it is gone neither throws nor ends the pool', async () => {
+    let ready!: () => void;
+    let sent!: WorkerProcess<unknown>;
+    const isReady = new Promise<void>((r) => (ready = r));
+    const exited = new Promise<number | null>((resolve) => {
+      const w = new WorkerProcess(1, 1, { message: (m) => m.type === 'ready' && ready(), exit: (code) => resolve(code) });
+      sent = w;
+    });
+    await isReady;
+    sent.ready = true;
+    const calls: unknown[] = [];
+    const original = sent.child.send.bind(sent.child);
+    sent.child.send = ((m: unknown, cb?: (e: Error | null) => void) => (calls.push(m), original(m as never, cb as never))) as typeof sent.child.send;
+    assert.ok(sent.idle());
+    sent.send({ type: 'exit' });
+    assert.equal(sent.idle(), false, 'leaving: not idle, so the pool sends it nothing more');
+    sent.send({ type: 'exit' });
+    sent.send({ type: 'run', configFile: 'none.json' });
+    assert.deepEqual(calls, [{ type: 'exit' }], 'one exit, nothing after it');
+    await exited; // the worker disconnects and ends (code 130, 'stopped', as for any disconnect)
+    sent.send({ type: 'run', configFile: 'none.json' });
+    assert.deepEqual(calls, [{ type: 'exit' }]);
+  });
   let tmp: string;
   const saved = { runs: process.env.SAT_RUNS_DIR, grids: process.env.SAT_GRIDS_DIR };
 

@@ -49,6 +49,8 @@ export class WorkerProcess<Job> {
   jobs = 0;
   maxRssMB = 0;
   private readonly tail: string[] = [];
+  /** It was told to exit: it gets no second message (its channel may be closing). */
+  private leaving = false;
 
   constructor(readonly id: number, threads: number, on: { message: (m: WorkerMessage) => void; exit: (code: number | null, signal: NodeJS.Signals | null) => void }) {
     const cmd = workerCommand();
@@ -67,6 +69,9 @@ export class WorkerProcess<Job> {
     this.child.stderr?.on('data', keep);
     this.child.on('message', on.message);
     this.child.on('exit', on.exit);
+    // A send that races the worker's exit fails with EPIPE; the 'exit' event accounts for the
+    // worker, so the error is only noted (unhandled, it would end the whole pool).
+    this.child.on('error', (e) => this.tail.push(`[pool] worker ${id}: ${e.message}`));
   }
 
   begin(job: Job): void {
@@ -76,7 +81,9 @@ export class WorkerProcess<Job> {
   }
 
   send(m: WorkerRequest): void {
-    if (this.child.connected) this.child.send(m);
+    if (this.leaving || !this.child.connected) return;
+    if (m.type === 'exit') this.leaving = true;
+    this.child.send(m, (e) => e && this.tail.push(`[pool] worker ${this.id}: ${e.message}`));
   }
 
   /** Neither exited nor killed. */
@@ -86,7 +93,7 @@ export class WorkerProcess<Job> {
 
   /** Waiting for a job: ready, without one, and still connected. */
   idle(): boolean {
-    return this.ready && !this.current && this.child.connected;
+    return this.ready && !this.current && !this.leaving && this.child.connected;
   }
 
   kill(signal: NodeJS.Signals): void {
