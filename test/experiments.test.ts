@@ -118,6 +118,9 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.deepEqual(third.collapsed, [0]);
     assert.ok(Math.abs(third.delta!.mean - 0.005) < 1e-9 && third.longEnough === true, 'kept epochs: 0.76 -> 0.765 and 0.77 -> 0.775, half a point: 40 is long enough, the collapse after the kept epoch notwithstanding');
     assert.equal(epochSelection(runs.slice(0, 2), 'medium')[0].delta, null, 'no pair without the longer runs');
+    assert.deepEqual([first.preliminary, third.preliminary], [true, true], 'two pairs: a preliminary reading');
+    const onePair = epochSelection(runs.filter((r) => r.config.seed === 0), 'medium');
+    assert.deepEqual(onePair.map((e) => [e.delta?.n, e.longEnough]), [[1, null], [1, null], [1, null]], 'one pair: no reading');
     const lines = studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', [], runs);
     assert.ok(lines.some((l) => /control overfits catastrophically on 1 of its 2 finished seeds \(0\) after its best validation epoch; every run keeps/.test(l)), lines.join('\n'));
     assert.deepEqual(studyContrasts(runs, 'medium').map((c) => c.arm).filter((a) => /-(10|20|40)$/.test(a)), [], 'the earlier designs are not in the study\'s family');

@@ -500,6 +500,9 @@ export const EPOCH_RULE_POINTS = 1;
 export const EPOCH_RULE =
   `the epochs are long enough when doubling them moves the validation PGD-10 accuracy (held-out training images) of ReLU's model (its last epoch, or the epoch it keeps) by less than ${EPOCH_RULE_POINTS} point, mean over paired seeds`;
 
+/** Pairs the epoch rule needs for a reading (one pair is one seed's luck). */
+export const EPOCH_RULE_MIN_PAIRS = 2;
+
 /** ReLU's training lengths, each with its doubled one: the earlier designs' (last epoch) and the study's (its keep). */
 const EPOCH_STEPS: [VariantKey, VariantKey][] = [['baseline-10', 'baseline-20'], ['baseline-20', 'baseline-40'], ['baseline', 'baseline-2x']];
 
@@ -512,7 +515,10 @@ export interface EpochStep {
   delta: PairedDifference | null;
   /** The same at each run's best validation epoch (what keeping the best epoch would have read; equal to delta where the runs keep it). */
   bestDelta: PairedDifference | null;
+  /** The rule's reading: null below EPOCH_RULE_MIN_PAIRS pairs, or where a collapse read at the last epoch leaves none. */
   longEnough: boolean | null;
+  /** A reading on fewer than 5 pairs: a guide for the next runs, not the study's answer. */
+  preliminary: boolean;
   /** Seeds whose doubled run overfit catastrophically; with the last epoch kept they give the rule no reading. */
   collapsed: number[];
 }
@@ -537,8 +543,11 @@ export function epochSelection(runs: TrainResult[], profile: Profile): EpochStep
     const delta = paired(a, b, modelVal);
     // A longer run that overfits catastrophically and is read at its last epoch scores lower for another reason than convergence: no reading.
     const collapsed = collapsedSeeds(runs, profile, b);
-    const readable = keep || collapsed.length === 0;
-    return { from: variantEpochs(variant(a), profile), to: variantEpochs(variant(b), profile), keep, delta, bestDelta: paired(a, b, bestVal), longEnough: delta && readable ? delta.mean < EPOCH_RULE_POINTS / 100 : null, collapsed };
+    const readable = (keep || collapsed.length === 0) && (delta?.n ?? 0) >= EPOCH_RULE_MIN_PAIRS;
+    return {
+      from: variantEpochs(variant(a), profile), to: variantEpochs(variant(b), profile), keep, delta, bestDelta: paired(a, b, bestVal),
+      longEnough: delta && readable ? delta.mean < EPOCH_RULE_POINTS / 100 : null, preliminary: (delta?.n ?? 0) < 5, collapsed,
+    };
   });
 }
 
