@@ -149,10 +149,10 @@ describe('grid: executors', function () {
     sent.send({ type: 'exit' });
     assert.equal(sent.idle(), false, 'leaving: not idle, so the pool sends it nothing more');
     sent.send({ type: 'exit' });
-    sent.send({ type: 'run', configFile: 'none.json' });
+    sent.send({ type: 'run', configFile: path.join(os.tmpdir(), 'sat-grid-test-none.json') });
     assert.deepEqual(calls, [{ type: 'exit' }], 'one exit, nothing after it');
     await exited; // the worker disconnects and ends (code 130, 'stopped', as for any disconnect)
-    sent.send({ type: 'run', configFile: 'none.json' });
+    sent.send({ type: 'run', configFile: path.join(os.tmpdir(), 'sat-grid-test-none.json') });
     assert.deepEqual(calls, [{ type: 'exit' }]);
   });
   let tmp: string;
