@@ -126,6 +126,7 @@ describe('training', () => {
     const run = new RunFolder(aDir);
     assert.equal(run.modelFile(), run.files.best);
     assert.equal(loadCheckpointState(run.files.best, {}).epoch, best + 1);
+    assert.ok(fs.statSync(run.files.best).size < 0.6 * fs.statSync(run.files.checkpoint).size, 'the kept epoch holds no optimizer state');
     const data = await runData(a.config);
     const kept = restoreModel(a.config, data, run.files.best);
     const last = restoreModel(a.config, data, run.files.checkpoint);

@@ -60,7 +60,8 @@ export async function openRun(c: TrainConfig, opts: TrainOptions, log: (s: strin
     const groups = { params: model.params, state: model.state, optimizer: optimizer.velocity };
     const opened = { dir, run, data, model, optimizer, groups };
     if (finished) {
-      loadCheckpoint(run.modelFile(), groups);
+      // A finished run is a model: its weights and BN statistics (best.bin holds no optimizer state).
+      loadCheckpoint(run.modelFile(), { params: model.params, state: model.state });
       return { ...opened, from: null };
     }
     // The folder stops looking finished before any of its files is rewritten.

@@ -173,7 +173,8 @@ class Loop {
     r.run.appendMetrics(m);
     try {
       // The kept epoch goes before the checkpoint: a crash between them repeats this epoch (exactly), which rewrites it.
-      if (c.keep && bestValEpoch(this.metrics) === epoch) saveCheckpoint(r.run.files.best, { epoch: epoch + 1, groups: r.groups });
+      // The kept epoch is a model, not a point to resume from: no optimizer state (half the bytes).
+      if (c.keep && bestValEpoch(this.metrics) === epoch) saveCheckpoint(r.run.files.best, { epoch: epoch + 1, groups: { params: r.model.params, state: r.model.state } });
       saveCheckpoint(r.run.files.checkpoint, { epoch: epoch + 1, groups: r.groups });
     } catch (e) {
       throw e instanceof NonFiniteWeightsError ? diverged(`${e.variable} is NaN or infinite`) : e;
