@@ -15,7 +15,7 @@ import { armCosts, estimateCost, runCost, type ArmCost } from '../report/run-cos
 import { mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
-import { bestValEpoch } from '../train/keep-best';
+import { bestValEpoch, modelEpoch } from '../train/keep-best';
 import { trainingAttackSteps, type TrainConfig } from '../train/config';
 import { paperSiluGain } from './paper-numbers';
 import type { Profile } from './profiles';
@@ -231,14 +231,20 @@ export function variantEpochs(v: Variant, profile: Profile): number {
   return v.earlier?.epochs ?? (studySettings(profile).base.epochs ?? 1) * v.epochFactor;
 }
 
+/** What a variant's runs keep as their model: the profile's `keep`, except in the earlier designs (the last epoch, as stored). */
+export function variantKeep(v: Variant, profile: Profile): TrainConfig['keep'] {
+  return v.earlier ? undefined : studySettings(profile).base.keep;
+}
+
 /** The training config of one variant and seed at a profile. */
 export function variantConfig(v: Variant, profile: Profile, seed: number): Partial<TrainConfig> {
   const s = studySettings(profile);
-  const { keep, ...base } = s.base;
+  const { keep: _, ...base } = s.base;
+  const keep = variantKeep(v, profile);
   return {
     ...base,
-    // The earlier designs kept the last epoch (no keep field: their run ids stay as stored).
-    ...(v.earlier || !keep ? {} : { keep }),
+    // No keep field where a run keeps its last epoch: the earlier designs' run ids stay as stored.
+    ...(keep ? { keep } : {}),
     activation: v.activation,
     attackerGradient: v.attackerGradient,
     trainerGradient: v.trainerGradient,
@@ -321,9 +327,8 @@ export function reluVsSmoothBackward(variants: readonly Variant[] = VARIANTS): E
 /** Which variant a finished run's config is (by activation, gradient modes, epochs and training-attack steps). */
 export function variantOf(c: Pick<TrainConfig, 'activation' | 'attackerGradient' | 'trainerGradient' | 'epochs'> & { attack?: AttackConfig | null; keep?: TrainConfig['keep'] }, profile: Profile): Variant {
   const steps = trainingAttackSteps(c.attack);
-  const keeps = (v: Variant) => !v.earlier && Boolean(studySettings(profile).base.keep);
   const v = studyVariants(profile).find(
-    (v) => v.activation === c.activation && v.attackerGradient === c.attackerGradient && v.trainerGradient === c.trainerGradient && variantEpochs(v, profile) === c.epochs && v.trainSteps === steps && keeps(v) === Boolean(c.keep),
+    (v) => v.activation === c.activation && v.attackerGradient === c.attackerGradient && v.trainerGradient === c.trainerGradient && variantEpochs(v, profile) === c.epochs && v.trainSteps === steps && variantKeep(v, profile) === c.keep,
   );
   if (!v) throw new Error(`run config (${c.activation}, attacker ${c.attackerGradient}, trainer ${c.trainerGradient}, ${c.epochs} epochs, ${steps}-step training attack${c.keep ? `, keep ${c.keep}` : ''}) is not a variant of ${EXPERIMENT} at profile ${profile}`);
   return v;
@@ -490,7 +495,6 @@ export function studyCosts(finished: TrainResult[], pending: readonly PendingRun
     /** Pending runs priced from other arms' records (no run of their own arm measured yet), and the per-pass rate used. */
     estimatedRuns: rows.filter((r) => !r.measured).reduce((s, r) => s + r.pending, 0),
     estimate,
-    unmeasuredRuns: estimate ? 0 : rows.reduce((s, r) => s + r.pending, 0),
     maxLoad: Math.max(0, ...costs.map((c) => c.maxLoad)),
   };
 }
@@ -531,7 +535,7 @@ export function epochSelection(runs: TrainResult[], profile: Profile): EpochStep
       return v === undefined || v === null ? [] : [[r.config.seed, v] as [number, number]];
     }));
   const atEpoch = (r: TrainResult, epoch: number | null) => r.metrics.find((m) => m.epoch === epoch)?.val_adv_acc;
-  const modelVal = (r: TrainResult) => atEpoch(r, r.config.keep ? bestValEpoch(r.metrics) : r.metrics.length ? r.metrics[r.metrics.length - 1].epoch : null);
+  const modelVal = (r: TrainResult) => atEpoch(r, modelEpoch(r.config.keep, r.metrics));
   const bestVal = (r: TrainResult) => atEpoch(r, bestValEpoch(r.metrics));
   const paired = (a: VariantKey, b: VariantKey, pick: (r: TrainResult) => number | null | undefined) => {
     const [x, y] = [valBy(a, pick), valBy(b, pick)];
@@ -539,7 +543,7 @@ export function epochSelection(runs: TrainResult[], profile: Profile): EpochStep
   };
   const variant = (k: VariantKey) => VARIANTS.find((v) => v.key === k)!;
   return EPOCH_STEPS.filter(([a]) => studyVariants(profile).some((v) => v.key === a)).map(([a, b]) => {
-    const keep = !variant(b).earlier && Boolean(studySettings(profile).base.keep);
+    const keep = Boolean(variantKeep(variant(b), profile));
     const delta = paired(a, b, modelVal);
     // A longer run that overfits catastrophically and is read at its last epoch scores lower for another reason than convergence: no reading.
     const collapsed = collapsedSeeds(runs, profile, b);

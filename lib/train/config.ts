@@ -158,12 +158,12 @@ export function makeConfig(overrides: Partial<TrainConfig>): TrainConfig {
   return c;
 }
 
-/** A readable, stable run id: same config, same id (so finished runs can be reused). */
 /** Steps of a run's training attack as the attack runs them (its defaults applied: PGD's 10 when unset); 0 for standard training. */
 export function trainingAttackSteps(attack: AttackConfig | null | undefined): number {
   return attack ? resolveAttackConfig(attack).steps : 0;
 }
 
+/** A readable, stable run id: same config, same id (so finished runs can be reused). */
 export function runId(c: TrainConfig): string {
   const hash = createHash('sha256').update(JSON.stringify(c)).digest('hex').slice(0, 8);
   const grads = c.attackerGradient === 'own' && c.trainerGradient === 'own' ? '' : `-atk_${c.attackerGradient}-trn_${c.trainerGradient}`;

@@ -2,6 +2,7 @@
 // epoch of its schedule, and the weights of the epoch with the highest validation adversarial
 // accuracy are kept in best.bin and become the run's model. The epoch is a function of the
 // metrics alone (bestValEpoch), so a resumed run, the final evaluation and a reader agree on it.
+import type { TrainConfig } from './config';
 import type { RunFolder } from './run-folder';
 import { loadCheckpoint, type CheckpointContents } from './run-checkpoint';
 import type { EpochMetrics } from './types';
@@ -11,6 +12,11 @@ export function bestValEpoch(metrics: readonly EpochMetrics[]): number | null {
   let best: EpochMetrics | null = null;
   for (const m of metrics) if (m.val_adv_acc !== undefined && (best === null || m.val_adv_acc > best.val_adv_acc!)) best = m;
   return best?.epoch ?? null;
+}
+
+/** The 0-based epoch whose weights are the run's model: the best validation epoch with `keep`, else the last; null without metrics. */
+export function modelEpoch(keep: TrainConfig['keep'], metrics: readonly EpochMetrics[]): number | null {
+  return keep ? bestValEpoch(metrics) : metrics.length ? metrics[metrics.length - 1].epoch : null;
 }
 
 /** Loads the kept epoch's weights into `groups`, after checking that best.bin holds the epoch the metrics name. Returns that epoch (0-based). */

@@ -322,7 +322,10 @@ export class RunFolder {
   }
   /** The weights that are the run's model: best.bin for a run that keeps its best epoch (config.keep), else checkpoint.bin. */
   modelFile(): string {
-    return this.hasConfig() && this.readConfig<{ keep?: string }>().keep ? this.files.best : this.files.checkpoint;
+    return this.modelFileOf(this.hasConfig() ? this.readConfig<{ keep?: string }>() : {});
+  }
+  private modelFileOf(config: { keep?: string }): string {
+    return config.keep ? this.files.best : this.files.checkpoint;
   }
   /** Whether a lock file is there (a process trains into the folder, or one died holding it). */
   hasLock(): boolean {
@@ -443,7 +446,8 @@ export class RunFolder {
 
   /** Finished for exactly this config: results and checkpoint written, and the same config.json (what `train` reuses). */
   isFinishedFor(config: unknown): boolean {
-    return this.hasResults() && this.hasCheckpoint() && fs.existsSync(this.modelFile()) && this.configText() === JSON.stringify(config, null, 2);
+    // The config is the folder's (same text), so it says which file is the model without reading config.json again.
+    return this.hasResults() && this.hasCheckpoint() && this.configText() === JSON.stringify(config, null, 2) && fs.existsSync(this.modelFileOf(config as { keep?: string }));
   }
 
   /** The files that make up the run (for copying it whole): config, metrics, checkpoint, results, provenance, cost, evaluations. */
