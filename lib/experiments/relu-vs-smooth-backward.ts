@@ -180,7 +180,7 @@ export function studySettings(profile: Profile): StudySettings {
       //   20 epochs scored 3.2 points more validation PGD-10 (2,000 held-out images, 5 paired
       //   seeds): not long enough.
       // - second: 20 epochs, a 40-epoch control. The control gained again (validation PGD-10 at
-      //   the best epoch +1.9 points over 4 seeds; AutoAttack +2.5, +3.9, +2.3 and -1.1 points on the
+      //   the best epoch +1.9 points over 5 seeds; AutoAttack +2.5, +3.9, +2.3 and -1.1 points on the
       //   four seeds that did not collapse), and one control run in four overfit catastrophically (validation
       //   PGD-10 75 -> 48 after epoch 29, AutoAttack 234 of 1,000 against 685 at 20 epochs).
       // - now: 40 epochs, keeping the epoch with the best validation PGD-10 (keep 'best-val-adv':
