@@ -207,12 +207,12 @@ describe('native oneDNN conv kernels', function () {
       weights: Float32Array;
     }
     /** Two SAT steps (PGD-1, batch norm in training, SGD) from a fixed start; the stem's weights after. */
-    const satSteps = (make: () => Model, inputShape: number[], stem: string): StepResult => {
+    const satSteps = (make: () => Model, inputShape: number[], stem: string, activation: 'relu' | 'silu'): StepResult => {
       const model = make();
       const sgd = new Sgd(model.params, { momentum: 0.9, nesterov: true, weightDecay: 5e-4, decays: isDecayed });
       const x = tf.randomUniform([8, inputShape[0], inputShape[1], inputShape[2]], 0, 1, 'float32', 6) as tf.Tensor4D;
       const y = tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7], 'int32');
-      const act = makeActivation('relu');
+      const act = makeActivation(activation);
       const opts = { attack: makeAttack({ type: 'pgd-linf', eps: 8 / 255, steps: 1 }), attackerAct: act, trainerAct: act, labelSmoothing: 0, lr: 0.1 };
       const losses = [0, 1].map((seed) => satStep(model, sgd, x, y, { ...opts, seed }).loss);
       const weights = model.params.get(stem)!.dataSync().slice() as Float32Array;
@@ -221,30 +221,36 @@ describe('native oneDNN conv kernels', function () {
       model.dispose();
       return { losses, weights };
     };
-    const nets: Array<[string, () => Model, number[], string]> = [
-      ['MNIST CNN', () => buildModel('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 }), [28, 28, 1], 'conv1/kernel'],
-      ['PreAct ResNet-18', () => buildModel('preact-resnet18', { inputShape: [16, 16, 3], numClasses: 10, width: 8, seed: 5 }), [16, 16, 3], 'stem/conv/kernel'],
+    // A step through ReLU is compared only where no pre-activation lies within float error of 0:
+    // one such value flips its mask, and the gradient below it moves by far more than 1e-4. In
+    // PreAct ResNet-18, one of the 16,384 inputs to a stage-1 ReLU is 6.9e-7 at one native thread
+    // and -1.7e-6 at two (the whole tensors agree to 2e-6), which moves the stem's gradient by
+    // 2.9% (a trace of all 486 kernel calls finds no other divergence). SiLU has no such cliff,
+    // so that net is compared through SiLU.
+    const nets: Array<[string, () => Model, number[], string, 'relu' | 'silu']> = [
+      ['MNIST CNN', () => buildModel('mnist-cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 5 }), [28, 28, 1], 'conv1/kernel', 'relu'],
+      ['PreAct ResNet-18', () => buildModel('preact-resnet18', { inputShape: [16, 16, 3], numClasses: 10, width: 8, seed: 5 }), [16, 16, 3], 'stem/conv/kernel', 'silu'],
     ];
     const close = (a: StepResult, b: StepResult, what: string) => {
       a.losses.forEach((loss, i) => assert.ok(Math.abs(loss - b.losses[i]) <= 1e-4 * Math.abs(b.losses[i]), `${what}: step ${i + 1} loss ${loss} vs ${b.losses[i]}`));
       const err = relativeError(a.weights, b.weights);
       assert.ok(err <= TOLERANCE, `${what}: weights after two steps, relative error ${err.toExponential(2)}`);
     };
-    for (const [label, make, inputShape, stem] of nets) {
-      it(`${label}: native equals cpu and the wasm kernels (losses and weights to 1e-4)`, async () => {
+    for (const [label, make, inputShape, stem, activation] of nets) {
+      it(`${label}, ${activation}: native equals cpu and the wasm kernels (losses and weights to 1e-4)`, async () => {
         resetNativeKernelCounts();
-        const native = satSteps(make, inputShape, stem);
+        const native = satSteps(make, inputShape, stem, activation);
         const counts = nativeKernelCounts();
         for (const k of [tf.Conv2D, tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter]) assert.ok((counts[k]?.native ?? 0) > 0, `${k} ran natively`);
         unregisterNativeKernels();
         let wasm: StepResult;
         try {
-          wasm = satSteps(make, inputShape, stem);
+          wasm = satSteps(make, inputShape, stem, activation);
         } finally {
           registerNativeKernels(addon);
         }
         await tf.setBackend('cpu');
-        const cpu = satSteps(make, inputShape, stem);
+        const cpu = satSteps(make, inputShape, stem, activation);
         await tf.setBackend('wasm');
         close(native, cpu, 'native vs cpu');
         close(native, wasm, 'native vs wasm kernels');
