@@ -44,8 +44,8 @@ export interface Variant {
   earlier?: { epochs: number; design: string };
   /** Steps of the training attack: 1 is the paper's PGD-1; the secondary design trains with PGD-5 (trainAttack). */
   trainSteps: number;
-  /** The arm this one is paired with (its contrast); absent: ReLU ('baseline'). */
-  comparedWith?: VariantKey;
+  /** The arm this one is paired with (its contrast); absent: ReLU ('baseline'); null: a reference arm, the baseline of others with no contrast of its own. */
+  comparedWith?: VariantKey | null;
   /** Profiles the arm belongs to (absent: all). */
   profiles?: readonly Profile[];
 }
@@ -77,7 +77,7 @@ export const VARIANTS: readonly Variant[] = [
     const v = VARIANTS_NOW.find((x) => x.key === key)!;
     return { ...v, key: `${key}-10` as VariantKey, label: `${v.label}, 10 epochs (first design)`, tier: 'earlier', earlier: { epochs: 10, design: 'first' }, comparedWith: key === 'baseline' ? 'baseline-20' : 'baseline-10', profiles: ['medium'] };
   }),
-  { ...RELU, key: 'baseline-20', label: 'ReLU, 20 epochs (second design)', tier: 'earlier', earlier: { epochs: 20, design: 'second' }, comparedWith: 'baseline-20', profiles: ['medium'] },
+  { ...RELU, key: 'baseline-20', label: 'ReLU, 20 epochs (second design)', tier: 'earlier', earlier: { epochs: 20, design: 'second' }, comparedWith: null, profiles: ['medium'] },
   { ...RELU, key: 'baseline-40', label: 'ReLU, 40 epochs, last epoch (second design\'s control)', tier: 'earlier', earlier: { epochs: 40, design: 'second' }, comparedWith: 'baseline-20', profiles: ['medium'] },
 ];
 
@@ -86,9 +86,9 @@ export function studyVariants(profile: Profile): Variant[] {
   return VARIANTS.filter((v) => !v.profiles || v.profiles.includes(profile));
 }
 
-/** The arm a variant is paired with: its `comparedWith`, else ReLU; a baseline (ReLU, or an arm compared with itself) has none. */
+/** The arm a variant is paired with: its `comparedWith`, else ReLU; a baseline (ReLU, or a reference arm) has none. */
 export function comparedWith(v: Variant): Variant | null {
-  if (v.key === 'baseline' || v.comparedWith === v.key) return null;
+  if (v.key === 'baseline' || v.comparedWith === null) return null;
   return VARIANTS.find((x) => x.key === (v.comparedWith ?? 'baseline'))!;
 }
 
