@@ -21,6 +21,7 @@ import {
   keptEpochs,
   repeatedTrajectories,
   modelPairTests,
+  siluBesidePaper,
   studyConclusion,
   studyContrasts,
   studyTable,
@@ -153,6 +154,22 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.equal(first.length, 1, lines.join('\n'));
     assert.match(first[0], /SAT: SiLU fwd \+ bwd, 10 epochs \(first design\) vs ReLU \(attacker ReLU, trainer ReLU\), 10 epochs \(first design\) on PGD-20 0.1: .* less robust than ReLU/);
     assert.equal(studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium').filter((l) => l.startsWith('First design')).length, 0);
+  });
+
+  it('puts SiLU - ReLU beside the paper\'s on every endpoint, with the Holm verdict or pending', () => {
+    const at = (key: string, seed: number, robust: number) => {
+      const v = VARIANTS.find((x) => x.key === key)!;
+      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+      return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
+    };
+    const runs = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline', seed, 0.7 + 0.01 * seed), at('sat-silu', seed, 0.6 + 0.011 * seed)]);
+    const [paper, ours] = siluBesidePaper(studyContrasts(runs, 'medium'), 'medium');
+    assert.match(paper, /SiLU \+9\.3 points of PGD-200 robust accuracy over ReLU and \+0\.9 clean/);
+    assert.match(ours, /PGD-20 0\.1 −9\.8 \[[^\]]+\] points \(5 pairs, Holm p = [0-9.e-]+: SiLU lower\)/, ours);
+    assert.match(ours, /clean \+0\.0 \(identical difference on every seed: no interval\) points \(5 pairs\);/, ours);
+    const [, one] = siluBesidePaper(studyContrasts(runs.filter((r) => r.config.seed === 0), 'medium'), 'medium');
+    assert.match(one, /PGD-20 0\.1 −10\.0 \(one seed: no interval\) points \(pending: 1 of 5 seed pairs\)/, one);
+    assert.equal(one.match(/one seed: no interval/g)?.length, 2, 'said once per endpoint');
   });
 
   it('has the PGD-5 design only where the study is powered, and pairs its SiLU arm with ReLU trained the same way', () => {

@@ -12,7 +12,7 @@ import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, typ
 import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
 import { maskingShares, runRobustness, type MaskingShare, type RunRobustness } from '../report/robustness';
 import { armCosts, estimateCost, runCost, type ArmCost } from '../report/run-cost';
-import { mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
+import { formatInterval, mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
 import { bestValEpoch, modelEpoch } from '../train/keep-best';
@@ -649,8 +649,26 @@ export function studyConclusion(contrasts: Contrast[], control: ControlCheck, pr
   const first = studyVariants(profile).filter((v) => v.comparedWith === 'baseline-10' && earlier.some((c) => c.arm === v.key && !c.pending))
     .map((v) => `First design (${variantEpochs(v, profile)} epochs, not long enough by the epoch rule): ${sentence(v, earlier)}`);
   lines.push(...first);
+  return [...lines, controlSentence(control, 'the 2x-epochs ReLU control'), ...collapseSentence(collapsed, Boolean(studySettings(profile).base.keep)), paperSiluSentence(), `Scale: ${studySettings(profile).data}, a 3-conv CNN, not ImageNet and ResNet-50; a difference from the paper's direction at this scale is reported as measured.`];
+}
+
+/** The paper's SiLU - ReLU, in a sentence with its source. */
+function paperSiluSentence(): string {
   const [robust, clean] = [paperSiluGain('PGD-200'), paperSiluGain('clean')];
-  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
-  const paper = `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${signed(robust.points)} points of PGD-200 robust accuracy over ReLU and ${signed(clean.points)} clean (${robust.source}).`;
-  return [...lines, controlSentence(control, 'the 2x-epochs ReLU control'), ...collapseSentence(collapsed, Boolean(studySettings(profile).base.keep)), paper, `Scale: ${studySettings(profile).data}, a 3-conv CNN, not ImageNet and ResNet-50; a difference from the paper's direction at this scale is reported as measured.`];
+  const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)}`;
+  return `The paper (ResNet-50 on ImageNet, eps 4/255, one run per arm) reports SiLU ${signed(robust.points)} points of PGD-200 robust accuracy over ReLU and ${signed(clean.points)} clean (${robust.source}).`;
+}
+
+/**
+ * SiLU - ReLU beside the paper's: the paper's sentence, then ours on every endpoint of the
+ * study's family (AutoAttack where the profile has it), each with its Holm verdict or pending.
+ */
+export function siluBesidePaper(contrasts: Contrast[], profile: Profile, minPairs = 5): string[] {
+  const ours = contrasts.filter((c) => c.arm === 'sat-silu').map((c) => {
+    const delta = c.delta ? `${formatInterval(c.delta, 100)} points` : 'no paired seed yet';
+    const status = c.pending ? `pending: ${c.pairs} of ${minPairs} seed pairs` : c.verdictHolm === 'no interval' ? `${c.pairs} pairs` : `${c.pairs} pairs, Holm p = ${c.pHolm.toPrecision(2)}: SiLU ${c.verdictHolm}`;
+    return `${c.endpoint} ${delta} (${status})`;
+  });
+  const s = studySettings(profile);
+  return [paperSiluSentence(), `Ours (the ${s.base.model} on ${s.data}, eps ${s.eps}, SiLU − ReLU paired by seed, ${profile} profile): ${ours.join('; ')}.`];
 }
