@@ -17,7 +17,6 @@ import {
   controlCheck,
   epochSelection,
   earlierDesignContrasts,
-  EPOCH_CHECK_SEEDS,
   keptEpochs,
   repeatedTrajectories,
   modelPairTests,
@@ -62,15 +61,17 @@ describe('experiments: relu-vs-smooth-backward', () => {
       if (profile !== 'smoke') assert.ok(seeds.length >= 5, 'at least 5 paired seeds');
     });
   }
-  it('medium trains the earlier designs\' arms (stored), ReLU and the control on the epoch-check seeds, the primary arms seed by seed, the control, their further seeds, then the secondary arms', () => {
+  it('medium trains the earlier designs\' arms (stored), ReLU and the control on the first seeds, the other primary arms seed by seed, their further seeds, the control\'s, then the secondary arms', () => {
     const runs = reluVsSmoothBackward().runs('medium');
     const tiers = runs.map((c) => variantOf(asRun(c, EXPERIMENT, 'medium'), 'medium'));
     const order = tiers.map((v) => v.tier);
     const stages = order.filter((t, i) => i === 0 || t !== order[i - 1]);
-    assert.deepEqual(stages, ['earlier', 'primary', 'control', 'primary', 'control', 'primary', 'control', 'primary', 'control', 'secondary']);
+    assert.deepEqual(stages, ['earlier', ...[0, 1, 2, 3, 4].flatMap(() => ['primary', 'control']), 'primary', 'control', 'secondary']);
     const firstNew = order.indexOf('primary');
-    assert.deepEqual(runs.slice(firstNew, firstNew + 4).map((c, i) => [tiers[firstNew + i].key, c.seed]), EPOCH_CHECK_SEEDS.flatMap((s) => [['baseline', s], ['baseline-2x', s]]), 'the validation split checks the epochs before the other arms are trained');
-    assert.deepEqual(runs.slice(firstNew + 4, firstNew + 8).map((c, i) => [tiers[firstNew + 4 + i].key, c.seed]), [['trainer-smooth', 0], ['sat-silu', 0], ['trainer-smooth', 1], ['sat-silu', 1]], 'ReLU is not trained twice; pairs complete early');
+    const first = studySettings('medium').seeds;
+    assert.deepEqual(runs.slice(firstNew, firstNew + 2 * first.length).map((c, i) => [tiers[firstNew + i].key, c.seed]), first.flatMap((s) => [['baseline', s], ['baseline-2x', s]]), 'the validation split and the convergence criterion read the epochs before the other arms are trained');
+    const next = firstNew + 2 * first.length;
+    assert.deepEqual(runs.slice(next, next + 4).map((c, i) => [tiers[next + i].key, c.seed]), [['trainer-smooth', 0], ['sat-silu', 0], ['trainer-smooth', 1], ['sat-silu', 1]], 'ReLU is not trained twice; pairs complete early');
     assert.equal(order.filter((t) => t === 'primary').length, 3 * studySettings('medium').primarySeeds!.length, 'three primary arms x their seeds');
     assert.equal(order.filter((t) => t === 'control').length, studySettings('medium').controlSeeds!.length);
     assert.ok(studySettings('medium').primarySeeds!.length >= 8 && (studySettings('medium').controlSeeds ?? studySettings('medium').primarySeeds!).length >= 5);
