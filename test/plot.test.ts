@@ -108,6 +108,8 @@ describe('plot: figure builders', () => {
     assert.deepEqual(fig.data.map((t) => t.name), ['non-smooth', 'smooth']);
     assert.deepEqual(fig.data[1].text, ['silu', 'gelu']);
     assert.equal(fig.data[1].mode, 'markers+text');
+    const ticks = scatterChart({ points: [{ x: 0.1, y: 1 }, { x: 1.1, y: 2 }], xTickValues: [0, 1] }).layout.xaxis as { tickvals: number[]; ticktext: string[] };
+    assert.deepEqual([ticks.tickvals, ticks.ticktext], [[0, 1], ['0', '1']], 'exactly the given ticks');
   });
 
   it('imageGrid: gray heatmap in range, symmetric diverging perturbation, RGB as 0-255, disjoint panels', () => {

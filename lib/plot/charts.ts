@@ -127,6 +127,8 @@ export interface ScatterChartOptions extends FigureOptions {
   points: ScatterPoint[];
   xTitle?: string;
   yTitle?: string;
+  /** Label exactly these x values (e.g. the seeds, where points sit beside them). */
+  xTickValues?: number[];
   xRange?: [number, number];
   yRange?: [number, number];
 }
@@ -157,7 +159,7 @@ export function scatterChart(opts: ScatterChartOptions): Figure {
     data,
     layout: {
       ...baseLayout(opts),
-      xaxis: axis(opts.xTitle, opts.xRange ? { range: opts.xRange } : {}),
+      xaxis: axis(opts.xTitle, { ...(opts.xRange ? { range: opts.xRange } : {}), ...(opts.xTickValues ? { tickvals: opts.xTickValues, ticktext: opts.xTickValues.map(String) } : {}) }),
       yaxis: axis(opts.yTitle, opts.yRange ? { range: opts.yRange } : {}),
       showlegend: groups.size > 1,
     },
