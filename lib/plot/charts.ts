@@ -159,7 +159,8 @@ export function scatterChart(opts: ScatterChartOptions): Figure {
     data,
     layout: {
       ...baseLayout(opts),
-      xaxis: axis(opts.xTitle, { ...(opts.xRange ? { range: opts.xRange } : {}), ...(opts.xTickValues ? { tickvals: opts.xTickValues, ticktext: opts.xTickValues.map(String) } : {}) }),
+      // Given ticks mark categories (seeds): no zero line through the first one.
+      xaxis: axis(opts.xTitle, { ...(opts.xRange ? { range: opts.xRange } : {}), ...(opts.xTickValues ? { tickvals: opts.xTickValues, ticktext: opts.xTickValues.map(String), zeroline: false } : {}) }),
       yaxis: axis(opts.yTitle, opts.yRange ? { range: opts.yRange } : {}),
       showlegend: groups.size > 1,
     },
