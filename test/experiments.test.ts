@@ -1,4 +1,7 @@
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset, take } from '../lib/data';
 import { attackStrength } from '../lib/eval/attack-strength';
@@ -19,6 +22,7 @@ import {
   earlierDesignContrasts,
   keptEpochs,
   repeatedTrajectories,
+  trajectorySentence,
   modelPairTests,
   siluBesidePaper,
   studyConclusion,
@@ -138,8 +142,24 @@ describe('experiments: relu-vs-smooth-backward', () => {
       const metrics = losses.map((loss, epoch) => ({ epoch, step: epoch + 1, loss, acc: 0.5, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: 0.7 }));
       return { runDir: '', config, metrics, results: [], reused: true, model: undefined as unknown as Model } as TrainResult;
     };
-    const runs = [at('baseline', 0, [1, 0.5, 0.4]), at('baseline-40', 0, [1, 0.5, 0.4]), at('baseline', 1, [1, 0.5, 0.4]), at('baseline-40', 1, [1, 0.51, 0.4]), at('baseline', 2, [1])];
-    assert.deepEqual(repeatedTrajectories(runs, 'medium'), [{ seed: 0, epochs: 3, differing: [] }, { seed: 1, epochs: 3, differing: [2] }], 'seed 2 has no earlier run to compare with');
+    const runs = [at('baseline', 0, [1, 0.5, 0.4]), at('baseline-40', 0, [1, 0.5, 0.4]), at('baseline', 1, [1, 0.5, 0.4]), at('baseline-40', 1, [1, 0.51, 0.41]), at('baseline', 2, [1])];
+    // Seed 1's earlier run resumed after epoch 1 on 2 threads (provenance.json: the latest start first).
+    const dirs = runs.map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'trajectory-')));
+    const start = (threads: number, fromEpoch: number) => ({ dataSource: 'test', gitCommit: null, threads, backend: 'wasm', fromEpoch });
+    runs.forEach((r, i) => {
+      r.runDir = dirs[i];
+      fs.writeFileSync(path.join(dirs[i], 'provenance.json'), JSON.stringify(i === 3 ? [start(2, 1), start(1, 0)] : [start(1, 0)]));
+    });
+    try {
+      const t = repeatedTrajectories(runs, 'medium');
+      assert.deepEqual(t.map((x) => [x.seed, x.epochs, x.differing]), [[0, 3, []], [1, 3, [2, 3]]], 'seed 2 has no earlier run to compare with');
+      assert.deepEqual(t[1].threads, { now: '1 thread', before: '1 thread (epoch 1), 2 threads (epochs 2-3)' });
+      assert.match(trajectorySentence(t[0]), /agree exactly on all 3 epochs/);
+      assert.match(trajectorySentence(t[1]), /DIFFER at epochs 2-3: the current run trained on 1 thread, the earlier one on 1 thread \(epoch 1\), 2 threads \(epochs 2-3\)/);
+      assert.match(trajectorySentence({ ...t[1], threads: { now: '1 thread', before: '1 thread' } }), /on the same threads \(1 thread\): not explained/);
+    } finally {
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('states the first design\'s verdicts in the conclusion, labelled as not long enough', () => {

@@ -16,6 +16,7 @@ import { formatInterval, mcnemarExact, pairedBySeed, type PairedDifference, type
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
 import { bestValEpoch, modelEpoch } from '../train/keep-best';
+import { RunFolder } from '../train/run-folder';
 import { trainingAttackSteps, type TrainConfig } from '../train/config';
 import { paperSiluGain } from './paper-numbers';
 import type { Profile } from './profiles';
@@ -592,21 +593,59 @@ export function keptEpochs(runs: TrainResult[], profile: Profile): { variant: Va
   });
 }
 
+export interface RepeatedTrajectory {
+  seed: number;
+  epochs: number;
+  /** Epochs (1-based) whose training loss, accuracy or validation PGD-10 differ. */
+  differing: number[];
+  /** The native threads each run trained on (threadsByEpoch): the current run's, the earlier one's. */
+  threads: { now: string; before: string };
+}
+
 /**
  * A reproducibility check the designs give for free: the current design's ReLU run (40 epochs,
  * keeping its best epoch) trains exactly as the second design's 40-epoch control of the same seed
  * (the configs differ only in `keep`), so every epoch's training loss and validation accuracy must
- * be identical. Per seed with both runs: the epochs compared and those that differ.
+ * be identical on the same threads. Per seed with both runs: the epochs compared, those that
+ * differ, and the threads each run trained on.
  */
-export function repeatedTrajectories(runs: TrainResult[], profile: Profile): { seed: number; epochs: number; differing: number[] }[] {
-  const of = (key: VariantKey) => new Map(runsOf(runs, profile, key).map((r) => [r.config.seed, r.metrics]));
+export function repeatedTrajectories(runs: TrainResult[], profile: Profile): RepeatedTrajectory[] {
+  const of = (key: VariantKey) => new Map(runsOf(runs, profile, key).map((r) => [r.config.seed, r]));
   const [now, before] = [of('baseline'), of('baseline-40')];
-  return [...now.keys()].filter((seed) => before.has(seed) && now.get(seed)!.length === before.get(seed)!.length).sort((a, b) => a - b).map((seed) => {
+  return [...now.keys()].filter((seed) => before.has(seed) && now.get(seed)!.metrics.length === before.get(seed)!.metrics.length).sort((a, b) => a - b).map((seed) => {
     const [a, b] = [now.get(seed)!, before.get(seed)!];
-    const differing = a.filter((m, i) => m.loss !== b[i].loss || m.acc !== b[i].acc || m.val_adv_acc !== b[i].val_adv_acc).map((m) => m.epoch + 1);
-    return { seed, epochs: a.length, differing };
+    const differing = a.metrics.filter((m, i) => m.loss !== b.metrics[i].loss || m.acc !== b.metrics[i].acc || m.val_adv_acc !== b.metrics[i].val_adv_acc).map((m) => m.epoch + 1);
+    return { seed, epochs: a.metrics.length, differing, threads: { now: threadsByEpoch(a.runDir, a.metrics.length), before: threadsByEpoch(b.runDir, b.metrics.length) } };
   });
 }
+
+/** The native threads a run trained on, from its provenance (one record per start): "1 thread", or "1 thread (epochs 1-16), 2 threads (epochs 17-40)" for a run resumed on others; "threads unrecorded" without one. */
+export function threadsByEpoch(runDir: string, epochs: number): string {
+  const starts = new RunFolder(runDir).readProvenanceHistory().slice().reverse();
+  const name = (n: number | null | undefined) => (n == null ? 'threads unrecorded' : `${n} thread${n === 1 ? '' : 's'}`);
+  const segments = starts.filter((p, i) => i === 0 || p.threads !== starts[i - 1].threads);
+  if (segments.length <= 1) return name(segments[0]?.threads);
+  const span = (from: number, to: number) => (from === to ? `epoch ${from}` : `epochs ${from}-${to}`);
+  return segments.map((p, i) => `${name(p.threads)} (${span(p.fromEpoch + 1, segments[i + 1]?.fromEpoch ?? epochs)})`).join(', ');
+}
+
+/** A repeated trajectory in a sentence; a difference is explained by the threads where they differ. */
+export function trajectorySentence(t: RepeatedTrajectory): string {
+  const head = `reproducibility, seed ${t.seed}: the current ReLU run and the second design's 40-epoch run`;
+  if (!t.differing.length) return `${head} agree exactly on all ${t.epochs} epochs (training loss, accuracy, validation PGD-10)`;
+  const why = t.threads.now === t.threads.before
+    ? `, on the same threads (${t.threads.now}): not explained`
+    : `: the current run trained on ${t.threads.now}, the earlier one on ${t.threads.before}. Threads sum in another order, and a ReLU input within float error of 0 can then flip its mask (README, native numerics), so the runs agree only on the same threads`;
+  return `${head} DIFFER at epochs ${epochRanges(t.differing)}${why}`;
+}
+
+/** 1-based epochs as ranges: "17-40", "3, 5-7". */
+const epochRanges = (epochs: number[]) => epochs.reduce<[number, number][]>((out, e) => {
+  const last = out[out.length - 1];
+  if (last && e === last[1] + 1) last[1] = e;
+  else out.push([e, e]);
+  return out;
+}, []).map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(', ');
 
 /** Per arm, the validation accuracies of every epoch summarized over seeds (for the convergence plot). */
 export function valCurves(runs: TrainResult[], profile: Profile): ({ variant: Variant } & EpochCurves)[] {
