@@ -9,6 +9,7 @@ import { evaluate } from '../lib/eval';
 import { makeActivation } from '../lib/activations';
 import { loadDataset, take } from '../lib/data';
 import { train, type TrainConfig } from '../lib/train';
+import { threadsChangeWarning } from '../lib/train/open-run';
 import { loadCheckpoint, saveCheckpoint } from '../lib/train/run-checkpoint';
 import { acquireLock, readJsonLines, RunFolder, RunLockedError } from '../lib/train/run-folder';
 import { testBackend } from './helpers/backend';
@@ -204,6 +205,31 @@ describe('run folder', () => {
       assert.deepEqual(lines.map((m) => m.epoch), [0, 1], 'one line per epoch');
       assert.equal(lines[1].loss, whole.metrics[1].loss, 'the stale line is replaced by the re-run epoch');
       assert.deepEqual(resumed.results.map((r) => r.accuracy), whole.results.map((r) => r.accuracy));
+    });
+
+    it('warns when a run resumes on another native thread count than it started on (provenance.json)', async function () {
+      this.timeout(120_000);
+      const dir = path.join(tmp(), 'threads');
+      const before = process.env.SAT_THREADS;
+      const said: string[] = [];
+      const [error, write] = [console.error, process.stderr.write];
+      try {
+        process.env.SAT_THREADS = '1';
+        (await train(TINY, { runDir: dir, quiet: true, stopAfterEpochs: 1 })).model.dispose();
+        process.env.SAT_THREADS = '2';
+        console.error = (...args: unknown[]) => { said.push(args.join(' ')); };
+        process.stderr.write = (() => true) as typeof process.stderr.write; // the progress bars
+        (await train(TINY, { runDir: dir, resume: true })).model.dispose();
+      } finally {
+        [console.error, process.stderr.write] = [error, write];
+        if (before === undefined) delete process.env.SAT_THREADS;
+        else process.env.SAT_THREADS = before;
+      }
+      const history = new RunFolder(dir).readProvenanceHistory();
+      assert.deepEqual(history.map((p) => [p.fromEpoch, p.threads]), [[1, 2], [0, 1]], 'the latest start first');
+      assert.ok(said.some((l) => /started on 1 native thread\(s\) and resumes on 2; .*SAT_THREADS=1/.test(l)), said.filter((l) => l.includes('[sat]')).join('\n'));
+      assert.equal(threadsChangeWarning(history.slice(1), { ...history[0], threads: 1 }), undefined, 'no warning on the same threads');
+      assert.equal(threadsChangeWarning([], history[0]), undefined, 'nor for a run without provenance');
     });
 
     it('a run diverging within one step per epoch never writes its weights as a checkpoint', async () => {
