@@ -162,12 +162,14 @@ describe('experiments: relu-vs-smooth-backward', () => {
     }
   });
 
+  /** A finished medium run of an arm: clean 0.9 and the given PGD-20 accuracy. */
+  const at = (key: string, seed: number, robust: number) => {
+    const v = VARIANTS.find((x) => x.key === key)!;
+    const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+    return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
+  };
+
   it('states the first design\'s verdicts in the conclusion, labelled as not long enough', () => {
-    const at = (key: string, seed: number, robust: number) => {
-      const v = VARIANTS.find((x) => x.key === key)!;
-      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
-      return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
-    };
     const runs = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline-10', seed, 0.7 + 0.01 * seed), at('sat-silu-10', seed, 0.6 + 0.011 * seed)]);
     const earlier = earlierDesignContrasts(runs, 'medium');
     const lines = studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', earlier);
@@ -178,11 +180,6 @@ describe('experiments: relu-vs-smooth-backward', () => {
   });
 
   it('puts SiLU - ReLU beside the paper\'s on every endpoint, with the Holm verdict or pending', () => {
-    const at = (key: string, seed: number, robust: number) => {
-      const v = VARIANTS.find((x) => x.key === key)!;
-      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
-      return { runDir: '', config, metrics: [], results: [rec(seed, 'clean', 0.9), { ...rec(seed, 'pgd-linf', robust), steps: 20 }], reused: true, model: undefined as unknown as Model } as TrainResult;
-    };
     const runs = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline', seed, 0.7 + 0.01 * seed), at('sat-silu', seed, 0.6 + 0.011 * seed)]);
     const [paper, ours] = siluBesidePaper(studyContrasts(runs, 'medium'), 'medium');
     assert.match(paper, /SiLU \+9\.3 points of PGD-200 robust accuracy over ReLU and \+0\.9 clean/);
