@@ -9,7 +9,7 @@ import { evaluate } from '../lib/eval';
 import { makeActivation } from '../lib/activations';
 import { loadDataset, take } from '../lib/data';
 import { train, type TrainConfig } from '../lib/train';
-import { threadsChangeWarning } from '../lib/train/open-run';
+import { threadsChangeWarning } from '../lib/train/provenance';
 import { loadCheckpoint, saveCheckpoint } from '../lib/train/run-checkpoint';
 import { acquireLock, readJsonLines, RunFolder, RunLockedError } from '../lib/train/run-folder';
 import { testBackend } from './helpers/backend';

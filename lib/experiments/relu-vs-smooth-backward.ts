@@ -16,6 +16,7 @@ import { formatInterval, mcnemarExact, pairedBySeed, type PairedDifference, type
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
 import { bestValEpoch, modelEpoch } from '../train/keep-best';
+import { threadsByEpoch } from '../train/provenance';
 import { RunFolder } from '../train/run-folder';
 import { trainingAttackSteps, type TrainConfig } from '../train/config';
 import { paperSiluGain } from './paper-numbers';
@@ -612,21 +613,12 @@ export interface RepeatedTrajectory {
 export function repeatedTrajectories(runs: TrainResult[], profile: Profile): RepeatedTrajectory[] {
   const of = (key: VariantKey) => new Map(runsOf(runs, profile, key).map((r) => [r.config.seed, r]));
   const [now, before] = [of('baseline'), of('baseline-40')];
+  const threadsOf = (r: TrainResult) => threadsByEpoch(new RunFolder(r.runDir).readProvenanceHistory(), r.metrics.length);
   return [...now.keys()].filter((seed) => before.has(seed) && now.get(seed)!.metrics.length === before.get(seed)!.metrics.length).sort((a, b) => a - b).map((seed) => {
     const [a, b] = [now.get(seed)!, before.get(seed)!];
     const differing = a.metrics.filter((m, i) => m.loss !== b.metrics[i].loss || m.acc !== b.metrics[i].acc || m.val_adv_acc !== b.metrics[i].val_adv_acc).map((m) => m.epoch + 1);
-    return { seed, epochs: a.metrics.length, differing, threads: { now: threadsByEpoch(a.runDir, a.metrics.length), before: threadsByEpoch(b.runDir, b.metrics.length) } };
+    return { seed, epochs: a.metrics.length, differing, threads: { now: threadsOf(a), before: threadsOf(b) } };
   });
-}
-
-/** The native threads a run trained on, from its provenance (one record per start): "1 thread", or "1 thread (epochs 1-16), 2 threads (epochs 17-40)" for a run resumed on others; "threads unrecorded" without one. */
-export function threadsByEpoch(runDir: string, epochs: number): string {
-  const starts = new RunFolder(runDir).readProvenanceHistory().slice().reverse();
-  const name = (n: number | null | undefined) => (n == null ? 'threads unrecorded' : `${n} thread${n === 1 ? '' : 's'}`);
-  const segments = starts.filter((p, i) => i === 0 || p.threads !== starts[i - 1].threads);
-  if (segments.length <= 1) return name(segments[0]?.threads);
-  const span = (from: number, to: number) => (from === to ? `epoch ${from}` : `epochs ${from}-${to}`);
-  return segments.map((p, i) => `${name(p.threads)} (${span(p.fromEpoch + 1, segments[i + 1]?.fromEpoch ?? epochs)})`).join(', ');
 }
 
 /** A repeated trajectory in a sentence; a difference is explained by the threads where they differ. */

@@ -11,9 +11,9 @@ import { runsDir } from '../util/fs';
 import { checkAttacksFitInput, runId, type TrainConfig } from './config';
 import { validateCheckpointSchedule, withCheckpointDefaults } from './mid-epoch';
 import { Sgd } from './optimizer';
-import { collectProvenance } from './provenance';
+import { collectProvenance, threadsChangeWarning } from './provenance';
 import { loadCheckpoint, loadCheckpointState, type EpochPosition } from './run-checkpoint';
-import { RUN_FILES, RunFolder, type Provenance } from './run-folder';
+import { RUN_FILES, RunFolder } from './run-folder';
 import type { EpochMetrics, TrainOptions } from './types';
 
 /** A run ready to train, or a finished run loaded (`from` null): the caller closes it. */
@@ -163,15 +163,4 @@ export function restoreModel(c: TrainConfig, data: DataSplits, checkpoint: strin
     model.dispose();
     throw e;
   }
-}
-
-/**
- * A warning when a run resumes on another native thread count than it started on: threads sum in
- * another order, so from here its numbers differ at float precision from an uninterrupted run (a
- * ReLU input within float error of 0 can flip its mask). Undefined when they match or are unknown.
- */
-export function threadsChangeWarning(history: readonly Provenance[], now: Provenance): string | undefined {
-  const first = history[history.length - 1]?.threads;
-  if (first == null || now.threads == null || first === now.threads) return undefined;
-  return `[sat] warning: this run started on ${first} native thread(s) and resumes on ${now.threads}; from here its numbers differ at float precision from an uninterrupted run. Set SAT_THREADS=${first} to resume it as it started.`;
 }

@@ -44,3 +44,24 @@ export function collectProvenance({ data, fromEpoch }: { data: Pick<DataSplits, 
     fromEpoch,
   };
 }
+
+/** The native threads a run trained on, from its provenance history (one record per start, the latest first): "1 thread", or "1 thread (epochs 1-16), 2 threads (epochs 17-40)" for a run resumed on others; "threads unrecorded" without one. */
+export function threadsByEpoch(history: readonly Provenance[], epochs: number): string {
+  const starts = history.slice().reverse();
+  const name = (n: number | null | undefined) => (n == null ? 'threads unrecorded' : `${n} thread${n === 1 ? '' : 's'}`);
+  const segments = starts.filter((p, i) => i === 0 || p.threads !== starts[i - 1].threads);
+  if (segments.length <= 1) return name(segments[0]?.threads);
+  const span = (from: number, to: number) => (from === to ? `epoch ${from}` : `epochs ${from}-${to}`);
+  return segments.map((p, i) => `${name(p.threads)} (${span(p.fromEpoch + 1, segments[i + 1]?.fromEpoch ?? epochs)})`).join(', ');
+}
+
+/**
+ * A warning when a run resumes on another native thread count than it started on: threads sum in
+ * another order, so from here its numbers differ at float precision from an uninterrupted run (a
+ * ReLU input within float error of 0 can flip its mask). Undefined when they match or are unknown.
+ */
+export function threadsChangeWarning(history: readonly Provenance[], now: Provenance): string | undefined {
+  const first = history[history.length - 1]?.threads;
+  if (first == null || now.threads == null || first === now.threads) return undefined;
+  return `[sat] warning: this run started on ${first} native thread(s) and resumes on ${now.threads}; from here its numbers differ at float precision from an uninterrupted run. Set SAT_THREADS=${first} to resume it as it started.`;
+}
