@@ -188,6 +188,9 @@ describe('experiments: relu-vs-smooth-backward', () => {
     const [, one] = siluBesidePaper(studyContrasts(runs.filter((r) => r.config.seed === 0), 'medium'), 'medium');
     assert.match(one, /PGD-20 0\.1 −10\.0 \(one seed: no interval\) points \(pending: 1 of 5 seed pairs\)/, one);
     assert.equal(one.match(/one seed: no interval/g)?.length, 2, 'said once per endpoint');
+    const noisy = [0, 1, 2, 3, 4].flatMap((seed) => [at('baseline', seed, 0.7), at('sat-silu', seed, 0.7 + [0.01, -0.02, 0.015, -0.01, 0.005][seed])]);
+    const [, none] = siluBesidePaper(studyContrasts(noisy, 'medium'), 'medium');
+    assert.match(none, /PGD-20 0\.1 \+0\.0 \[[^\]]+\] points \(5 pairs, Holm p = [0-9.e-]+: no detectable difference at this scale\)/, none);
   });
 
   it('has the PGD-5 design only where the study is powered, and pairs its SiLU arm with ReLU trained the same way', () => {

@@ -32,6 +32,10 @@ describe('report: comparing arms', () => {
     assert.equal(by.psoftplus.verdictHolm, 'pending');
     assert.ok(by.silu.pHolm >= by.silu.delta!.p, 'Holm never lowers a p-value');
     assert.ok(by.trainer.minimumDetectable > Math.abs(by.trainer.delta!.mean), 'an undetected difference is below the detectable one');
+    // Two contrasts have a verdict, so Holm's strictest level is 0.05 / 2.
+    assert.ok(Math.abs(by.trainer.minimumDetectableHolm - pairedMinimumDetectable(by.trainer.delta!.sd, 6, { alpha: 0.025 })) < 1e-12);
+    assert.ok(by.trainer.minimumDetectableHolm > by.trainer.minimumDetectable, 'a stricter level needs a larger difference');
+    assert.ok(Number.isNaN(by.psoftplus.minimumDetectableHolm), 'no Holm level while pending');
   });
 
   it('reads one column per run, names activations for people, and lists runs', () => {
@@ -97,7 +101,7 @@ describe('report: conclusions and verdict counts', () => {
   it('one sentence per contrast in the study\'s words; pending without enough pairs', () => {
     const fam = contrastFamily([{ name: 'AA', values: [...v('b', base), ...v('s', base.map((x, i) => x + 0.1 + [1, 3, 2, 0, 4][i] * 1e-3)), ...v('p', [0.6])] }], { baseline: 'b', arms: ['b', 's', 'p'] });
     const say = (arm: string) => contrastSentence(fam.find((c) => c.arm === arm), { arm, baseline: 'ReLU', endpoint: 'AA', phrases: WORDS });
-    assert.match(say('s'), /^s vs ReLU on AA: \+10\.\d points \[\+\d+\.\d, \+\d+\.\d\] over 5 paired seeds \(Holm p = [\d.e-]+\): more robust; this design detects \d+\.\d points with 80% power\.$/);
+    assert.match(say('s'), /^s vs ReLU on AA: \+10\.\d points \[\+\d+\.\d, \+\d+\.\d\] over 5 paired seeds \(Holm p = [\d.e-]+\): more robust; this design detects \d+\.\d points with 80% power at alpha 0\.05, \d+\.\d at Holm's strictest level\.$/);
     assert.equal(say('p'), 'p vs ReLU on AA: pending (1 of 5 seed pairs needed for a verdict).');
     assert.equal(say('gone'), 'gone vs ReLU on AA: pending (0 of 5 seed pairs needed for a verdict).');
   });

@@ -172,6 +172,11 @@ export interface Contrast {
   verdictHolm: Verdict | 'pending';
   /** The smallest paired difference the test detects with 80% power at alpha 0.05 from the measured paired sd (NaN without one). */
   minimumDetectable: number;
+  /**
+   * The same at Holm's strictest level, alpha 0.05 / m over the family's m contrasts with a verdict:
+   * the difference its Holm verdict is sure to detect with 80% power (NaN while pending).
+   */
+  minimumDetectableHolm: number;
 }
 
 /**
@@ -198,6 +203,7 @@ export function contrastFamily(endpoints: readonly { name: string; values: reado
       pHolm: h?.pHolm ?? NaN,
       verdictHolm: h ? h.verdictHolm : 'pending',
       minimumDetectable: c.pairs >= 2 && sd > 0 ? pairedMinimumDetectable(sd, c.pairs) : NaN,
+      minimumDetectableHolm: h && sd > 0 ? pairedMinimumDetectable(sd, c.pairs, { alpha: 0.05 / ready.length }) : NaN,
     };
   });
 }

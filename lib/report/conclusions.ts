@@ -28,12 +28,13 @@ const interval = (d: PairedDifference) => `${points(d.mean)} points [${points(d.
 
 /**
  * One contrast in a sentence: its paired difference, Holm p, the verdict in the study's words
- * (`phrases`), and the smallest difference the design detects; pending without enough pairs.
+ * (`phrases`), and the smallest difference the design detects (unadjusted, and at Holm's strictest
+ * level, which its Holm verdict reaches for sure); pending without enough pairs.
  */
 export function contrastSentence(c: Contrast | undefined, o: { arm: string; baseline: string; endpoint: string; phrases: Record<Verdict, string>; minPairs?: number }): string {
   const head = `${o.arm} vs ${o.baseline} on ${o.endpoint}`;
   if (!c || c.verdictHolm === 'pending') return `${head}: pending (${c?.pairs ?? 0} of ${o.minPairs ?? 5} seed pairs needed for a verdict).`;
-  return `${head}: ${interval(c.delta!)} over ${c.pairs} paired seeds (Holm p = ${c.pHolm.toPrecision(2)}): ${o.phrases[c.verdictHolm]}; this design detects ${(100 * c.minimumDetectable).toFixed(1)} points with 80% power.`;
+  return `${head}: ${interval(c.delta!)} over ${c.pairs} paired seeds (Holm p = ${c.pHolm.toPrecision(2)}): ${o.phrases[c.verdictHolm]}; this design detects ${(100 * c.minimumDetectable).toFixed(1)} points with 80% power at alpha 0.05, ${(100 * c.minimumDetectableHolm).toFixed(1)} at Holm's strictest level.`;
 }
 
 /** The control check in a sentence; `control` names the control arm in words. */
