@@ -23,6 +23,8 @@ import {
   keptEpochs,
   repeatedTrajectories,
   trajectorySentence,
+  maskingContrasts,
+  maskingSentence,
   modelPairTests,
   siluBesidePaper,
   studyConclusion,
@@ -100,6 +102,33 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.deepEqual(t.map((x) => [x.variant.key, x.seed]), [['sat-silu', 0]], 'a pair needs both models; secondary arms are not in the conclusion');
     assert.deepEqual([t[0].n, t[0].difference, t[0].onlyArm, t[0].onlyBaseline], [5, -2, 0, 2]);
     assert.ok(Math.abs(t[0].p - 0.5) < 1e-12, 'two discordant images, both one way: exact two-sided p = 2 x 0.5^2');
+  });
+
+  it('compares how often arms mask: Fisher per conclusion arm, Holm across them, pending below 5 runs per arm', () => {
+    const v = (k: string) => VARIANTS.find((x) => x.key === k)!;
+    const row = (key: string, seed: number, masking: boolean) => ({ variant: v(key), seed, r: { masking } as unknown as RunRobustness });
+    const seeds = [0, 1, 2, 3, 4, 5];
+    const rows = [
+      ...seeds.map((s) => row('baseline', s, s === 4)),
+      ...seeds.slice(0, 5).map((s) => row('sat-silu', s, true)),
+      ...seeds.slice(0, 5).map((s) => row('trainer-smooth', s, s === 1)),
+      ...seeds.slice(0, 3).map((s) => row('sat-silu-pgd5', s, true)),
+      ...seeds.slice(0, 3).map((s) => row('baseline-pgd5', s, false)),
+      row('sat-psoftplus', 0, true),
+    ];
+    const c = maskingContrasts(rows, 'medium');
+    const by = Object.fromEntries(c.map((x) => [x.variant.key, x]));
+    assert.deepEqual(c.map((x) => x.variant.key), ['trainer-smooth', 'sat-silu', 'sat-silu-pgd5'], 'the conclusion\'s arms only');
+    // 5 of 5 against 1 of 6: Fisher's two-sided p = (6 + 1) / 462 (the tables as or less likely); Holm over the 2 ready contrasts doubles the smaller p.
+    assert.ok(Math.abs(by['sat-silu'].arm.fisherP - 0.015151515) < 1e-6, String(by['sat-silu'].arm.fisherP));
+    assert.ok(Math.abs(by['sat-silu'].pHolm - 2 * by['sat-silu'].arm.fisherP) < 1e-12);
+    assert.equal(by['sat-silu'].verdict, 'masks more often');
+    assert.equal(by['trainer-smooth'].verdict, 'no detectable difference in how often it masks');
+    assert.equal(by['sat-silu-pgd5'].verdict, 'pending');
+    assert.equal(by['sat-silu-pgd5'].baseline.key, 'baseline-pgd5', 'SiLU with PGD-5 against ReLU with PGD-5');
+    assert.match(maskingSentence(by['sat-silu']), /^Masking: SAT: SiLU fwd \+ bwd masks on 5 of 5 runs \(100% \[48, 100\]\), ReLU on 1 of 6 runs \(17% \[0, 64\]\); Fisher's exact p = 0\.015, Holm p = 0\.030 across the masking contrasts: masks more often than ReLU\.$/);
+    assert.match(maskingSentence(by['trainer-smooth']), /: no detectable difference in how often it masks\.$/);
+    assert.match(maskingSentence(by['sat-silu-pgd5']), /ReLU, PGD-5 training on 0 of 3 runs .*: pending \(5 runs per arm needed for a verdict\)\.$/);
   });
 
   it('chooses the epochs on the validation split: ReLU\'s validation PGD-10 of the model, paired by seed, 10 -> 20 -> 40 (last epoch), 40 -> 80 (kept epoch)', () => {

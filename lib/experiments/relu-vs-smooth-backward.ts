@@ -12,7 +12,7 @@ import { armValues, compareArms, contrastFamily, recordsByArm, robustColumn, typ
 import { contrastSentence, controlCheck as checkControl, controlSentence, type ControlCheck } from '../report/conclusions';
 import { maskingShares, runRobustness, type MaskingShare, type RunRobustness } from '../report/robustness';
 import { armCosts, estimateCost, runCost, type ArmCost } from '../report/run-cost';
-import { formatInterval, mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
+import { formatInterval, holmAdjust, mcnemarExact, pairedBySeed, type PairedDifference, type Summary, type Verdict } from '../report/stats';
 import { epochCurves, overfittingCheck, plateauCheck, type EpochCurves, type Overfitting, type Plateau } from '../report/training';
 import type { TrainResult } from '../train';
 import { bestValEpoch, modelEpoch } from '../train/keep-best';
@@ -452,6 +452,46 @@ export function studyMaskingShares(rows: ReturnType<typeof robustnessRows>, prof
   return studyVariants(profile).flatMap((v) => maskingShares(flags, armBaseline(v.key), [v.key]).map((s) => ({ ...s, arm: v.label, baseline: comparedWith(v)?.label ?? '' })));
 }
 
+/** One arm's share of masking runs against its baseline's, with its Holm-adjusted Fisher test (pending below `minRuns` runs in either arm). */
+export interface MaskingContrast {
+  variant: Variant;
+  baseline: Variant;
+  arm: MaskingShare;
+  base: MaskingShare;
+  pHolm: number;
+  verdict: 'masks more often' | 'masks less often' | 'no detectable difference in how often it masks' | 'pending';
+}
+
+/**
+ * The second per-arm endpoint of issue 21, for the conclusion's arms: how often an arm's runs
+ * mask against its baseline's, Fisher's exact test, Holm across the contrasts with at least
+ * `minRuns` runs in both arms (a family apart from the accuracy contrasts).
+ */
+export function maskingContrasts(rows: ReturnType<typeof robustnessRows>, profile: Profile, minRuns = 5): MaskingContrast[] {
+  const flags = rows.map((x) => ({ arm: x.variant.key as string, masking: x.r.masking }));
+  const raw = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).flatMap((v) => {
+    const baseline = comparedWith(v)!;
+    const [base, arm] = maskingShares(flags, baseline.key, [baseline.key, v.key]);
+    return base?.arm === baseline.key && arm ? [{ variant: v, baseline, arm, base, ready: arm.runs >= minRuns && base.runs >= minRuns }] : [];
+  });
+  const adjusted = holmAdjust(raw.map((c) => (c.ready ? c.arm.fisherP : NaN)));
+  return raw.map(({ ready, ...c }, i) => {
+    const more = c.arm.interval.estimate > c.base.interval.estimate;
+    const verdict = !ready ? 'pending' : adjusted[i] < 0.05 ? (more ? 'masks more often' : 'masks less often') : 'no detectable difference in how often it masks';
+    return { ...c, pHolm: adjusted[i], verdict };
+  });
+}
+
+/** A masking contrast in a sentence: both shares with their exact intervals, Fisher's p, Holm's p and the verdict. */
+export function maskingSentence(c: MaskingContrast, minRuns = 5): string {
+  const share = (s: MaskingShare) => `${s.masking} of ${s.runs} runs (${(100 * s.interval.estimate).toFixed(0)}% [${(100 * s.interval.low).toFixed(0)}, ${(100 * s.interval.high).toFixed(0)}])`;
+  const base = c.baseline.key === 'baseline' ? 'ReLU' : c.baseline.label;
+  const head = `Masking: ${c.variant.label} masks on ${share(c.arm)}, ${base} on ${share(c.base)}`;
+  if (c.verdict === 'pending') return `${head}: pending (${minRuns} runs per arm needed for a verdict).`;
+  const than = c.verdict === 'no detectable difference in how often it masks' ? '' : ` than ${base}`;
+  return `${head}; Fisher's exact p = ${c.arm.fisherP.toPrecision(2)}, Holm p = ${c.pHolm.toPrecision(2)} across the masking contrasts: ${c.verdict}${than}.`;
+}
+
 /** Seeds of an arm whose runs overfit catastrophically (validation PGD more than CATASTROPHIC_DROP_POINTS below their best epoch). */
 export function collapsedSeeds(runs: TrainResult[], profile: Profile, key: VariantKey): number[] {
   return runsOf(runs, profile, key).filter((r) => overfittingCheck(r.metrics, CATASTROPHIC_DROP_POINTS)?.flagged).map((r) => r.config.seed).sort((a, b) => a - b);
@@ -661,7 +701,6 @@ const verdictWords = (base: string): Record<Verdict, string> => ({
 /** The arms the conclusion speaks of: the primary contrasts, and SiLU against ReLU when both train with PGD-5. */
 const CONCLUSION_ARMS: readonly VariantKey[] = ['trainer-smooth', 'sat-silu', 'sat-silu-pgd5'];
 
-/** The notebook's conclusion, one sentence per primary contrast (and the PGD-5 one), written from the Holm verdicts and the control check. */
 /** What catastrophic overfitting of the control does to the convergence criterion, in a sentence (none without it). */
 function collapseSentence(c: { seeds: number[]; runs: number }, keep: boolean): string[] {
   if (c.seeds.length === 0) return [];
@@ -669,6 +708,7 @@ function collapseSentence(c: { seeds: number[]; runs: number }, keep: boolean): 
   return [`The 2x-epochs control overfits catastrophically on ${c.seeds.length} of its ${c.runs} finished seeds (${c.seeds.join(', ')}: validation PGD-10 more than ${CATASTROPHIC_DROP_POINTS} points below the run's best epoch): its difference to ReLU measures that collapse, not convergence, so the criterion neither confirms nor refutes that the study's epochs are long enough.`];
 }
 
+/** The notebook's conclusion, one sentence per primary contrast (and the PGD-5 one) and per masking contrast, written from the Holm verdicts and the control check. */
 export function studyConclusion(contrasts: Contrast[], control: ControlCheck, profile: Profile, earlier: Contrast[] = [], runs: TrainResult[] = []): string[] {
   const collapsed = { seeds: collapsedSeeds(runs, profile, 'baseline-2x'), runs: runsOf(runs, profile, 'baseline-2x').length };
   const endpoint = control.endpoint;
@@ -678,6 +718,8 @@ export function studyConclusion(contrasts: Contrast[], control: ControlCheck, pr
     return contrastSentence(family.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: baseName, endpoint, phrases: verdictWords(baseName) });
   };
   const lines = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).map((v) => sentence(v, contrasts));
+  // The second endpoint per arm: how often its runs mask (AutoAttack at medium; none elsewhere).
+  lines.push(...maskingContrasts(robustnessRows(runs, profile), profile).map((c) => maskingSentence(c)));
   // The first design's verdicts, labelled as such: its training was not long enough by the epoch rule.
   const first = studyVariants(profile).filter((v) => v.comparedWith === 'baseline-10' && earlier.some((c) => c.arm === v.key && !c.pending))
     .map((v) => `First design (${variantEpochs(v, profile)} epochs, not long enough by the epoch rule): ${sentence(v, earlier)}`);
