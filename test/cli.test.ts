@@ -143,3 +143,23 @@ describe('sat CLI: nonsense is refused before any work, naming the fix', () => {
     assert.match(await fs.promises.readFile(path.join(run, 'metrics.jsonl'), 'utf8'), /"epoch":0/, 'history kept');
   });
 });
+
+describe('sat eval --autoattack names its evaluation by the weights it evaluates', () => {
+  it('a kept run: best.bin (or the folder) is the model, checkpoint.bin the last epoch; any other file is refused', async () => {
+    const { evaluatedWeights } = await import('../lib/cli/eval-autoattack');
+    const { RunFolder } = await import('../lib/train/run-folder');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sat-weights-'));
+    try {
+      const folder = new RunFolder(dir);
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ keep: 'best-val-adv' }));
+      assert.equal(evaluatedWeights(folder, folder.modelFile()), 'model');
+      assert.equal(evaluatedWeights(folder, path.join(dir, 'best.bin')), 'model');
+      assert.equal(evaluatedWeights(folder, path.join(dir, 'checkpoint.bin')), 'last-epoch', 'so that it never overwrites the model\'s evaluation');
+      assert.throws(() => evaluatedWeights(folder, path.join(dir, 'epoch-3.bin')), /neither the run's model .* nor its last epoch's weights/);
+      fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({}));
+      assert.equal(evaluatedWeights(folder, path.join(dir, 'checkpoint.bin')), 'model', 'a run that keeps its last epoch: checkpoint.bin is its model');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -21,6 +21,10 @@ import {
   epochSelection,
   earlierDesignContrasts,
   keptEpochs,
+  LAST_EPOCH_EVALUATION,
+  lastEpochContrasts,
+  lastEpochRows,
+  lastEpochSentences,
   repeatedTrajectories,
   trajectorySentence,
   maskingContrasts,
@@ -129,6 +133,56 @@ describe('experiments: relu-vs-smooth-backward', () => {
     assert.match(maskingSentence(by['sat-silu']), /^Masking: SAT: SiLU fwd \+ bwd masks on 5 of 5 runs \(100% \[48, 100\]\), ReLU on 1 of 6 runs \(17% \[0, 64\]\); Fisher's exact p = 0\.015, Holm p = 0\.030 across the masking contrasts: masks more often than ReLU\.$/);
     assert.match(maskingSentence(by['trainer-smooth']), /: no detectable difference in how often it masks\.$/);
     assert.match(maskingSentence(by['sat-silu-pgd5']), /ReLU, PGD-5 training on 0 of 3 runs .*: pending \(5 runs per arm needed for a verdict\)\.$/);
+  });
+
+  it('checks the headline contrast at the last epoch: SiLU - ReLU there, each arm\'s last against its kept epoch, one Holm family; a run that kept its last epoch needs no second evaluation', () => {
+    const dirs: string[] = [];
+    /** A run of an arm with a validation curve and AutoAttack robust counts of its model and (if given) of its last epoch. */
+    const run = (key: string, seed: number, curve: number[], kept: number, last?: number) => {
+      const v = VARIANTS.find((x) => x.key === key)!;
+      const config = makeConfig({ ...asRun(reluVsSmoothBackward([v]).runs('medium')[0], EXPERIMENT, 'medium'), seed });
+      const metrics = curve.map((val, epoch) => ({ epoch, step: epoch + 1, loss: 1, acc: 0.5, lr: 0.1, images_per_s: 1, seconds: 1, val_clean_acc: 0.8, val_adv_acc: val }));
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'last-epoch-'));
+      dirs.push(dir);
+      fs.mkdirSync(path.join(dir, 'evaluations'));
+      const file = (robust: number) => JSON.stringify({ n: 1000, clean: 0.9, robust: Array.from({ length: 1000 }, (_, i) => (i < robust ? 1 : 0)), pgd: { type: 'pgd-linf', eps: 0.1, steps: 20, accuracy: 0.8, robust: Array(1000).fill(1) }, stages: [{ attack: 'square', broken: 0 }], seconds: 1, records: [] });
+      fs.writeFileSync(path.join(dir, 'evaluations', 'autoattack-linf-0.1.json'), file(kept));
+      if (last !== undefined) fs.writeFileSync(path.join(dir, 'evaluations', `${LAST_EPOCH_EVALUATION}.json`), file(last));
+      return { runDir: dir, config, metrics, results: [], reused: true, model: undefined as unknown as Model } as TrainResult;
+    };
+    try {
+      const seeds = [0, 1, 2, 3, 4, 5];
+      const runs = [
+        // ReLU: seed 0 collapses after its 2nd epoch (kept 700, last 200); the others keep their last epoch (no second file).
+        ...seeds.map((s) => (s === 0 ? run('baseline', s, [0.7, 0.75, 0.4], 700, 200) : run('baseline', s, [0.7, 0.74, 0.75], 700))),
+        // SiLU keeps its 2nd epoch; its last epoch is 10 + s images more robust; seed 5's is not evaluated yet.
+        ...seeds.map((s) => run('sat-silu', s, [0.7, 0.72, 0.71], 600 + s, s === 5 ? undefined : 610 + 2 * s)),
+        run('trainer-smooth', 0, [0.7, 0.72, 0.71], 650), // not an arm of this check
+      ];
+      const rows = lastEpochRows(runs, 'medium');
+      assert.deepEqual(rows.map((r) => [r.variant.key, r.seed, r.keptEpoch, r.last?.robust ?? null, r.collapsed]), [
+        ['baseline', 0, 2, 200, true], ...[1, 2, 3, 4, 5].map((s) => ['baseline', s, 3, 700, false]),
+        ...[0, 1, 2, 3, 4].map((s) => ['sat-silu', s, 2, 610 + 2 * s, false]), ['sat-silu', 5, 2, null, false],
+      ]);
+      const c = lastEpochContrasts(rows);
+      const by = (endpoint: string, arm: string) => c.find((x) => x.endpoint === endpoint && x.arm === arm)!;
+      const between = by('AutoAttack at the last epoch', 'sat-silu');
+      // Seeds 0-4: 610 - 200 = +410, then 610 + 2s - 700: mean (410 - 88 - 86 - 84 - 82) / 5 = 14 images.
+      assert.deepEqual([between.pairs, between.baseline, between.verdictHolm], [5, 'baseline', 'no detectable difference at this scale']);
+      assert.ok(Math.abs(between.delta!.mean - 0.014) < 1e-9, String(between.delta!.mean));
+      const silu = by('AutoAttack, last epoch vs kept epoch', 'sat-silu:last');
+      assert.deepEqual([silu.pairs, silu.baseline, silu.verdictHolm], [5, 'sat-silu:kept', 'higher'], 'last - kept = 10 + s images, s = 0..4');
+      const relu = by('AutoAttack, last epoch vs kept epoch', 'baseline:last');
+      assert.deepEqual([relu.pairs, relu.verdictHolm], [6, 'no detectable difference at this scale'], 'one collapse of 500 images among 5 equal pairs (seeds 1-5 kept their last epoch)');
+      assert.equal(c.length, 3, 'one family of three contrasts');
+      const lines = lastEpochSentences(c, rows);
+      assert.match(lines[0], /^Sensitivity, the last epoch .*, 11 of 12 runs evaluated: SAT: SiLU fwd \+ bwd vs ReLU on AutoAttack at the last epoch \(Holm over this check's 3 contrasts\): \+1\.4 .*not detectably different from ReLU.* Runs that overfit catastrophically .*: ReLU on 1 of 6, SAT: SiLU fwd \+ bwd on 0 of 6\.$/, lines[0]);
+      assert.match(lines[2], /^SAT: SiLU fwd \+ bwd at its last epoch vs its kept epoch on AutoAttack: .*more robust at the last epoch/, lines[2]);
+      assert.ok(studyConclusion(studyContrasts(runs, 'medium'), controlCheck(runs, 'medium'), 'medium', [], runs).some((l) => l.startsWith('Sensitivity, the last epoch')), 'the conclusion states it');
+      assert.deepEqual(lastEpochContrasts(rows.filter((r) => r.seed < 4)).map((x) => x.verdictHolm), ['pending', 'pending', 'pending'], '4 pairs: pending');
+    } finally {
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    }
   });
 
   it('chooses the epochs on the validation split: ReLU\'s validation PGD-10 of the model, paired by seed, 10 -> 20 -> 40 (last epoch), 40 -> 80 (kept epoch)', () => {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { attackLabel, type AttackConfig, type AttackNorm } from '../attacks';
 import { initBackend } from '../backend';
 import { formatAutoAttack } from '../eval/autoattack';
-import { autoAttackRun } from '../eval/run-autoattack';
+import { autoAttackRun, type EvaluatedWeights } from '../eval/run-autoattack';
 import type { TrainConfig } from '../train/config';
 import { RunFolder } from '../train/run-folder';
 import { writeFileAtomic } from '../util/fs';
@@ -23,7 +23,9 @@ export const AUTOATTACK_HELP = `sat eval --run DIR --autoattack [options]   (Aut
   --json              print the result as JSON
   --allow-unfinished  evaluate a run that is not finished or is still training (its latest checkpoint)
   Prints the result, then writes DIR/evaluations/autoattack-<norm>-<eps>.json (breakdown, result
-  records, per-image flags); when that write fails the records go to the system temp folder.`;
+  records, per-image flags); when that write fails the records go to the system temp folder.
+  DIR/checkpoint.bin of a run that keeps its best epoch (best.bin is its model) evaluates the last
+  epoch's weights instead, written as autoattack-<norm>-<eps>-last-epoch.json.`;
 
 export interface AutoAttackCliInput {
   dir: string;
@@ -47,8 +49,10 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
   const n = parseCount('n', str('n'), 'test images') ?? 1000;
   const pgdSteps = parseCount('pgd-steps', str('pgd-steps'), 'PGD steps beside AutoAttack', 0) ?? 20;
 
+  const weights = evaluatedWeights(new RunFolder(dir), checkpoint);
+
   await initBackend();
-  const { result, pgd, name, evaluation } = await autoAttackRun(dir, config, checkpoint, { eps, norm, n, pgdSteps, label: 'autoattack' });
+  const { result, pgd, name, evaluation } = await autoAttackRun(dir, config, checkpoint, { eps, norm, n, pgdSteps, label: 'autoattack', weights });
   const { robust: _flags, ...summary } = result;
   // Printed first: a failed write (full or read-only disk) must not lose the computation.
   if (v.json) console.log(JSON.stringify({ ...summary, pgd: pgd && { ...pgd, robust: undefined } }));
@@ -60,6 +64,17 @@ export async function evalAutoAttack({ dir, checkpoint, config, v }: AutoAttackC
     const aside = saveAside(`${path.basename(dir)}-${name}`, evaluation);
     throw new Error(`${(e as Error).message.replace(/\.$/, '')}. The results are printed above${aside ? `, and the full records (per-image flags) were written to ${aside} instead` : ''}.`);
   }
+}
+
+/**
+ * Which of the run's weights a checkpoint file is: its model, or its last epoch's where the run
+ * keeps an earlier one. The evaluation is named by it, so that the last epoch's never overwrites the model's.
+ */
+export function evaluatedWeights(folder: RunFolder, checkpoint: string): EvaluatedWeights {
+  const file = path.resolve(checkpoint);
+  if (file === path.resolve(folder.modelFile())) return 'model';
+  if (file === path.resolve(folder.files.checkpoint)) return 'last-epoch';
+  throw new UsageError(`${checkpoint} is neither the run's model (${folder.modelFile()}) nor its last epoch's weights (${folder.files.checkpoint}): AutoAttack names its evaluation by which of the two it evaluated. Pass the run folder, or one of those files.`);
 }
 
 /** Writes records to the system temp folder when the run folder cannot take them; the file, or null when that fails too. */

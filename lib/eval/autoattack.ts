@@ -172,7 +172,7 @@ export function autoAttack(logits: LogitsFn, data: ImageDataset, opts: AutoAttac
       const ds = subset(data, part);
       const { value: batch } = batches(ds, { batchSize: part.length }).next();
       const { x, y } = batch!;
-      const onProgress = (done: number, total: number) => progress.update(b0 + Math.floor((part.length * done) / total), b0 + (part.length * done) / total, { robust: pct((count() - broken) / data.n) });
+      const onProgress = (done: number, total: number) => progress.update(b0 + Math.floor((part.length * done) / total), b0 + (part.length * done) / total, { robust: pct(count() / data.n) }); // earlier batches' broken points are already 0 in `robust`
       const adv = attack.perturb(logits, x, y, { seed: deriveSeed(opts.seed ?? 0, k, b0), diagnostics, onProgress });
       const { size, inRange } = perturbationSize(adv, x, norm);
       if (size > opts.eps * (1 + 1e-5) + 1e-6 || !inRange) {

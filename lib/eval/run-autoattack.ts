@@ -21,7 +21,12 @@ export interface RunAutoAttackOptions {
   pgdSteps: number;
   /** Progress bars' prefix; none prints no progress. */
   label?: string;
+  /** Which weights `checkpoint` holds: the run's model (default) or its last epoch's (a run that keeps an earlier one); it names the evaluation. */
+  weights?: EvaluatedWeights;
 }
+
+/** A run's model (best.bin where it keeps its best epoch), or its last epoch's weights (checkpoint.bin) where those differ. */
+export type EvaluatedWeights = 'model' | 'last-epoch';
 
 /** The PGD run beside AutoAttack on the same images: its config, accuracy and per-image flags (1 = robust). */
 export type PgdBeside = AttackConfig & { accuracy: number; robust: number[] };
@@ -38,9 +43,9 @@ export interface RunAutoAttackResult {
   evaluation: AutoAttackFile;
 }
 
-/** The run folder's name for an AutoAttack evaluation: 'autoattack-linf-0.1'. */
-export function autoAttackEvaluationName(norm: AttackNorm, eps: number): string {
-  return `autoattack-${norm}-${+eps.toFixed(5)}`;
+/** The run folder's name for an AutoAttack evaluation: 'autoattack-linf-0.1', or 'autoattack-linf-0.1-last-epoch' on a kept run's last-epoch weights. */
+export function autoAttackEvaluationName(norm: AttackNorm, eps: number, weights: EvaluatedWeights = 'model'): string {
+  return `autoattack-${norm}-${+eps.toFixed(5)}${weights === 'model' ? '' : `-${weights}`}`;
 }
 
 /** Checks what can be checked before any work (the caller has the data for the rest). */
@@ -73,7 +78,7 @@ export async function autoAttackRun(dir: string, config: TrainConfig, checkpoint
     const { robust, ...summary } = result;
     // Per-image flags (1 = robust) of AutoAttack and of the PGD beside it, on the same images.
     const evaluation: AutoAttackFile = { ...summary, robust: Array.from(robust), pgd: pgdOut, records };
-    return { result, pgd: pgdOut, records, name: autoAttackEvaluationName(opts.norm, opts.eps), evaluation };
+    return { result, pgd: pgdOut, records, name: autoAttackEvaluationName(opts.norm, opts.eps, opts.weights), evaluation };
   } finally {
     model.dispose();
   }

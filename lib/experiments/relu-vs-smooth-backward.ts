@@ -492,6 +492,89 @@ export function maskingSentence(c: MaskingContrast, minRuns = 5): string {
   return `${head}; Fisher's exact p = ${c.arm.fisherP.toPrecision(2)}, Holm p = ${c.pHolm.toPrecision(2)} across the masking contrasts: ${c.verdict}${than}.`;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Sensitivity: the last epoch instead of the kept one. The study keeps each run's best validation
+// epoch (validation PGD-10, which a masking model can fool); the paper trains a fixed schedule and
+// evaluates the final weights. AutoAttack on the last epoch's weights (checkpoint.bin) of ReLU and
+// SiLU asks whether the headline verdict depends on that choice.
+
+/** The run folder's name of AutoAttack on a run's last-epoch weights: `sat eval --run DIR/checkpoint.bin --autoattack` writes it. */
+export const LAST_EPOCH_EVALUATION = autoAttackEvaluationName('linf', FASHION_EPS, 'last-epoch');
+/** The arms whose last epochs are evaluated: the paper's headline contrast, SiLU against ReLU. */
+export const LAST_EPOCH_ARMS: readonly VariantKey[] = ['baseline', 'sat-silu'];
+/** The check's endpoints (one Holm family of their three contrasts). */
+export const LAST_EPOCH_ENDPOINTS = { between: 'AutoAttack at the last epoch', within: 'AutoAttack, last epoch vs kept epoch' } as const;
+
+export interface LastEpochRow {
+  variant: Variant;
+  seed: number;
+  /** The kept epoch and the run's epochs (1-based). */
+  keptEpoch: number;
+  epochs: number;
+  kept: RunRobustness;
+  /** AutoAttack on the last epoch's weights: the model's own evaluation where the run kept its last epoch; null until evaluated. */
+  last: RunRobustness | null;
+  /** Whether validation PGD-10 fell more than CATASTROPHIC_DROP_POINTS below its best epoch (catastrophic overfitting). */
+  collapsed: boolean;
+  runDir: string;
+}
+
+/** Per run of LAST_EPOCH_ARMS that keeps its best epoch and has its AutoAttack evaluation: the kept and the last epoch's robustness. */
+export function lastEpochRows(runs: TrainResult[], profile: Profile): LastEpochRow[] {
+  return runs.flatMap((run) => {
+    const variant = variantOf(run.config, profile);
+    const epoch = modelEpoch(run.config.keep, run.metrics);
+    const kept = runRobustness(run.runDir, AUTOATTACK_EVALUATION);
+    if (!LAST_EPOCH_ARMS.includes(variant.key) || !run.config.keep || epoch === null || !kept) return [];
+    const atLast = epoch === run.metrics[run.metrics.length - 1].epoch;
+    const last = atLast ? kept : runRobustness(run.runDir, LAST_EPOCH_EVALUATION);
+    const collapsed = Boolean(overfittingCheck(run.metrics, CATASTROPHIC_DROP_POINTS)?.flagged);
+    return [{ variant, seed: run.config.seed, keptEpoch: epoch + 1, epochs: run.metrics.length, kept, last, collapsed, runDir: run.runDir }];
+  });
+}
+
+/**
+ * The check's family, Holm-adjusted over its three contrasts (pending below 5 pairs): SiLU - ReLU
+ * at the last epoch, and per arm its last epoch against its kept one (the same run, paired by seed).
+ */
+export function lastEpochContrasts(rows: readonly LastEpochRow[]): Contrast[] {
+  const share = (r: RunRobustness) => r.robust / r.n;
+  const done = rows.filter((r) => r.last);
+  const within = (key: string) => [`${key}:last`, `${key}:kept`];
+  return contrastFamily([
+    { name: LAST_EPOCH_ENDPOINTS.between, values: done.map((r) => ({ arm: r.variant.key, seed: r.seed, value: share(r.last!) })) },
+    {
+      name: LAST_EPOCH_ENDPOINTS.within,
+      values: done.flatMap((r) => within(r.variant.key).map((arm, i) => ({ arm, seed: r.seed, value: share(i === 0 ? r.last! : r.kept) }))),
+    },
+  ], { baseline: (arm) => (arm.endsWith(':last') ? arm.replace(/:last$/, ':kept') : armBaseline(arm)), arms: ['sat-silu', ...LAST_EPOCH_ARMS.map((k) => `${k}:last`)] });
+}
+
+/** The check in sentences: SiLU vs ReLU at the last epoch with each arm's collapses, then each arm's last epoch against its kept one. */
+export function lastEpochSentences(contrasts: readonly Contrast[], rows: readonly LastEpochRow[], minPairs = 5): string[] {
+  const label = (key: string) => (key === 'baseline' ? 'ReLU' : VARIANTS.find((v) => v.key === key)!.label);
+  const collapses = LAST_EPOCH_ARMS.map((k) => {
+    const mine = rows.filter((r) => r.variant.key === k);
+    return `${label(k)} on ${mine.filter((r) => r.collapsed).length} of ${mine.length}`;
+  }).join(', ');
+  const evaluated = rows.filter((r) => r.last).length;
+  const head = `Sensitivity, the last epoch (the paper evaluates its final weights; the study keeps the best validation epoch), ${evaluated} of ${rows.length} runs evaluated`;
+  const between = contrastSentence(contrasts.find((c) => c.endpoint === LAST_EPOCH_ENDPOINTS.between && c.arm === 'sat-silu'), {
+    arm: label('sat-silu'), baseline: 'ReLU', endpoint: `${LAST_EPOCH_ENDPOINTS.between} (Holm over this check's 3 contrasts)`, phrases: verdictWords('ReLU'), minPairs,
+  });
+  const lines = [`${head}: ${between} Runs that overfit catastrophically (validation PGD-10 more than ${CATASTROPHIC_DROP_POINTS} points below their best epoch): ${collapses}.`];
+  for (const k of LAST_EPOCH_ARMS) {
+    lines.push(contrastSentence(contrasts.find((c) => c.arm === `${k}:last`), {
+      arm: `${label(k)} at its last epoch`, baseline: 'its kept epoch', endpoint: 'AutoAttack', minPairs,
+      phrases: { higher: 'more robust at the last epoch', lower: 'less robust at the last epoch', 'no interval': 'not resolved (no interval)', 'no detectable difference at this scale': 'no detectable difference between the two epochs' },
+    }));
+  }
+  return lines;
+}
+
+/** The command that makes a pending last-epoch evaluation. */
+export const lastEpochCommand = (r: Pick<LastEpochRow, 'runDir'>) => `sat eval --run ${r.runDir}/checkpoint.bin --autoattack`;
+
 /** Seeds of an arm whose runs overfit catastrophically (validation PGD more than CATASTROPHIC_DROP_POINTS below their best epoch). */
 export function collapsedSeeds(runs: TrainResult[], profile: Profile, key: VariantKey): number[] {
   return runsOf(runs, profile, key).filter((r) => overfittingCheck(r.metrics, CATASTROPHIC_DROP_POINTS)?.flagged).map((r) => r.config.seed).sort((a, b) => a - b);
@@ -720,6 +803,9 @@ export function studyConclusion(contrasts: Contrast[], control: ControlCheck, pr
   const lines = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).map((v) => sentence(v, contrasts));
   // The second endpoint per arm: how often its runs mask (AutoAttack at medium; none elsewhere).
   lines.push(...maskingContrasts(robustnessRows(runs, profile), profile).map((c) => maskingSentence(c)));
+  // Whether the headline contrast depends on keeping the best validation epoch (medium only: it has AutoAttack).
+  const last = lastEpochRows(runs, profile);
+  if (last.length) lines.push(...lastEpochSentences(lastEpochContrasts(last), last));
   // The first design's verdicts, labelled as such: its training was not long enough by the epoch rule.
   const first = studyVariants(profile).filter((v) => v.comparedWith === 'baseline-10' && earlier.some((c) => c.arm === v.key && !c.pending))
     .map((v) => `First design (${variantEpochs(v, profile)} epochs, not long enough by the epoch rule): ${sentence(v, earlier)}`);
