@@ -446,9 +446,12 @@ export function modelPairTests(rows: ReturnType<typeof robustnessRows>, profile:
   });
 }
 
+/** Per run, its arm and whether it masks: what maskingShares counts. */
+const maskingFlags = (rows: ReturnType<typeof robustnessRows>) => rows.map((x) => ({ arm: x.variant.key as string, masking: x.r.masking }));
+
 /** Per arm, the share of its runs that mask (exact interval), with Fisher's exact test against its baseline arm. */
 export function studyMaskingShares(rows: ReturnType<typeof robustnessRows>, profile: Profile): (MaskingShare & { baseline: string })[] {
-  const flags = rows.map((x) => ({ arm: x.variant.key as string, masking: x.r.masking }));
+  const flags = maskingFlags(rows);
   return studyVariants(profile).flatMap((v) => maskingShares(flags, armBaseline(v.key), [v.key]).map((s) => ({ ...s, arm: v.label, baseline: comparedWith(v)?.label ?? '' })));
 }
 
@@ -468,7 +471,7 @@ export interface MaskingContrast {
  * `minRuns` runs in both arms (a family apart from the accuracy contrasts).
  */
 export function maskingContrasts(rows: ReturnType<typeof robustnessRows>, profile: Profile, minRuns = 5): MaskingContrast[] {
-  const flags = rows.map((x) => ({ arm: x.variant.key as string, masking: x.r.masking }));
+  const flags = maskingFlags(rows);
   const raw = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).flatMap((v) => {
     const baseline = comparedWith(v)!;
     const [base, arm] = maskingShares(flags, baseline.key, [baseline.key, v.key]);
