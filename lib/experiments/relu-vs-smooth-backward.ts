@@ -342,7 +342,11 @@ export function variantOf(c: Pick<TrainConfig, 'activation' | 'attackerGradient'
 const armKey = (profile: Profile) => (r: TrainResult) => variantOf(r.config, profile).key;
 const armKeys = (profile: Profile) => studyVariants(profile).map((v) => v.key);
 /** Each arm's baseline key, for lib/report/compare. */
-const armBaseline = (arm: string) => comparedWith(VARIANTS.find((v) => v.key === arm)!)?.key ?? arm;
+/** The variant of a key (the key must be one of VARIANTS'). */
+const variantByKey = (key: string): Variant => VARIANTS.find((v) => v.key === key)!;
+/** An arm's name in sentences: 'ReLU' for the study's baseline, else its label. */
+export const armName = (v: Variant): string => (v.key === 'baseline' ? 'ReLU' : v.label);
+const armBaseline = (arm: string) => comparedWith(variantByKey(arm))?.key ?? arm;
 const runsOf = (runs: TrainResult[], profile: Profile, key: Variant['key']) => runs.filter((r) => variantOf(r.config, profile).key === key);
 
 /** The runs' result records labelled by variant (for meanStd and paperTable, which group by activation). */
@@ -488,7 +492,7 @@ export function maskingContrasts(rows: ReturnType<typeof robustnessRows>, profil
 /** A masking contrast in a sentence: both shares with their exact intervals, Fisher's p, Holm's p and the verdict. */
 export function maskingSentence(c: MaskingContrast, minRuns = 5): string {
   const share = (s: MaskingShare) => `${s.masking} of ${s.runs} runs (${(100 * s.interval.estimate).toFixed(0)}% [${(100 * s.interval.low).toFixed(0)}, ${(100 * s.interval.high).toFixed(0)}])`;
-  const base = c.baseline.key === 'baseline' ? 'ReLU' : c.baseline.label;
+  const base = armName(c.baseline);
   const head = `Masking: ${c.variant.label} masks on ${share(c.arm)}, ${base} on ${share(c.base)}`;
   if (c.verdict === 'pending') return `${head}: pending (${minRuns} runs per arm needed for a verdict).`;
   const than = c.verdict === 'no detectable difference in how often it masks' ? '' : ` than ${base}`;
@@ -527,12 +531,12 @@ export function lastEpochRows(runs: TrainResult[], profile: Profile): LastEpochR
   return runs.flatMap((run) => {
     const variant = variantOf(run.config, profile);
     const epoch = modelEpoch(run.config.keep, run.metrics);
+    if (!LAST_EPOCH_ARMS.includes(variant.key) || !run.config.keep || epoch === null) return [];
     const kept = runRobustness(run.runDir, AUTOATTACK_EVALUATION);
-    if (!LAST_EPOCH_ARMS.includes(variant.key) || !run.config.keep || epoch === null || !kept) return [];
+    if (!kept) return [];
     const atLast = epoch === run.metrics[run.metrics.length - 1].epoch;
     const last = atLast ? kept : runRobustness(run.runDir, LAST_EPOCH_EVALUATION);
-    const collapsed = Boolean(overfittingCheck(run.metrics, CATASTROPHIC_DROP_POINTS)?.flagged);
-    return [{ variant, seed: run.config.seed, keptEpoch: epoch + 1, epochs: run.metrics.length, kept, last, collapsed, runDir: run.runDir }];
+    return [{ variant, seed: run.config.seed, keptEpoch: epoch + 1, epochs: run.metrics.length, kept, last, collapsed: collapses(run), runDir: run.runDir }];
   });
 }
 
@@ -555,7 +559,7 @@ export function lastEpochContrasts(rows: readonly LastEpochRow[]): Contrast[] {
 
 /** The check in sentences: SiLU vs ReLU at the last epoch with each arm's collapses, then each arm's last epoch against its kept one. */
 export function lastEpochSentences(contrasts: readonly Contrast[], rows: readonly LastEpochRow[], minPairs = 5): string[] {
-  const label = (key: string) => (key === 'baseline' ? 'ReLU' : VARIANTS.find((v) => v.key === key)!.label);
+  const label = (key: string) => armName(variantByKey(key));
   const collapses = LAST_EPOCH_ARMS.map((k) => {
     const mine = rows.filter((r) => r.variant.key === k);
     return `${label(k)} on ${mine.filter((r) => r.collapsed).length} of ${mine.length}`;
@@ -575,12 +579,21 @@ export function lastEpochSentences(contrasts: readonly Contrast[], rows: readonl
   return lines;
 }
 
+/** A side of a last-epoch contrast in words: 'sat-silu' -> its label, 'baseline:last' -> 'ReLU, last epoch'. */
+export function lastEpochSide(arm: string): string {
+  const [key, at] = arm.split(':');
+  return `${armName(variantByKey(key))}${at ? `, ${at} epoch` : ''}`;
+}
+
 /** The command that makes a pending last-epoch evaluation. */
 export const lastEpochCommand = (r: Pick<LastEpochRow, 'runDir'>) => `sat eval --run ${r.runDir}/checkpoint.bin --autoattack`;
 
+/** Whether a run overfits catastrophically: validation PGD more than CATASTROPHIC_DROP_POINTS below its best epoch. */
+const collapses = (r: TrainResult): boolean => Boolean(overfittingCheck(r.metrics, CATASTROPHIC_DROP_POINTS)?.flagged);
+
 /** Seeds of an arm whose runs overfit catastrophically (validation PGD more than CATASTROPHIC_DROP_POINTS below their best epoch). */
 export function collapsedSeeds(runs: TrainResult[], profile: Profile, key: VariantKey): number[] {
-  return runsOf(runs, profile, key).filter((r) => overfittingCheck(r.metrics, CATASTROPHIC_DROP_POINTS)?.flagged).map((r) => r.config.seed).sort((a, b) => a - b);
+  return runsOf(runs, profile, key).filter(collapses).map((r) => r.config.seed).sort((a, b) => a - b);
 }
 
 /** Points by which the doubled-epochs control may exceed ReLU at most (upper bound of its 95% interval). */
@@ -671,15 +684,14 @@ export function epochSelection(runs: TrainResult[], profile: Profile): EpochStep
     const [x, y] = [valBy(a, pick), valBy(b, pick)];
     return [...x.keys()].some((seed) => y.has(seed)) ? pairedBySeed(y, x) : null;
   };
-  const variant = (k: VariantKey) => VARIANTS.find((v) => v.key === k)!;
   return EPOCH_STEPS.filter(([a]) => studyVariants(profile).some((v) => v.key === a)).map(([a, b]) => {
-    const keep = Boolean(variantKeep(variant(b), profile));
+    const keep = Boolean(variantKeep(variantByKey(b), profile));
     const delta = paired(a, b, modelVal);
     // A longer run that overfits catastrophically and is read at its last epoch scores lower for another reason than convergence: no reading.
     const collapsed = collapsedSeeds(runs, profile, b);
     const readable = (keep || collapsed.length === 0) && (delta?.n ?? 0) >= EPOCH_RULE_MIN_PAIRS;
     return {
-      from: variantEpochs(variant(a), profile), to: variantEpochs(variant(b), profile), keep, delta, bestDelta: paired(a, b, bestVal),
+      from: variantEpochs(variantByKey(a), profile), to: variantEpochs(variantByKey(b), profile), keep, delta, bestDelta: paired(a, b, bestVal),
       longEnough: delta && readable ? delta.mean < EPOCH_RULE_POINTS / 100 : null, preliminary: (delta?.n ?? 0) < 5, collapsed,
     };
   });
@@ -800,7 +812,7 @@ export function studyConclusion(contrasts: Contrast[], control: ControlCheck, pr
   const endpoint = control.endpoint;
   const sentence = (v: Variant, family: Contrast[]) => {
     const base = comparedWith(v)!;
-    const baseName = base.key === 'baseline' ? 'ReLU' : base.label;
+    const baseName = armName(base);
     return contrastSentence(family.find((x) => x.arm === v.key && x.endpoint === endpoint), { arm: v.label, baseline: baseName, endpoint, phrases: verdictWords(baseName) });
   };
   const lines = studyVariants(profile).filter((v) => CONCLUSION_ARMS.includes(v.key)).map((v) => sentence(v, contrasts));
